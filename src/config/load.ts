@@ -1,0 +1,64 @@
+/**
+ * Loading the configuration: tb_gateway.json and every ocpp.json it names, validated in one pass
+ * that reports every problem of every file (a config is fixed in one edit, not one per restart).
+ */
+import { resolve } from 'node:path';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { readGatewayFile } from './gateway-file.js';
+import { readOcppFile } from './ocpp-file.js';
+import { ConfigReport } from './report.js';
+import type { ConfigNotice, GatewayConfig, OcppConnectorConfig } from './types.js';
+
+export type ConfigCheck =
+  | { ok: true; config: GatewayConfig }
+  /** `notices` holds the warnings found on the way (unknown keys often explain a problem). */
+  | { ok: false; problems: ConfigProblem[]; notices: ConfigNotice[] };
+
+/** Throws one ConfigError listing every problem found. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const check = checkConfig(file, env);
+  if (!check.ok) throw new ConfigError(check.problems);
+  return check.config;
+}
+
+export function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env): ConfigCheck {
+  const report = new ConfigReport();
+  const config = readConfig(resolve(file), env, report);
+  if (config === undefined || report.problems.length > 0) {
+    return { ok: false, problems: report.problems, notices: report.notices };
+  }
+  return { ok: true, config };
+}
+
+function readConfig(file: string, env: NodeJS.ProcessEnv, report: ConfigReport): GatewayConfig | undefined {
+  const gateway = readGatewayFile(file, { env, cwd: process.cwd(), report });
+  if (gateway === undefined) return undefined;
+  const connectors: OcppConnectorConfig[] = [];
+  for (const entry of gateway.connectors) {
+    const connector = readOcppFile(entry, { file, report });
+    if (connector !== undefined) connectors.push(connector);
+  }
+  checkListeners(connectors, report);
+  const { thingsboard, storage } = gateway;
+  if (thingsboard === undefined || storage === undefined) return undefined;
+  return { file, thingsboard, storage, connectors, notices: report.notices };
+}
+
+/** Two central systems on one address would fail at start-up with EADDRINUSE; say so now. */
+function checkListeners(connectors: OcppConnectorConfig[], report: ConfigReport): void {
+  const taken = new Map<string, OcppConnectorConfig>();
+  for (const connector of connectors) {
+    const { host, port } = connector.centralSystem;
+    if (port === 0) continue;
+    const address = `${host}:${port}`;
+    const other = taken.get(address);
+    if (other === undefined) taken.set(address, connector);
+    else {
+      report.problem(
+        connector.file,
+        '$.centralSystem.port',
+        `${address} is already used by connector ${JSON.stringify(other.name)} (${other.file})`,
+      );
+    }
+  }
+}

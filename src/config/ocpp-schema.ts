@@ -1,0 +1,351 @@
+/**
+ * The ocpp.json schema: the seed document's format (defaults from its tables) plus our extras.
+ * Templates and regular expressions are compiled and certificate files read inside the schema, so
+ * that one parse reports every problem of the file, each at its own path.
+ *
+ * Built per file because relative file paths start at that file's folder.
+ */
+import { z } from 'zod';
+import { TemplateSyntaxError } from '../errors.js';
+import { compileTemplate } from '../expressions/template.js';
+import type { TemplateMode } from '../expressions/types.js';
+import { readConfiguredFile } from './files.js';
+import { byType, type KeyRules } from './keys.js';
+import type {
+  AttributeUpdateMapping,
+  ChargePointConfig,
+  DatapointMapping,
+  OcppVersion,
+  RpcMapping,
+  SecurityRule,
+} from './types.js';
+
+export const OCPP_VERSIONS = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const satisfies readonly OcppVersion[];
+
+/** Keys the Python connector writes into ocpp.json (its UI and remote configuration) and we ignore. */
+const IGNORED_TOP_KEYS = [
+  'id',
+  'name',
+  'logLevel',
+  'enableRemoteLogging',
+  'reportStrategy',
+  'extension',
+  'extensionConfig',
+  'configVersion',
+  'converter',
+];
+const IGNORED_CHARGE_POINT_KEYS = ['reportStrategy', 'extension', 'extensionConfig'];
+
+type Issues = z.core.ParsePayload['issues'];
+
+function addIssue(issues: Issues, message: string, input: unknown): void {
+  issues.push({ code: 'custom', message, input });
+}
+
+/** Reports a problem from inside a transform; the transform's output is then never used. */
+function fail(issues: Issues, message: string, input: unknown): never {
+  addIssue(issues, message, input);
+  return z.NEVER;
+}
+
+function template(mode: TemplateMode, fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((source, ctx) => {
+      try {
+        return compileTemplate(source, mode);
+      } catch (error) {
+        if (error instanceof TemplateSyntaxError) return fail(ctx.issues, `invalid template: ${error.message}`, source);
+        throw error;
+      }
+    });
+}
+
+/** Comma-separated OCPP actions. Unlike the Python connector, items are trimmed. */
+const messageTypeFilter = z
+  .string()
+  .default('MeterValues,')
+  .transform((filter, ctx) => {
+    const types = filter
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
+    if (types.length > 0) return types;
+    return fail(ctx.issues, 'names no message type: list OCPP actions separated by commas, e.g. "MeterValues,"', filter);
+  });
+
+/**
+ * Anchored at both ends, unlike Python's re.match (start only), so that `CP_1` does not also
+ * claim `CP_10`. The pattern is compiled alone first: wrapped in `(?:…)`, an unbalanced pattern
+ * such as `a)|(b` would compile and silently match differently.
+ */
+const idRegexpPattern = z
+  .string()
+  .min(1)
+  .default('charge_points/CP_1')
+  .transform((pattern, ctx) => {
+    try {
+      new RegExp(pattern);
+      return { pattern, regexp: new RegExp('^(?:' + pattern + ')$') };
+    } catch (error) {
+      const reason = String((error as Error).message).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+      return fail(ctx.issues, `invalid regular expression: ${reason}`, pattern);
+    }
+  });
+
+const DATAPOINT_SHAPE = {
+  messageTypeFilter,
+  key: template('text', 'temp'),
+  value: template('text', '${meter_value[:].sampled_value[:].value}'),
+};
+const datapoint = z
+  .object(DATAPOINT_SHAPE)
+  .transform((d): DatapointMapping => ({ messageTypes: d.messageTypeFilter, key: d.key, value: d.value }));
+
+// OCPP 1.6 and 2.x DataTransfer: vendorId ≤ 255 characters, messageId ≤ 50.
+const DOWNLINK_SHAPE = {
+  action: z.string().trim().min(1).optional(),
+  vendorId: z.string().min(1).max(255).default('ThingsBoard'),
+  messageId: z.string().min(1).max(50).optional(),
+};
+
+const ATTRIBUTE_UPDATE_SHAPE = {
+  attributeOnThingsBoard: z.string().min(1).default('sharedName'),
+  valueExpression: template('json', '{"${attributeKey}":"${attributeValue}"}'),
+  ...DOWNLINK_SHAPE,
+};
+const attributeUpdate = z.object(ATTRIBUTE_UPDATE_SHAPE).transform(
+  (u): AttributeUpdateMapping => ({
+    attributeOnThingsBoard: u.attributeOnThingsBoard,
+    valueExpression: u.valueExpression,
+    vendorId: u.vendorId,
+    ...(u.action === undefined ? {} : { action: u.action }),
+    ...(u.messageId === undefined ? {} : { messageId: u.messageId }),
+  }),
+);
+
+const SERVER_SIDE_RPC_SHAPE = {
+  methodRPC: z.string().min(1).default('rpcMethod1'),
+  withResponse: z.boolean().default(true),
+  valueExpression: template('json', '${params}'),
+  ...DOWNLINK_SHAPE,
+  /** Seconds to wait for the charge point's answer. */
+  timeout: z.number().positive().default(30),
+};
+const serverSideRpc = z.object(SERVER_SIDE_RPC_SHAPE).transform(
+  (r): RpcMapping => ({
+    methodRPC: r.methodRPC,
+    withResponse: r.withResponse,
+    valueExpression: r.valueExpression,
+    vendorId: r.vendorId,
+    timeoutMs: Math.round(r.timeout * 1000),
+    ...(r.action === undefined ? {} : { action: r.action }),
+    ...(r.messageId === undefined ? {} : { messageId: r.messageId }),
+  }),
+);
+
+const CHARGE_POINT_SHAPE = {
+  idRegexpPattern,
+  deviceNameExpression: template('text', '${Vendor} ${Model}'),
+  deviceTypeExpression: template('text', '${Model}'),
+  attributes: z.array(datapoint).default([]),
+  timeseries: z.array(datapoint).default([]),
+  attributeUpdates: z.array(attributeUpdate).default([]),
+  serverSideRpc: z.array(serverSideRpc).default([]),
+};
+const chargePoint = z.object(CHARGE_POINT_SHAPE).transform(
+  (cp): ChargePointConfig => ({
+    idRegexpPattern: cp.idRegexpPattern.pattern,
+    idRegexp: cp.idRegexpPattern.regexp,
+    deviceNameExpression: cp.deviceNameExpression,
+    deviceTypeExpression: cp.deviceTypeExpression,
+    attributes: cp.attributes,
+    timeseries: cp.timeseries,
+    attributeUpdates: cp.attributeUpdates,
+    serverSideRpc: cp.serverSideRpc,
+  }),
+);
+
+const ocppVersions = z
+  .array(z.enum(OCPP_VERSIONS))
+  .min(1)
+  .default([...OCPP_VERSIONS])
+  .superRefine((versions, ctx) => {
+    versions.forEach((v, i) => {
+      if (versions.indexOf(v) !== i) {
+        ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(v)} is listed twice`, input: v });
+      }
+    });
+  });
+
+export type ParsedSecurityRule = SecurityRule | { type: 'anonymous' };
+
+/** The schema of one ocpp.json, and the key names it allows (for the unknown-key check). */
+export function ocppFileSchema(dir: string) {
+  const configuredFile = z
+    .string()
+    .min(1)
+    .transform((path, ctx) => {
+      const read = readConfiguredFile(dir, path);
+      return read.ok ? read.data : fail(ctx.issues, read.message, path);
+    });
+
+  const INSECURE_SHAPE = { type: z.literal('insecure') };
+  const TLS_SHAPE = {
+    type: z.literal('tls'),
+    cert: configuredFile,
+    key: configuredFile,
+    password: z.string().optional(),
+    ca: configuredFile.optional(),
+    requireClientCertificate: z.boolean().default(false),
+    clientCertificateCnMustMatchId: z.boolean().default(false),
+    allowLegacyTls: z.boolean().default(false),
+  };
+  const connection = z
+    .discriminatedUnion('type', [
+      z.object(INSECURE_SHAPE),
+      z.object(TLS_SHAPE).superRefine((tls, ctx) => {
+        if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clientCertificateCnMustMatchId'],
+            message: 'needs "requireClientCertificate": true',
+            input: true,
+          });
+        }
+      }),
+    ])
+    .default({ type: 'insecure' });
+
+  const CREDENTIAL_SHAPE = { username: z.string(), password: z.string() };
+  const TOKEN_SHAPE = { type: z.literal('token'), tokens: z.array(z.string()) };
+  const BASIC_SHAPE = {
+    type: z.literal('basic'),
+    credentials: z.array(z.object(CREDENTIAL_SHAPE)).default([]),
+    usernameIsChargePointId: z.boolean().default(false),
+    passwords: z.record(z.string(), z.string()).default({}),
+    passwordsFile: z
+      .string()
+      .min(1)
+      .transform((path, ctx) => {
+        const read = readConfiguredFile(dir, path);
+        if (!read.ok) return fail(ctx.issues, read.message, path);
+        return parsePasswordsFile(read.file, read.data.toString('utf8'), ctx.issues);
+      })
+      .optional(),
+  };
+  const ANONYMOUS_SHAPE = { type: z.literal('anonymous') };
+  const securityRule = z.discriminatedUnion('type', [
+    z.object(TOKEN_SHAPE),
+    z.object(BASIC_SHAPE).superRefine((basic, ctx) => {
+      const none = basic.credentials.length === 0 && Object.keys(basic.passwords).length === 0;
+      if (basic.usernameIsChargePointId && none && basic.passwordsFile === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['usernameIsChargePointId'],
+          message: 'needs "passwords", "passwordsFile" or "credentials" to check the passwords against',
+          input: true,
+        });
+      }
+    }),
+    z.object(ANONYMOUS_SHAPE),
+  ]);
+  const toRule = (rule: z.output<typeof securityRule>): ParsedSecurityRule =>
+    rule.type === 'basic'
+      ? {
+          type: 'basic',
+          credentials: rule.credentials,
+          usernameIsChargePointId: rule.usernameIsChargePointId,
+          passwords: rule.passwords,
+          passwordHashes: rule.passwordsFile ?? {},
+        }
+      : rule;
+
+  const CENTRAL_SYSTEM_SHAPE = {
+    name: z.string().default('Central System'),
+    host: z.string().min(1).default('127.0.0.1'),
+    // 0 asks the OS for a free port (tests).
+    port: z.number().int().min(0).max(65535).default(9000),
+    connection,
+    security: z.array(securityRule.transform(toRule)).default([]),
+    ocppVersions,
+    heartbeatInterval: z.number().int().min(1).default(60),
+    pingInterval: z.number().int().min(0).default(30),
+    maxMessageSize: z.number().int().min(1024).default(1_048_576),
+    compression: z.boolean().default(true),
+  };
+  const OCPP_FILE_SHAPE = {
+    centralSystem: z.object(CENTRAL_SYSTEM_SHAPE).prefault({}),
+    chargePoints: z.array(chargePoint),
+  };
+
+  const keys: KeyRules = {
+    known: Object.keys(OCPP_FILE_SHAPE),
+    ignored: IGNORED_TOP_KEYS,
+    children: {
+      centralSystem: {
+        known: Object.keys(CENTRAL_SYSTEM_SHAPE),
+        children: {
+          connection: byType({ insecure: rulesOf(INSECURE_SHAPE), tls: rulesOf(TLS_SHAPE) }),
+          security: {
+            each: byType({
+              token: rulesOf(TOKEN_SHAPE),
+              basic: { ...rulesOf(BASIC_SHAPE), children: { credentials: { each: rulesOf(CREDENTIAL_SHAPE) } } },
+              anonymous: rulesOf(ANONYMOUS_SHAPE),
+            }),
+          },
+        },
+      },
+      chargePoints: {
+        each: {
+          known: Object.keys(CHARGE_POINT_SHAPE),
+          ignored: IGNORED_CHARGE_POINT_KEYS,
+          children: {
+            attributes: { each: rulesOf(DATAPOINT_SHAPE) },
+            timeseries: { each: rulesOf(DATAPOINT_SHAPE) },
+            attributeUpdates: { each: rulesOf(ATTRIBUTE_UPDATE_SHAPE) },
+            serverSideRpc: { each: rulesOf(SERVER_SIDE_RPC_SHAPE) },
+          },
+        },
+      },
+    },
+  };
+  return { schema: z.object(OCPP_FILE_SHAPE), keys };
+}
+
+function rulesOf(shape: object): KeyRules {
+  return { known: Object.keys(shape) };
+}
+
+const PASSWORD_LINE = /^(.+):([0-9a-fA-F]{64})$/;
+
+/**
+ * `passwordsFile`: one `<charge point id>:<sha256 hex>` per line; blank lines and `#` comments
+ * are skipped. Problems name the line number, never its content (a hash is still a secret).
+ */
+function parsePasswordsFile(file: string, text: string, issues: Issues): Record<string, string> {
+  const hashes: Record<string, string> = {};
+  const lineOf = new Map<string, number>();
+  const before = issues.length;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    const n = i + 1;
+    if (line === '' || line.startsWith('#')) return;
+    const match = PASSWORD_LINE.exec(line);
+    const id = match?.[1]?.trim();
+    const hash = match?.[2];
+    if (id === undefined || id === '' || hash === undefined) {
+      addIssue(issues, `${file} line ${n}: expected "<charge point id>:<64 hex digits of sha256>"`, undefined);
+      return;
+    }
+    const first = lineOf.get(id);
+    if (first !== undefined) {
+      addIssue(issues, `${file} line ${n}: charge point ${JSON.stringify(id)} is already listed on line ${first}`, undefined);
+      return;
+    }
+    lineOf.set(id, n);
+    hashes[id] = hash.toLowerCase();
+  });
+  return issues.length === before ? hashes : z.NEVER;
+}

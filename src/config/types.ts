@@ -1,0 +1,150 @@
+/**
+ * The validated, defaulted configuration: what src/config/load.ts produces from tb_gateway.json
+ * and the ocpp.json files it names. Everything downstream trusts these types.
+ */
+import type { CompiledTemplate } from '../expressions/types.js';
+
+export type OcppVersion = 'ocpp1.6' | 'ocpp2.0.1' | 'ocpp2.1';
+
+export interface TlsFiles {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export interface ThingsBoardConfig {
+  host: string;
+  port: number;
+  qos: 0 | 1;
+  /** MQTT username: the gateway device's access token, or usernamePassword's username. */
+  username?: string;
+  password?: string;
+  clientId?: string;
+  /** Present when the connection to the broker is TLS (mqtts). */
+  tls?: TlsFiles;
+  /** Largest MQTT payload the publisher packs (tb_gateway.json `maxPayloadSizeBytes`). */
+  maxPayloadSizeBytes: number;
+  /** Reconnect backoff: first delay and cap, milliseconds; jitter is applied on top. */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** On SIGTERM/SIGINT, how long to keep publishing the outbox before exiting. */
+  shutdownGracePeriodMs: number;
+}
+
+export type StorageConfig =
+  | { type: 'memory'; maxRecordsCount: number; maxReadRecordsCount: number }
+  | {
+      type: 'sqlite';
+      /** Absolute path of the database file. */
+      dataFilePath: string;
+      maxRecordsCount: number;
+      maxReadRecordsCount: number;
+      /** 0 = records never expire. */
+      messagesTtlInDays: number;
+    };
+
+export type ConnectionConfig =
+  | { type: 'insecure' }
+  | {
+      type: 'tls';
+      cert: Buffer;
+      key: Buffer;
+      password?: string;
+      ca?: Buffer;
+      requireClientCertificate: boolean;
+      /** Profile 3: the client certificate's CN must equal the charge point identity. */
+      clientCertificateCnMustMatchId: boolean;
+      /** Allow TLS 1.0/1.1 for legacy 1.6 chargers (off: TLS 1.2 minimum). */
+      allowLegacyTls: boolean;
+    };
+
+export type SecurityRule =
+  | { type: 'token'; tokens: string[] }
+  | {
+      type: 'basic';
+      credentials: { username: string; password: string }[];
+      /** OCPP security whitepaper A00.FR.203–205: username must equal the charge point id. */
+      usernameIsChargePointId: boolean;
+      /** Per charge point: plain passwords, and/or sha256 hex digests (from a passwords file). */
+      passwords: Record<string, string>;
+      passwordHashes: Record<string, string>;
+    };
+
+export interface CentralSystemConfig {
+  name: string;
+  host: string;
+  port: number;
+  connection: ConnectionConfig;
+  /** Empty = no authentication (also when the file lists an `anonymous` entry). */
+  security: SecurityRule[];
+  ocppVersions: OcppVersion[];
+  /** Seconds: the `interval` in the BootNotification answer. */
+  heartbeatInterval: number;
+  /** Seconds between WebSocket pings; a connection that misses one is dropped. 0 disables. */
+  pingInterval: number;
+  /** Largest accepted WebSocket message, bytes. */
+  maxMessageSize: number;
+  /** Offer permessage-deflate (no context takeover). */
+  compression: boolean;
+}
+
+export interface DatapointMapping {
+  /** Action names, trimmed, empty items dropped. */
+  messageTypes: string[];
+  key: CompiledTemplate;
+  value: CompiledTemplate;
+}
+
+export interface DownlinkTarget {
+  valueExpression: CompiledTemplate; // compiled in 'json' mode
+  /** Send as this OCPP action with the rendered JSON as payload; absent = DataTransfer. */
+  action?: string;
+  vendorId: string;
+  messageId?: string;
+}
+
+export interface AttributeUpdateMapping extends DownlinkTarget {
+  attributeOnThingsBoard: string;
+}
+
+export interface RpcMapping extends DownlinkTarget {
+  methodRPC: string;
+  withResponse: boolean;
+  timeoutMs: number;
+}
+
+export interface ChargePointConfig {
+  idRegexpPattern: string;
+  /** idRegexpPattern anchored to match the whole id. */
+  idRegexp: RegExp;
+  deviceNameExpression: CompiledTemplate;
+  deviceTypeExpression: CompiledTemplate;
+  attributes: DatapointMapping[];
+  timeseries: DatapointMapping[];
+  attributeUpdates: AttributeUpdateMapping[];
+  serverSideRpc: RpcMapping[];
+}
+
+export interface OcppConnectorConfig {
+  type: 'ocpp';
+  name: string;
+  /** Absolute path of this connector's ocpp.json. */
+  file: string;
+  centralSystem: CentralSystemConfig;
+  chargePoints: ChargePointConfig[];
+}
+
+export interface ConfigNotice {
+  level: 'info' | 'warn';
+  message: string;
+}
+
+export interface GatewayConfig {
+  /** Absolute path of tb_gateway.json. */
+  file: string;
+  thingsboard: ThingsBoardConfig;
+  storage: StorageConfig;
+  connectors: OcppConnectorConfig[];
+  /** Things to log once at start-up: ignored keys, aliases, skipped connectors. */
+  notices: ConfigNotice[];
+}

@@ -1,0 +1,259 @@
+/**
+ * The OCPP connector: one Central System endpoint (one ocpp.json), the charge points connected
+ * to it, and the mapping in both directions. The flow for every CALL is: frame → mapped records →
+ * committed to the outbox → CALLRESULT, so a charge point is only told "accepted" for data that
+ * is already safe.
+ */
+import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { OcppError } from '../ocpp/errors.js';
+import { CentralSystemServer } from '../ocpp/server.js';
+import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
+import type { ValidatorSet } from '../ocpp/validator.js';
+import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import { ANSWERS, bootAliases } from './answers.js';
+import { describeFailure, rpcTimeout, sendDownlink, settingCall, type RpcReplyData } from './downlink.js';
+import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
+import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+
+export interface ConnectorDeps {
+  config: OcppConnectorConfig;
+  outbox: Outbox;
+  state: StateStore;
+  validators: ValidatorSet;
+  logger: Logger;
+  now?: () => Date;
+}
+
+interface Route {
+  entry: ChargePointConfig;
+  mapper: UplinkMapper;
+}
+
+interface Live {
+  session: ChargePointSession;
+  route: Route;
+  /** The identity announced to ThingsBoard with v1/gateway/connect on this connection, if any. */
+  announced: DeviceIdentity | undefined;
+}
+
+export class OcppConnector implements CallHandler {
+  readonly name: string;
+  readonly uplinkCounters: UplinkCounters = { mapped: 0, skipped: 0 };
+  readonly protocolCounters = newProtocolCounters();
+  private readonly deps: ConnectorDeps;
+  private readonly logger: Logger;
+  private readonly routes: Route[];
+  private readonly registry: DeviceRegistry;
+  private readonly server: CentralSystemServer<Route>;
+  private readonly live = new Map<string, Live>();
+  private readonly bySession = new WeakMap<ChargePointSession, Live>();
+  private readonly now: () => Date;
+
+  constructor(deps: ConnectorDeps) {
+    this.deps = deps;
+    this.name = deps.config.name;
+    this.logger = deps.logger.child({ connector: deps.config.name });
+    this.now = deps.now ?? (() => new Date());
+    this.routes = deps.config.chargePoints.map((entry) => ({
+      entry,
+      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
+    }));
+    this.registry = new DeviceRegistry(deps.state, this.logger);
+    this.server = new CentralSystemServer<Route>({
+      config: deps.config.centralSystem,
+      logger: this.logger,
+      validators: deps.validators,
+      handler: this,
+      protocolCounters: this.protocolCounters,
+      resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
+      onSession: (session, route) => this.onSession(session, route),
+    });
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async start(): Promise<number> {
+    const port = await this.server.start();
+    const { host } = this.deps.config.centralSystem;
+    const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';
+    this.logger.info({ url: `${scheme}://${host}:${port}/` }, 'central system listening');
+    return port;
+  }
+
+  /** Stops accepting and closes every charge point connection (their disconnects go to the outbox). */
+  async stop(): Promise<void> {
+    await this.server.stop();
+  }
+
+  get serverCounters(): CentralSystemServer<Route>['counters'] {
+    return this.server.counters;
+  }
+
+  get connectionCount(): number {
+    return this.live.size;
+  }
+
+  /** Devices announced on live connections, for re-announcing after an MQTT reconnect. */
+  announcedDevices(): DeviceIdentity[] {
+    const out: DeviceIdentity[] = [];
+    for (const l of this.live.values()) if (l.announced) out.push(l.announced);
+    return out;
+  }
+
+  ownsDevice(device: string): boolean {
+    return this.registry.chargePointOf(device) !== undefined;
+  }
+
+  // ---- charge point → ThingsBoard ----
+
+  private onSession(session: ChargePointSession, route: Route): void {
+    const previous = this.live.get(session.id);
+    const live: Live = { session, route, announced: undefined };
+    this.live.set(session.id, live);
+    this.bySession.set(session, live);
+    if (previous) {
+      this.logger.info({ chargePointId: session.id }, 'charge point reconnected: the new connection replaces the old');
+      if (previous.announced) this.registry.markGone(session.id, previous.announced.name);
+      previous.session.close(1000, 'replaced by a new connection');
+    }
+    this.logger.info({ chargePointId: session.id, ocppVersion: session.spec.version }, 'charge point connected');
+    session.socket.once('close', () => this.onSessionClosed(live));
+    const remembered = this.registry.remembered(session.id);
+    if (remembered) this.persist(this.announce(live, remembered), session.id);
+  }
+
+  private onSessionClosed(live: Live): void {
+    const { session } = live;
+    if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
+    this.live.delete(session.id);
+    this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
+    if (live.announced) {
+      this.registry.markGone(session.id, live.announced.name);
+      this.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
+    }
+  }
+
+  /** Records that make `identity` the announced device of this connection. */
+  private announce(live: Live, identity: DeviceIdentity): NewRecord[] {
+    const records: NewRecord[] = [];
+    const old = live.announced;
+    if (old && old.name === identity.name && old.type === identity.type) return records;
+    if (old) {
+      this.registry.markGone(live.session.id, old.name);
+      if (old.name !== identity.name) records.push({ kind: 'disconnect', device: old.name, body: '{}' });
+    }
+    live.announced = identity;
+    this.registry.markLive(live.session.id, identity.name);
+    records.push({ kind: 'connect', device: identity.name, body: JSON.stringify({ type: identity.type }) });
+    return records;
+  }
+
+  private persist(records: NewRecord[], chargePointId: string): void {
+    if (records.length === 0) return;
+    this.deps.outbox.append(records).catch((err: unknown) => {
+      this.logger.error({ chargePointId, err }, 'could not store device connect/disconnect');
+    });
+  }
+
+  handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
+    const live = this.bySession.get(session);
+    const answer = ANSWERS[session.spec.version][action];
+    if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
+    const records: NewRecord[] = [];
+    if (action === 'BootNotification') {
+      records.push(...this.announce(live, this.bootIdentity(live, payload)));
+    }
+    const device = live.announced?.name ?? this.registry.identityOf(session.id).name;
+    const data = live.route.mapper.map(action, mappingScope(action, payload), device, this.now().getTime());
+    if (data.length > 0 && !live.announced) records.push(...this.announce(live, this.registry.identityOf(session.id)));
+    records.push(...data);
+    const response = answer({
+      payload,
+      heartbeatInterval: this.deps.config.centralSystem.heartbeatInterval,
+      nextTransactionId: () => this.deps.state.nextTransactionId(),
+      now: this.now,
+    });
+    if (records.length === 0) return response;
+    // Answer only once the records are committed: the charge point may then forget them.
+    return this.deps.outbox.append(records).then(() => response);
+  }
+
+  private bootIdentity(live: Live, payload: Record<string, unknown>): DeviceIdentity {
+    const { entry } = live.route;
+    const id = live.session.id;
+    const scope = { ...payload, ...bootAliases(live.session.spec.version, payload), ChargePointId: id };
+    const name = entry.deviceNameExpression.render(scope);
+    const type = entry.deviceTypeExpression.render(scope);
+    const identity: DeviceIdentity = {
+      name: name.ok && String(name.value).trim() !== '' ? String(name.value) : id,
+      type: type.ok && String(type.value).trim() !== '' ? String(type.value) : DEFAULT_DEVICE_TYPE,
+    };
+    if (!name.ok) {
+      this.logger.warn(
+        { chargePointId: id, unresolved: name.missing },
+        'deviceNameExpression did not resolve on BootNotification: device named after the charge point id',
+      );
+    }
+    this.registry.remember(id, identity);
+    return identity;
+  }
+
+  // ---- ThingsBoard → charge point ----
+
+  private sessionOfDevice(device: string): Live | undefined {
+    const id = this.registry.chargePointOf(device);
+    return id === undefined ? undefined : this.live.get(id);
+  }
+
+  /** A shared attribute update for one of this connector's devices. */
+  onAttributeUpdate(device: string, data: Record<string, unknown>): void {
+    const live = this.sessionOfDevice(device);
+    if (!live) {
+      this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
+      return;
+    }
+    for (const [key, value] of Object.entries(data)) {
+      for (const target of live.route.entry.attributeUpdates) {
+        if (target.attributeOnThingsBoard !== key) continue;
+        sendDownlink(live.session, target, { attributeKey: key, attributeValue: value }, 30_000).then(
+          (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
+          (err: unknown) =>
+            this.logger.warn({ device, key, reason: describeFailure(err) }, 'attribute update not delivered'),
+        );
+      }
+    }
+  }
+
+  /**
+   * An RPC for a device; resolves with the reply data for ThingsBoard, or undefined when the
+   * config entry says `withResponse: false`.
+   */
+  async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+    const live = this.sessionOfDevice(device);
+    if (!live) return { error: `device "${device}" has no live charge point` };
+    const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
+    try {
+      let response: unknown;
+      if (entry) {
+        const reply = sendDownlink(live.session, entry, { params, method }, rpcTimeout(entry));
+        if (!entry.withResponse) {
+          reply.catch((err: unknown) => this.logger.warn({ device, method, reason: describeFailure(err) }, 'RPC failed'));
+          return undefined;
+        }
+        response = await reply;
+      } else if (method === 'get' || method === 'set') {
+        const { action, payload } = settingCall(live.session, method, params);
+        response = await live.session.call(action, payload, rpcTimeout(undefined));
+      } else if (live.session.spec.centralSystemActions.has(method)) {
+        response = await live.session.call(method, params ?? {}, rpcTimeout(undefined));
+      } else {
+        return {
+          error: `unknown method "${method}": no serverSideRpc entry and not an ${live.session.spec.version} action`,
+        };
+      }
+      return { result: response };
+    } catch (err) {
+      return { error: describeFailure(err) };
+    }
+  }
+}

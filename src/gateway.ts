@@ -1,0 +1,154 @@
+/**
+ * The composition root: builds every stage from the configuration, wires them, starts them in
+ * flow order and stops them in reverse (charge points first, then the outbox drains to
+ * ThingsBoard within the grace period, then storage closes).
+ */
+import type { GatewayConfig } from './config/types.js';
+import { OcppConnector } from './connector/connector.js';
+import type { Logger } from './log.js';
+import { ValidatorSet } from './ocpp/validator.js';
+import { createStorage, type Storage } from './outbox/index.js';
+import { ThingsBoardClient } from './thingsboard/client.js';
+import { TOPIC } from './thingsboard/pack.js';
+import { OutboxPublisher } from './thingsboard/publisher.js';
+
+export interface GatewayStatus {
+  connectors: { name: string; port: number; connections: number }[];
+  outboxSize: number;
+  thingsboardConnected: boolean;
+}
+
+export class Gateway {
+  readonly config: GatewayConfig;
+  private readonly logger: Logger;
+  private readonly storage: Storage;
+  private readonly validators = new ValidatorSet();
+  readonly thingsboard: ThingsBoardClient;
+  private readonly publisher: OutboxPublisher;
+  readonly connectors: OcppConnector[];
+  private readonly ports: number[] = [];
+  private stopping: Promise<boolean> | undefined;
+
+  constructor(config: GatewayConfig, logger: Logger) {
+    this.config = config;
+    this.logger = logger;
+    this.storage = createStorage(config.storage, logger.child({ component: 'outbox' }));
+    this.thingsboard = new ThingsBoardClient(config.thingsboard, logger);
+    this.publisher = new OutboxPublisher({
+      outbox: this.storage.outbox,
+      client: this.thingsboard,
+      logger: logger.child({ component: 'publisher' }),
+      maxPayloadBytes: config.thingsboard.maxPayloadSizeBytes,
+      maxReadRecords: config.storage.maxReadRecordsCount,
+    });
+    this.connectors = config.connectors.map(
+      (c) =>
+        new OcppConnector({
+          config: c,
+          outbox: this.storage.outbox,
+          state: this.storage.state,
+          validators: this.validators,
+          logger,
+        }),
+    );
+  }
+
+  /** Opens storage (StorageError if it cannot), starts the charge point servers, then the MQTT link. */
+  async start(): Promise<void> {
+    for (const n of this.config.notices) this.logger[n.level](n.message);
+    await this.storage.outbox.open();
+    await this.storage.state.open();
+    // Schemas are compiled here, once, before the first charge point can connect.
+    for (const c of this.config.connectors) for (const v of c.centralSystem.ocppVersions) this.validators.get(v);
+    try {
+      for (const c of this.connectors) this.ports.push(await c.start());
+    } catch (err) {
+      await Promise.all(this.connectors.map((c) => c.stop().catch(() => undefined)));
+      await this.closeStorage();
+      throw err;
+    }
+    this.thingsboard.setHandlers({
+      onAttributeUpdate: (device, data) => this.onAttributeUpdate(device, data),
+      onRpc: (device, id, method, params) => void this.onRpc(device, id, method, params),
+    });
+    this.thingsboard.onConnect(() => this.onThingsBoardConnected());
+    this.thingsboard.start();
+    this.logger.info(
+      { thingsboard: this.thingsboard.endpoint, storage: this.config.storage.type, backlog: this.storage.outbox.size() },
+      'gateway started',
+    );
+  }
+
+  status(): GatewayStatus {
+    return {
+      connectors: this.connectors.map((c, i) => ({ name: c.name, port: this.ports[i] ?? 0, connections: c.connectionCount })),
+      outboxSize: this.storage.outbox.size(),
+      thingsboardConnected: this.thingsboard.connected,
+    };
+  }
+
+  /**
+   * Graceful stop: close charge point connections (normal close), publish what can be published
+   * within the grace period, close the link and the database. Resolves true if the outbox drained.
+   */
+  stop(): Promise<boolean> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<boolean> {
+    await Promise.all(this.connectors.map((c) => c.stop()));
+    const grace = this.config.thingsboard.shutdownGracePeriodMs;
+    const drained = await this.publisher.drain(grace);
+    const left = this.storage.outbox.size();
+    if (drained) this.logger.info('outbox drained to ThingsBoard');
+    else this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
+    await this.thingsboard.stop();
+    await this.closeStorage();
+    return drained;
+  }
+
+  private async closeStorage(): Promise<void> {
+    await this.storage.outbox.close();
+    await this.storage.state.close();
+  }
+
+  private onThingsBoardConnected(): void {
+    // Re-announce every device with a live charge point: ThingsBoard may have marked them inactive.
+    for (const c of this.connectors) {
+      for (const d of c.announcedDevices()) {
+        this.thingsboard
+          .publish(TOPIC.connect, JSON.stringify({ device: d.name, type: d.type }))
+          .catch((err: unknown) => this.logger.debug({ device: d.name, err: String(err) }, 're-announce not acknowledged'));
+      }
+    }
+    this.publisher.pump();
+  }
+
+  private connectorOf(device: string): OcppConnector | undefined {
+    return this.connectors.find((c) => c.ownsDevice(device));
+  }
+
+  private onAttributeUpdate(device: string, data: Record<string, unknown>): void {
+    const connector = this.connectorOf(device);
+    if (!connector) {
+      this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
+      return;
+    }
+    connector.onAttributeUpdate(device, data);
+  }
+
+  private async onRpc(device: string, id: number | string, method: string, params: unknown): Promise<void> {
+    const connector = this.connectorOf(device);
+    const data = connector
+      ? await connector.onRpc(device, method, params)
+      : { error: `device "${device}" has no live charge point on this gateway` };
+    if (data === undefined) return;
+    if ('error' in data) this.logger.warn({ device, method, error: data.error }, 'RPC failed');
+    try {
+      await this.thingsboard.publish(TOPIC.rpc, JSON.stringify({ device, id, data }));
+    } catch (err) {
+      this.logger.warn({ device, method, err: String(err) }, 'RPC reply not delivered to ThingsBoard');
+    }
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The Central System's WebSocket endpoint: the handshake decides everything — charge point id
+ * from the URL, which chargePoints entry applies (404 if none), authentication (401), and the
+ * OCPP version by subprotocol — before a session exists.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CentralSystemConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { authenticate, challengeHeader, identityOf } from './auth.js';
+import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
+import type { ValidatorSet } from './validator.js';
+import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
+
+export interface ServerCounters {
+  accepted: number;
+  rejectedNotFound: number;
+  rejectedAuth: number;
+  rejectedVersion: number;
+}
+
+export interface CentralSystemServerOptions<Route> {
+  config: CentralSystemConfig;
+  logger: Logger;
+  validators: ValidatorSet;
+  handler: CallHandler;
+  protocolCounters: ProtocolCounters;
+  /** The configuration that applies to a charge point id, or undefined (→ HTTP 404). */
+  resolveChargePoint(id: string): Route | undefined;
+  /** A new session whose handshake completed with a common OCPP version. */
+  onSession(session: ChargePointSession, route: Route): void;
+  maxQueuedCalls?: number;
+}
+
+interface Admission {
+  version: OcppVersion | undefined;
+}
+
+/** Charge point id = URL path without surrounding slashes, query dropped, percent-decoded. */
+export function chargePointIdFromUrl(url: string | undefined): string | undefined {
+  const path = (url ?? '/').split('?', 1)[0] ?? '';
+  try {
+    return decodeURIComponent(path.replace(/^\/+|\/+$/g, ''));
+  } catch {
+    return undefined;
+  }
+}
+
+function offeredProtocols(req: IncomingMessage): Set<string> {
+  const header = req.headers['sec-websocket-protocol'];
+  if (!header) return new Set();
+  return new Set(
+    header
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
+}
+
+function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
+  const lines = [`HTTP/1.1 ${status} ${text}`, 'Connection: close', 'Content-Length: 0'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  socket.end(lines.join('\r\n') + '\r\n\r\n');
+}
+
+export class CentralSystemServer<Route> {
+  readonly counters: ServerCounters = { accepted: 0, rejectedNotFound: 0, rejectedAuth: 0, rejectedVersion: 0 };
+  private readonly opts: CentralSystemServerOptions<Route>;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly admissions = new WeakMap<IncomingMessage, Admission>();
+  private readonly awaitingPong = new Set<WebSocket>();
+  private pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: CentralSystemServerOptions<Route>) {
+    this.opts = opts;
+    const { connection } = opts.config;
+    this.http =
+      connection.type === 'tls'
+        ? createHttpsServer({
+            cert: connection.cert,
+            key: connection.key,
+            passphrase: connection.password,
+            ca: connection.ca,
+            requestCert: connection.requireClientCertificate,
+            rejectUnauthorized: connection.requireClientCertificate,
+            minVersion: connection.allowLegacyTls ? 'TLSv1' : 'TLSv1.2',
+          })
+        : createHttpServer();
+    this.http.on('request', (_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+      res.end('This is an OCPP Central System: connect with a WebSocket.\n');
+    });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.config.maxMessageSize,
+      clientTracking: true,
+      perMessageDeflate: opts.config.compression
+        ? {
+            // No context takeover either way: the zlib state is dropped after each message, so an
+            // idle connection holds no compression window (OCPP 2.0.1 part 4 §3.3 asks a CSMS to
+            // support permessage-deflate; this keeps it cheap for thousands of sockets).
+            serverNoContextTakeover: true,
+            clientNoContextTakeover: true,
+            threshold: 1024,
+            concurrencyLimit: 4,
+          }
+        : false,
+      handleProtocols: (_protocols, req) => this.admissions.get(req)?.version ?? false,
+    });
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+  }
+
+  /** Resolves with the bound port once listening. */
+  async start(): Promise<number> {
+    const { host, port } = this.opts.config;
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.http.on('error', (err) => this.opts.logger.error({ err }, 'central system server error'));
+    const interval = this.opts.config.pingInterval * 1000;
+    if (interval > 0) {
+      this.pingTimer = setInterval(() => this.pingAll(), interval);
+      this.pingTimer.unref();
+    }
+    const address = this.http.address();
+    return typeof address === 'object' && address ? address.port : port;
+  }
+
+  /** Stops accepting, closes every charge point socket with a normal close, and waits for them. */
+  async stop(): Promise<void> {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const closing = [...this.wss.clients].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          ws.close(1001, 'Central System going away');
+          setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
+    const serverClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await Promise.all(closing);
+    this.http.closeAllConnections?.();
+    await serverClosed;
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  get connectionCount(): number {
+    return this.wss.clients.size;
+  }
+
+  private pingAll(): void {
+    for (const ws of this.wss.clients) {
+      if (this.awaitingPong.has(ws)) {
+        // No pong since the last ping: the peer is gone without a close (cable pulled, NAT expired).
+        this.awaitingPong.delete(ws);
+        ws.terminate();
+        continue;
+      }
+      this.awaitingPong.add(ws);
+      ws.ping();
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { logger, config } = this.opts;
+    socket.on('error', (err) => logger.debug({ err }, 'handshake socket error'));
+    const id = chargePointIdFromUrl(req.url);
+    if (!id) {
+      this.counters.rejectedNotFound++;
+      logger.warn({ url: req.url }, 'charge point refused: no charge point id in the URL');
+      return refuse(socket, 404, 'Not Found');
+    }
+    const route = this.opts.resolveChargePoint(id);
+    if (route === undefined) {
+      this.counters.rejectedNotFound++;
+      logger.warn({ chargePointId: id }, 'charge point refused: no chargePoints entry matches its id');
+      return refuse(socket, 404, 'Not Found');
+    }
+    const tls = (socket as Partial<TLSSocket>).getPeerCertificate ? (socket as TLSSocket) : undefined;
+    if (config.connection.type === 'tls' && config.connection.requireClientCertificate) {
+      const cert = tls?.getPeerCertificate();
+      const cn = cert?.subject?.CN;
+      if (!tls?.authorized || !cert || Object.keys(cert).length === 0) {
+        this.counters.rejectedAuth++;
+        logger.warn({ chargePointId: id }, 'charge point refused: no valid client certificate');
+        return refuse(socket, 401, 'Unauthorized');
+      }
+      if (config.connection.clientCertificateCnMustMatchId && cn !== identityOf(id)) {
+        this.counters.rejectedAuth++;
+        logger.warn({ chargePointId: id, certificateCn: cn }, 'charge point refused: certificate CN is not its identity');
+        return refuse(socket, 401, 'Unauthorized');
+      }
+    }
+    const auth = authenticate(config.security, req, id);
+    if (!auth.ok) {
+      this.counters.rejectedAuth++;
+      logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
+      return refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': challengeHeader(config.security) });
+    }
+    const offered = offeredProtocols(req);
+    let version = VERSION_PREFERENCE.find((v) => config.ocppVersions.includes(v) && offered.has(v));
+    if (offered.size === 0 && config.ocppVersions.includes('ocpp1.6')) {
+      version = 'ocpp1.6';
+      logger.warn({ chargePointId: id }, 'charge point offered no subprotocol: serving it as ocpp1.6');
+    }
+    this.admissions.set(req, { version: offered.size === 0 ? undefined : version });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!version) {
+        // OCPP-J 1.6 §3.2 / 2.0.1 part 4 §3.2: complete the handshake without a subprotocol, then close.
+        this.counters.rejectedVersion++;
+        logger.warn(
+          { chargePointId: id, offered: [...offered] },
+          'charge point refused: no OCPP version in common (handshake completed without subprotocol, then closed)',
+        );
+        ws.close(1002, 'no common OCPP version');
+        return;
+      }
+      this.accept(ws, id, version, route);
+    });
+  }
+
+  private accept(ws: WebSocket, id: string, version: OcppVersion, route: Route): void {
+    this.counters.accepted++;
+    ws.on('pong', () => this.awaitingPong.delete(ws));
+    ws.on('close', () => this.awaitingPong.delete(ws));
+    ws.on('error', (err) => this.opts.logger.debug({ chargePointId: id, err }, 'charge point socket error'));
+    const session = new ChargePointSession({
+      id,
+      socket: ws,
+      spec: OCPP_VERSIONS[version],
+      validator: this.opts.validators.get(version),
+      handler: this.opts.handler,
+      logger: this.opts.logger,
+      counters: this.opts.protocolCounters,
+      maxQueuedCalls: this.opts.maxQueuedCalls ?? 64,
+    });
+    this.opts.onSession(session, route);
+  }
+}

@@ -1,0 +1,247 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StorageError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+/**
+ * `normal`: in WAL mode a commit is in the WAL file when it returns, so it survives a crash or kill
+ * of the process; an OS crash or power loss may roll back the last commits (never corrupts).
+ * `full`: the WAL is fsynced on every commit, so commits also survive power loss — at the price of
+ * one fsync per group commit.
+ */
+export type SynchronousMode = 'normal' | 'full';
+
+export interface SqliteDatabaseOptions {
+  /** The database file; its folder is created when missing. */
+  dataFilePath: string;
+  logger: Logger;
+  /** Default `normal`. */
+  synchronous?: SynchronousMode;
+  /** Pending writes that trigger a commit at once. Default 512. */
+  maxBatch?: number;
+  /** Longest a pending write waits for its commit, milliseconds. Default 2. */
+  commitIntervalMs?: number;
+}
+
+/** One user of the group commit (the outbox, the state store): queues writes, then takes part in a commit. */
+export interface GroupCommitParticipant {
+  /** Moves what is queued into the commit about to start; false when there is nothing. */
+  takePending(): boolean;
+  /** Runs inside the transaction: writes what takePending took. */
+  write(): void;
+  committed(): void;
+  /** The transaction rolled back; what was taken is not in the database. */
+  rolledBack(error: StorageError): void;
+}
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  device TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+  charge_point_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value
+);
+`;
+// AUTOINCREMENT (not a plain rowid alias) because ids must never be reused, even after the outbox
+// was emptied: a publisher holding an old id as its cursor would otherwise skip new records.
+
+/**
+ * The one database file shared by SqliteOutbox and SqliteStateStore, and its group commit: their
+ * writes are queued in memory and written together in one transaction per flush, so the cost of a
+ * commit (the WAL write, and with `full` the fsync) is paid once per batch instead of once per
+ * meter reading. The handle is opened by the first participant and closed when the last leaves.
+ */
+export class SqliteDatabase {
+  readonly dataFilePath: string;
+  private readonly logger: Logger;
+  private readonly synchronous: SynchronousMode;
+  private readonly maxBatch: number;
+  private readonly commitIntervalMs: number;
+  private handle: Database.Database | undefined;
+  private commitAll: ((participants: GroupCommitParticipant[]) => void) | undefined;
+  private readonly participants: GroupCommitParticipant[] = [];
+  private pendingWrites = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing = false;
+  private flushAgain = false;
+  private commitCount = 0;
+
+  constructor(opts: SqliteDatabaseOptions) {
+    this.dataFilePath = opts.dataFilePath;
+    this.logger = opts.logger;
+    this.synchronous = opts.synchronous ?? 'normal';
+    this.maxBatch = opts.maxBatch ?? 512;
+    this.commitIntervalMs = opts.commitIntervalMs ?? 2;
+  }
+
+  /** Transactions committed (all participants together). */
+  get commits(): number {
+    return this.commitCount;
+  }
+
+  /** Opens the database on first use and registers the participant; throws StorageError. */
+  acquire(participant: GroupCommitParticipant): Database.Database {
+    if (this.handle === undefined) {
+      this.handle = this.openHandle();
+      this.commitAll = this.handle.transaction((participants: GroupCommitParticipant[]) => {
+        for (const p of participants) p.write();
+      });
+    }
+    if (!this.participants.includes(participant)) this.participants.push(participant);
+    return this.handle;
+  }
+
+  /** Commits what is pending, unregisters the participant, and closes the file after the last one. */
+  release(participant: GroupCommitParticipant): void {
+    const index = this.participants.indexOf(participant);
+    if (index < 0) return;
+    this.flush();
+    this.participants.splice(index, 1);
+    if (this.participants.length > 0 || this.handle === undefined) return;
+    const handle = this.handle;
+    this.handle = undefined;
+    this.commitAll = undefined;
+    this.cancelTimer();
+    try {
+      // Folds the WAL back into the database so that the file is complete on its own when copied.
+      handle.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.logger.warn({ err, dataFilePath: this.dataFilePath }, 'sqlite checkpoint at close failed');
+    }
+    handle.close();
+  }
+
+  /**
+   * A participant queued `count` writes. The first pending write starts the commit timer, so a
+   * lone write waits at most commitIntervalMs; a full batch commits at once. The timer is not
+   * unref'd: a write whose caller awaits its commit must keep the process alive until it lands.
+   */
+  noteWrites(count: number): void {
+    this.pendingWrites += count;
+    if (this.pendingWrites >= this.maxBatch) this.flush();
+    else if (this.timer === undefined && this.handle !== undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.commitIntervalMs);
+    }
+  }
+
+  /** Writes everything pending in one transaction, now. Errors go to the participants, not the caller. */
+  flush(): void {
+    if (this.flushing) {
+      // Called from a participant's committed() (a listener appending a full batch): loop instead
+      // of nesting, so that one commit's callbacks finish before the next commit takes anything.
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.flushAgain = false;
+        this.cancelTimer();
+        this.pendingWrites = 0;
+        if (this.commitAll === undefined) return;
+        const active = this.participants.filter((p) => p.takePending());
+        if (active.length === 0) continue;
+        let failure: StorageError | undefined;
+        try {
+          this.commitAll(active);
+          this.commitCount++;
+        } catch (err) {
+          failure = new StorageError(`commit to ${this.dataFilePath} failed: ${messageOf(err)}`, { cause: err });
+          this.logger.error({ err, dataFilePath: this.dataFilePath }, 'sqlite group commit failed');
+        }
+        for (const p of active) {
+          if (failure === undefined) p.committed();
+          else p.rolledBack(failure);
+        }
+      } while (this.flushAgain);
+    } finally {
+      this.flushing = false;
+    }
+    if (this.pendingWrites > 0) this.noteWrites(0);
+  }
+
+  /**
+   * Runs `write` as its own transaction with fsync even in `normal` mode: for the rare writes whose
+   * loss would break a promise made outside this process (transaction id reservations).
+   */
+  writeDurably(write: () => void): void {
+    const handle = this.requireHandle();
+    if (this.synchronous === 'full') return write();
+    handle.pragma('synchronous = FULL');
+    try {
+      write();
+    } finally {
+      handle.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private requireHandle(): Database.Database {
+    if (this.handle === undefined) throw new StorageError(`database ${this.dataFilePath} is not open`);
+    return this.handle;
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private openHandle(): Database.Database {
+    const path = this.dataFilePath;
+    const folder = dirname(path);
+    try {
+      mkdirSync(folder, { recursive: true });
+    } catch (err) {
+      throw new StorageError(`cannot create the folder ${folder} for the database ${path}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    let handle: Database.Database;
+    try {
+      handle = new Database(path);
+    } catch (err) {
+      throw new StorageError(`cannot open the database ${path}: ${messageOf(err)}`, { cause: err });
+    }
+    try {
+      // The first statements read the header, so a file that is not SQLite fails here.
+      const mode = handle.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') {
+        this.logger.warn({ dataFilePath: path, journalMode: mode }, 'sqlite could not switch to WAL mode');
+      }
+      handle.pragma(`synchronous = ${this.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      const check = handle.pragma('quick_check') as { quick_check: string }[];
+      const problems = check.map((row) => row.quick_check).filter((text) => text !== 'ok');
+      if (problems.length > 0) {
+        throw new StorageError(`the database ${path} is damaged (quick_check: ${problems.slice(0, 5).join('; ')})`);
+      }
+      handle.exec(SCHEMA_SQL);
+      // A real write at open: a read-only file or folder opens fine and would only fail at the
+      // first commit, after the gateway had started accepting charge points.
+      handle
+        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .run('opened_at', new Date().toISOString());
+      return handle;
+    } catch (err) {
+      handle.close();
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`cannot use the database ${path}: ${messageOf(err)}`, { cause: err });
+    }
+  }
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,160 @@
+import type Database from 'better-sqlite3';
+import { StorageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { messageOf, type GroupCommitParticipant, type SqliteDatabase } from './sqlite-db.js';
+import type { DeviceIdentity, StateStore } from './types.js';
+
+export interface SqliteStateStoreOptions {
+  /** Shared with the SqliteOutbox; opened by whichever opens first. */
+  database: SqliteDatabase;
+  logger: Logger;
+  /** Transaction ids reserved per durable write. Default 1000. */
+  transactionIdBlock?: number;
+}
+
+const RESERVED_KEY = 'last_reserved_transaction_id';
+
+interface Statements {
+  loadDevices: Database.Statement<[], { chargePointId: string; name: string; type: string }>;
+  saveDevice: Database.Statement<[string, string, string]>;
+  getMeta: Database.Statement<[string], unknown>;
+  setMeta: Database.Statement<[string, number]>;
+}
+
+/**
+ * Devices and the transaction id counter in the outbox's database file. Device saves ride the
+ * group commit. Transaction ids come from blocks reserved with a durable write of the block's upper
+ * bound before the first id of the block is handed out: after a crash — even a power loss — the
+ * next run starts above the last reservation, so it is above every id ever handed out, and only
+ * one write in `transactionIdBlock` ids is paid for (the unused rest of a block is skipped).
+ */
+export class SqliteStateStore implements StateStore, GroupCommitParticipant {
+  private readonly db: SqliteDatabase;
+  private readonly logger: Logger;
+  private readonly block: number;
+  private state: 'new' | 'open' | 'closed' = 'new';
+  private st: Statements | undefined;
+  private pending = new Map<string, DeviceIdentity>();
+  private inFlight = new Map<string, DeviceIdentity>();
+  private lastIssued = 0;
+  private reservedUpTo = 0;
+
+  constructor(opts: SqliteStateStoreOptions) {
+    this.db = opts.database;
+    this.logger = opts.logger;
+    this.block = opts.transactionIdBlock ?? 1000;
+  }
+
+  async open(): Promise<void> {
+    if (this.state === 'open') return;
+    if (this.state === 'closed') throw new StorageError('the state store is closed');
+    const handle = this.db.acquire(this);
+    try {
+      this.st = {
+        loadDevices: handle.prepare(
+          'SELECT charge_point_id AS chargePointId, name, type FROM devices ORDER BY charge_point_id',
+        ),
+        saveDevice: handle.prepare(
+          'INSERT INTO devices (charge_point_id, name, type) VALUES (?, ?, ?) ' +
+            'ON CONFLICT (charge_point_id) DO UPDATE SET name = excluded.name, type = excluded.type',
+        ),
+        getMeta: handle.prepare<[string], unknown>('SELECT value FROM meta WHERE key = ?').pluck(),
+        setMeta: handle.prepare(
+          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        ),
+      };
+      this.reservedUpTo = this.lastIssued = this.readReserved(this.st);
+    } catch (err) {
+      this.db.release(this);
+      this.st = undefined;
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`cannot read the state from ${this.db.dataFilePath}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    this.state = 'open';
+  }
+
+  loadDevices(): Map<string, DeviceIdentity> {
+    const devices = new Map<string, DeviceIdentity>();
+    for (const row of this.statements().loadDevices.all()) {
+      devices.set(row.chargePointId, { name: row.name, type: row.type });
+    }
+    for (const [id, identity] of this.inFlight) devices.set(id, identity);
+    for (const [id, identity] of this.pending) devices.set(id, identity);
+    return devices;
+  }
+
+  saveDevice(chargePointId: string, identity: DeviceIdentity): void {
+    this.statements();
+    this.pending.set(chargePointId, { name: identity.name, type: identity.type });
+    this.db.noteWrites(1);
+  }
+
+  nextTransactionId(): number {
+    const st = this.statements();
+    if (this.lastIssued >= this.reservedUpTo) {
+      const upTo = this.lastIssued + this.block;
+      try {
+        this.db.writeDurably(() => st.setMeta.run(RESERVED_KEY, upTo));
+      } catch (err) {
+        throw new StorageError(
+          `cannot reserve transaction ids in ${this.db.dataFilePath}: ${messageOf(err)}`,
+          { cause: err },
+        );
+      }
+      this.reservedUpTo = upTo;
+    }
+    return ++this.lastIssued;
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      this.state = 'closed';
+      return;
+    }
+    this.state = 'closed';
+    this.db.release(this);
+    this.st = undefined;
+  }
+
+  takePending(): boolean {
+    if (this.pending.size === 0) return false;
+    this.inFlight = this.pending;
+    this.pending = new Map();
+    return true;
+  }
+
+  write(): void {
+    const st = this.statements();
+    for (const [id, identity] of this.inFlight) st.saveDevice.run(id, identity.name, identity.type);
+  }
+
+  committed(): void {
+    this.inFlight = new Map();
+  }
+
+  rolledBack(error: StorageError): void {
+    // Saves are idempotent upserts: put them back (unless saved again since) for the next commit.
+    for (const [id, identity] of this.inFlight) if (!this.pending.has(id)) this.pending.set(id, identity);
+    this.inFlight = new Map();
+    this.logger.warn({ err: error, devices: this.pending.size }, 'device registry not saved; retrying with the next commit');
+  }
+
+  private readReserved(st: Statements): number {
+    const value = st.getMeta.get(RESERVED_KEY);
+    if (value === undefined || value === null) return 0;
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new StorageError(`${this.db.dataFilePath}: meta.${RESERVED_KEY} is not a transaction id: ${String(value)}`);
+    }
+    return n;
+  }
+
+  private statements(): Statements {
+    if (this.st === undefined) {
+      throw new StorageError(`the state store is ${this.state === 'new' ? 'not open' : 'closed'}`);
+    }
+    return this.st;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Store-and-forward between the connector (which appends what a charge point sent) and the
+ * ThingsBoard publisher (which reads in order and removes only what the broker acknowledged).
+ */
+export type RecordKind = 'telemetry' | 'attributes' | 'connect' | 'disconnect';
+
+export interface NewRecord {
+  kind: RecordKind;
+  /** ThingsBoard device name. */
+  device: string;
+  /**
+   * JSON text of this record's part of the gateway-API payload:
+   * telemetry `{"ts":1700000000000,"values":{"k":1}}`; attributes `{"k":1}`;
+   * connect `{"type":"default"}`; disconnect `{}`.
+   */
+  body: string;
+}
+
+export interface StoredRecord extends NewRecord {
+  /** Strictly increasing in append order, never reused within one database. */
+  id: number;
+  /** Milliseconds since the epoch when appended (for TTL expiry). */
+  createdAt: number;
+}
+
+export interface OutboxCounters {
+  appended: number;
+  removed: number;
+  /** Oldest records dropped because the outbox was full. */
+  droppedOverflow: number;
+  /** Records dropped because they were older than the TTL. */
+  droppedExpired: number;
+  /** Group commits made (sqlite) — appended / commits is the batching factor. */
+  commits: number;
+}
+
+export interface Outbox {
+  /** Opens the store (creating the database and its folder); throws StorageError when it cannot. */
+  open(): Promise<void>;
+  /**
+   * Adds records in order. The promise resolves once they are durable (sqlite: committed in a
+   * grouped transaction; memory: at once). When the outbox is over `maxRecordsCount`, the oldest
+   * records are dropped (counted, and a warning at most once a minute with the counts).
+   */
+  append(records: readonly NewRecord[]): Promise<void>;
+  /** Up to `limit` records with id > afterId, oldest first. Synchronous and cheap. */
+  readBatch(afterId: number, limit: number): StoredRecord[];
+  /** Removes every record with fromId <= id <= toId (after the broker acknowledged them). */
+  removeRange(fromId: number, toId: number): void;
+  /** Records currently held. */
+  size(): number;
+  readonly counters: Readonly<OutboxCounters>;
+  /** Registers a listener called (synchronously, after commit) whenever new records become readable. */
+  onAppend(listener: () => void): void;
+  /** Commits what is pending and closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface DeviceIdentity {
+  name: string;
+  type: string;
+}
+
+/**
+ * What must survive a restart besides the outbox: the charge point id → device identity registry
+ * and the transaction id counter (ids are never reused).
+ */
+export interface StateStore {
+  open(): Promise<void>;
+  /** All remembered identities, loaded once at start-up. */
+  loadDevices(): Map<string, DeviceIdentity>;
+  /** Remembers an identity (written with the next group commit, not synchronously per call). */
+  saveDevice(chargePointId: string, identity: DeviceIdentity): void;
+  /** A new transaction id: an integer >= 1, strictly greater than every id handed out before. */
+  nextTransactionId(): number;
+  close(): Promise<void>;
+}

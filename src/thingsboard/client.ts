@@ -1,0 +1,248 @@
+/**
+ * The MQTT link to ThingsBoard's gateway API. Each connection attempt uses a fresh mqtt.js client
+ * ("generation") with its own auto-reconnect off: when a connection is lost, every publish still
+ * waiting for its PUBACK is rejected at once, so the publisher knows exactly what to send again —
+ * mqtt.js' own in-memory resend store would otherwise deliver it a second time.
+ * Reconnects use exponential backoff with jitter up to a cap, one warning per attempt.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { ThingsBoardConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { TOPIC } from './pack.js';
+
+export interface DownlinkHandlers {
+  onAttributeUpdate(device: string, data: Record<string, unknown>): void;
+  onRpc(device: string, id: number | string, method: string, params: unknown): void;
+}
+
+export class LinkLostError extends Error {
+  constructor() {
+    super('connection to ThingsBoard lost before the broker acknowledged');
+    this.name = 'LinkLostError';
+  }
+}
+
+type Listener = () => void;
+
+interface Generation {
+  client: MqttClient;
+  connected: boolean;
+  /** Rejecters of publishes waiting for their PUBACK on this connection. */
+  pending: Set<(err: Error) => void>;
+}
+
+export interface ThingsBoardCounters {
+  connects: number;
+  connectFailures: number;
+  published: number;
+  ignoredEchoes: number;
+  badDownlinks: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class ThingsBoardClient {
+  readonly counters: ThingsBoardCounters = {
+    connects: 0,
+    connectFailures: 0,
+    published: 0,
+    ignoredEchoes: 0,
+    badDownlinks: 0,
+  };
+  private readonly config: ThingsBoardConfig;
+  private readonly logger: Logger;
+  private handlers: DownlinkHandlers | undefined;
+  private current: Generation | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly connectListeners: Listener[] = [];
+  private lastError = '';
+
+  constructor(config: ThingsBoardConfig, logger: Logger) {
+    this.config = config;
+    this.logger = logger.child({ component: 'thingsboard' });
+  }
+
+  setHandlers(handlers: DownlinkHandlers): void {
+    this.handlers = handlers;
+  }
+
+  /** Called after every successful (re)connect, once subscriptions are requested. */
+  onConnect(listener: Listener): void {
+    this.connectListeners.push(listener);
+  }
+
+  get connected(): boolean {
+    return this.current?.connected ?? false;
+  }
+
+  get endpoint(): string {
+    return `${this.config.tls ? 'mqtts' : 'mqtt'}://${this.config.host}:${this.config.port}`;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /**
+   * Publishes and resolves once the broker acknowledged (QoS 1) or the bytes were written (QoS 0).
+   * Rejects with LinkLostError when not connected or when the connection drops first.
+   */
+  publish(topic: string, payload: string, qos: 0 | 1 = this.config.qos): Promise<void> {
+    const gen = this.current;
+    if (!gen?.connected) return Promise.reject(new LinkLostError());
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      gen.pending.add(fail);
+      gen.client.publish(topic, payload, { qos }, (err) => {
+        gen.pending.delete(fail);
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else {
+          this.counters.published++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const gen = this.current;
+    this.current = undefined;
+    if (!gen) return;
+    this.failPending(gen);
+    await gen.client.endAsync(!gen.connected).catch(() => undefined);
+  }
+
+  private options(): IClientOptions {
+    const c = this.config;
+    const opts: IClientOptions = {
+      host: c.host,
+      port: c.port,
+      protocol: c.tls ? 'mqtts' : 'mqtt',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 30,
+      connectTimeout: 10_000,
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      // ThingsBoard identifies the gateway by its access token, sent as the MQTT username.
+      username: c.username,
+      password: c.password,
+    };
+    if (c.clientId) opts.clientId = c.clientId;
+    if (c.tls) {
+      if (c.tls.ca) opts.ca = c.tls.ca;
+      if (c.tls.cert) opts.cert = c.tls.cert;
+      if (c.tls.key) opts.key = c.tls.key;
+    }
+    return opts;
+  }
+
+  private connect(): void {
+    const client = mqtt.connect(this.options());
+    const gen: Generation = { client, connected: false, pending: new Set() };
+    this.current = gen;
+    client.on('connect', () => this.onConnected(gen));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('error', (err) => {
+      this.lastError = (err as NodeJS.ErrnoException).code ?? err.message;
+    });
+    client.on('close', () => this.onClosed(gen));
+  }
+
+  private onConnected(gen: Generation): void {
+    if (this.current !== gen) return;
+    gen.connected = true;
+    this.counters.connects++;
+    if (this.attempt > 0) this.logger.info({ broker: this.endpoint }, 'ThingsBoard connection restored');
+    else this.logger.info({ broker: this.endpoint }, 'connected to ThingsBoard');
+    this.attempt = 0;
+    gen.client.subscribe([TOPIC.attributes, TOPIC.rpc], { qos: 1 }, (err) => {
+      if (err) this.logger.error({ err: err.message }, 'subscribing to ThingsBoard downlink topics failed');
+    });
+    for (const l of this.connectListeners) l();
+  }
+
+  private onClosed(gen: Generation): void {
+    if (this.current !== gen) return;
+    const wasConnected = gen.connected;
+    gen.connected = false;
+    this.failPending(gen);
+    gen.client.removeAllListeners('close');
+    gen.client.on('error', () => undefined);
+    gen.client.end(true);
+    if (this.stopped) return;
+    if (!wasConnected) this.counters.connectFailures++;
+    this.attempt++;
+    const delay = this.backoff(this.attempt);
+    this.logger.warn(
+      { broker: this.endpoint, reason: this.lastError || 'connection closed', attempt: this.attempt, retryInMs: delay },
+      wasConnected
+        ? 'lost the connection to ThingsBoard: data is kept in the outbox; reconnecting'
+        : 'cannot reach ThingsBoard: data is kept in the outbox; retrying',
+    );
+    this.lastError = '';
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopped) this.connect();
+    }, delay);
+  }
+
+  /** Exponential backoff from reconnectMinMs to reconnectMaxMs with ±25 % jitter. */
+  private backoff(attempt: number): number {
+    const base = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** Math.min(attempt - 1, 20));
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  private failPending(gen: Generation): void {
+    const err = new LinkLostError();
+    for (const fail of [...gen.pending]) fail(err);
+    gen.pending.clear();
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(payload.toString('utf8'));
+    } catch {
+      this.counters.badDownlinks++;
+      this.logger.warn({ topic }, 'ThingsBoard sent a message that is not JSON: ignored');
+      return;
+    }
+    if (!isObject(msg) || !this.handlers) return;
+    // A plain broker echoes our own publishes on these shared topics; they are told apart by shape:
+    // ThingsBoard's downlinks are {"device","data"}, with an RPC's id inside data.
+    if (topic === TOPIC.attributes) {
+      if (typeof msg.device === 'string' && isObject(msg.data) && Object.keys(msg).length === 2) {
+        this.handlers.onAttributeUpdate(msg.device, msg.data);
+      } else this.counters.ignoredEchoes++;
+      return;
+    }
+    if (topic === TOPIC.rpc) {
+      const data = msg.data;
+      if (typeof msg.device === 'string' && msg.id === undefined && isObject(data) && typeof data.method === 'string') {
+        const id = data.id;
+        if (typeof id !== 'number' && typeof id !== 'string') {
+          this.counters.badDownlinks++;
+          this.logger.warn({ device: msg.device, method: data.method }, 'RPC without an id: ignored');
+          return;
+        }
+        this.handlers.onRpc(msg.device, id, data.method, data.params);
+      } else this.counters.ignoredEchoes++;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * An MQTT client playing ThingsBoard: it records every gateway-API message the gateway
+ * publishes and can push shared attribute updates and RPC requests to the gateway.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface Received {
+  topic: string;
+  json: Record<string, unknown>;
+  at: number;
+}
+
+export class FakeThingsBoard {
+  readonly messages: Received[] = [];
+  private readonly client: MqttClient;
+  private waiters: (() => void)[] = [];
+
+  private constructor(client: MqttClient) {
+    this.client = client;
+    client.on('message', (topic, payload) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(payload.toString());
+      } catch {
+        return;
+      }
+      this.messages.push({ topic, json: json as Record<string, unknown>, at: Date.now() });
+      for (const w of this.waiters) w();
+    });
+  }
+
+  static async connect(port: number): Promise<FakeThingsBoard> {
+    const client = await mqtt.connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 200 });
+    await client.subscribeAsync('v1/gateway/#', { qos: 1 });
+    return new FakeThingsBoard(client);
+  }
+
+  /** Messages the gateway sent on `topic` (ThingsBoard's own pushes, echoed by the broker, left out). */
+  fromGateway(topic: string): Record<string, unknown>[] {
+    return this.messages
+      .filter((m) => m.topic === topic)
+      .map((m) => m.json)
+      .filter((j) => !(typeof j.device === 'string' && 'data' in j && !('id' in j) && topic !== 'v1/gateway/connect'));
+  }
+
+  /** Waits until `predicate` holds over what was received so far. */
+  async waitFor<T>(predicate: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = predicate();
+      if (value) return value;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; received: ${JSON.stringify(this.messages.slice(-20))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 200));
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.push(done);
+      });
+      this.waiters = [];
+    }
+  }
+
+  async sendAttributeUpdate(device: string, data: Record<string, unknown>): Promise<void> {
+    await this.client.publishAsync('v1/gateway/attributes', JSON.stringify({ device, data }), { qos: 1 });
+  }
+
+  /** Sends an RPC request and resolves with the reply's `data`. */
+  async rpc(device: string, id: number, method: string, params?: unknown, timeoutMs = 10_000): Promise<unknown> {
+    await this.client.publishAsync('v1/gateway/rpc', JSON.stringify({ device, data: { id, method, params } }), {
+      qos: 1,
+    });
+    const reply = await this.waitFor(
+      () => this.messages.find((m) => m.topic === 'v1/gateway/rpc' && m.json.id === id && m.json.device === device),
+      timeoutMs,
+      `RPC reply ${id}`,
+    );
+    return reply.json.data;
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
