@@ -76,9 +76,9 @@ const program = new Command()
 program
   .command('check-config')
   .description('validate tb_gateway.json and the connector files it names; exit 0 if valid, 2 if not')
-  .option('-c, --config <file>', 'general configuration (tb_gateway.json)', 'config/tb_gateway.json')
-  .action((opts: { config: string }) => {
-    const config = loadOrExit(opts.config);
+  .action((_opts: unknown, command: Command) => {
+    // --config is the program's option; it may stand before or after the command name.
+    const config = loadOrExit(command.optsWithGlobals<{ config: string }>().config);
     const files = [config.file, ...config.connectors.map((c) => c.file)];
     for (const n of config.notices) process.stdout.write(`${n.level}: ${n.message}\n`);
     process.stdout.write(`configuration is valid: ${files.join(', ')}\n`);

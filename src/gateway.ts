@@ -58,7 +58,7 @@ export class Gateway {
     for (const n of this.config.notices) this.logger[n.level](n.message);
     await this.storage.outbox.open();
     await this.storage.state.open();
-    // Schemas are compiled here, once, before the first charge point can connect.
+    // Each allowed version's schema set is loaded before the first charge point can connect.
     for (const c of this.config.connectors) for (const v of c.centralSystem.ocppVersions) this.validators.get(v);
     try {
       for (const c of this.connectors) this.ports.push(await c.start());

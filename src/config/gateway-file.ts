@@ -101,7 +101,10 @@ const GATEWAY_KEYS: KeyRules = {
     },
     storage: { known: Object.keys(STORAGE_SHAPE), ignored: PYTHON_STORAGE_KEYS },
     connectors: {
-      each: { known: Object.keys(CONNECTOR_SHAPE), ignored: ['useGRPC', 'class', 'key', 'id', 'configVersion'] },
+      each: {
+        known: Object.keys(CONNECTOR_SHAPE),
+        ignored: ['useGRPC', 'class', 'key', 'id', 'configVersion'],
+      },
     },
   },
 };
@@ -182,7 +185,12 @@ function readStorage(raw: unknown, file: string, ctx: GatewayFileContext): Stora
   };
 }
 
-function readConnectorEntries(raw: unknown, file: string, dir: string, report: ConfigReport): ConnectorEntry[] {
+function readConnectorEntries(
+  raw: unknown,
+  file: string,
+  dir: string,
+  report: ConfigReport,
+): ConnectorEntry[] {
   const list = parseSection(z.array(z.unknown()), raw, { file, at: ['connectors'], report });
   if (list === undefined) return [];
   const found: (Omit<ConnectorEntry, 'name'> & { name: string | undefined })[] = [];
@@ -198,17 +206,30 @@ function readConnectorEntries(raw: unknown, file: string, dir: string, report: C
     if (isRecord(item) && item.class !== undefined) {
       report.warn(`connector ${label} (custom class) skipped: this gateway only runs OCPP connectors`);
     } else if (type === 'ocpp') {
-      if (entry.configuration === undefined) report.problem(file, jsonPath([...at, 'configuration']), 'required');
-      else found.push({ name: entry.name, file: resolve(dir, entry.configuration), index });
+      if (entry.configuration === undefined) {
+        report.problem(file, jsonPath([...at, 'configuration']), 'required');
+      } else {
+        found.push({ name: entry.name, file: resolve(dir, entry.configuration), index });
+      }
     } else if ((PYTHON_CONNECTOR_TYPES as readonly string[]).includes(type)) {
-      report.warn(`connector ${label} (type ${JSON.stringify(type)}) skipped: this gateway only runs OCPP connectors`);
+      report.warn(
+        `connector ${label} (type ${JSON.stringify(type)}) skipped: this gateway only runs OCPP connectors`,
+      );
     } else {
       const hint = levenshtein(type, 'ocpp') <= 2 ? ' — did you mean "ocpp"?' : '';
-      report.problem(file, jsonPath([...at, 'type']), `unknown connector type ${JSON.stringify(entry.type)}${hint}`);
+      report.problem(
+        file,
+        jsonPath([...at, 'type']),
+        `unknown connector type ${JSON.stringify(entry.type)}${hint}`,
+      );
     }
   });
   if (ocppTyped === 0) {
-    report.problem(file, '$.connectors', 'no connector of type "ocpp": this gateway only runs OCPP connectors');
+    report.problem(
+      file,
+      '$.connectors',
+      'no connector of type "ocpp": this gateway only runs OCPP connectors',
+    );
   }
   const several = found.length > 1;
   const entries = found.map((e, k) => ({

@@ -31,13 +31,19 @@ export function readOcppFile(
   const { schema, keys } = ocppFileSchema(dirname(file));
   const keyCheck = checkKeys(doc, keys);
   for (const unknown of keyCheck.unknown) {
-    report.problem(file, jsonPath(unknown.path), `unknown key ${JSON.stringify(unknown.key)} — ${unknown.hint}`);
+    report.problem(
+      file,
+      jsonPath(unknown.path),
+      `unknown key ${JSON.stringify(unknown.key)} — ${unknown.hint}`,
+    );
   }
   const parsed = parseSection(schema, doc, { file, at: [], report });
   if (parsed === undefined || keyCheck.unknown.length > 0) return undefined;
 
   if (keyCheck.ignored.length > 0) {
-    report.info(`ignored keys not used by this gateway in ${file}: ${keyCheck.ignored.map(dottedPath).join(', ')}`);
+    report.info(
+      `ignored keys not used by this gateway in ${file}: ${keyCheck.ignored.map(dottedPath).join(', ')}`,
+    );
   }
   if (parsed.chargePoints.length === 0) {
     report.warn(`${file}: chargePoints is empty, so every charge point will be refused`);
@@ -46,7 +52,10 @@ export function readOcppFile(
     type: 'ocpp',
     name: entry.name,
     file,
-    centralSystem: { ...parsed.centralSystem, security: securityRules(parsed.centralSystem.security, file, report) },
+    centralSystem: {
+      ...parsed.centralSystem,
+      security: securityRules(parsed.centralSystem.security, file, report),
+    },
     chargePoints: parsed.chargePoints,
   };
 }

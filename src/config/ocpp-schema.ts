@@ -56,8 +56,8 @@ function template(mode: TemplateMode, fallback: string) {
       try {
         return compileTemplate(source, mode);
       } catch (error) {
-        if (error instanceof TemplateSyntaxError) return fail(ctx.issues, `invalid template: ${error.message}`, source);
-        throw error;
+        if (!(error instanceof TemplateSyntaxError)) throw error;
+        return fail(ctx.issues, `invalid template: ${error.message}`, source);
       }
     });
 }
@@ -72,7 +72,11 @@ const messageTypeFilter = z
       .map((t) => t.trim())
       .filter((t) => t !== '');
     if (types.length > 0) return types;
-    return fail(ctx.issues, 'names no message type: list OCPP actions separated by commas, e.g. "MeterValues,"', filter);
+    return fail(
+      ctx.issues,
+      'names no message type: list OCPP actions separated by commas, e.g. "MeterValues,"',
+      filter,
+    );
   });
 
 /**
@@ -89,7 +93,10 @@ const idRegexpPattern = z
       new RegExp(pattern);
       return { pattern, regexp: new RegExp('^(?:' + pattern + ')$') };
     } catch (error) {
-      const reason = String((error as Error).message).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+      const reason = String((error as Error).message).replace(
+        /^Invalid regular expression: \/.*\/[a-z]*: /s,
+        '',
+      );
       return fail(ctx.issues, `invalid regular expression: ${reason}`, pattern);
     }
   });
@@ -115,15 +122,13 @@ const ATTRIBUTE_UPDATE_SHAPE = {
   valueExpression: template('json', '{"${attributeKey}":"${attributeValue}"}'),
   ...DOWNLINK_SHAPE,
 };
-const attributeUpdate = z.object(ATTRIBUTE_UPDATE_SHAPE).transform(
-  (u): AttributeUpdateMapping => ({
-    attributeOnThingsBoard: u.attributeOnThingsBoard,
-    valueExpression: u.valueExpression,
-    vendorId: u.vendorId,
-    ...(u.action === undefined ? {} : { action: u.action }),
-    ...(u.messageId === undefined ? {} : { messageId: u.messageId }),
-  }),
-);
+const attributeUpdate = z.object(ATTRIBUTE_UPDATE_SHAPE).transform((u): AttributeUpdateMapping => ({
+  attributeOnThingsBoard: u.attributeOnThingsBoard,
+  valueExpression: u.valueExpression,
+  vendorId: u.vendorId,
+  ...(u.action === undefined ? {} : { action: u.action }),
+  ...(u.messageId === undefined ? {} : { messageId: u.messageId }),
+}));
 
 const SERVER_SIDE_RPC_SHAPE = {
   methodRPC: z.string().min(1).default('rpcMethod1'),
@@ -133,17 +138,15 @@ const SERVER_SIDE_RPC_SHAPE = {
   /** Seconds to wait for the charge point's answer. */
   timeout: z.number().positive().default(30),
 };
-const serverSideRpc = z.object(SERVER_SIDE_RPC_SHAPE).transform(
-  (r): RpcMapping => ({
-    methodRPC: r.methodRPC,
-    withResponse: r.withResponse,
-    valueExpression: r.valueExpression,
-    vendorId: r.vendorId,
-    timeoutMs: Math.round(r.timeout * 1000),
-    ...(r.action === undefined ? {} : { action: r.action }),
-    ...(r.messageId === undefined ? {} : { messageId: r.messageId }),
-  }),
-);
+const serverSideRpc = z.object(SERVER_SIDE_RPC_SHAPE).transform((r): RpcMapping => ({
+  methodRPC: r.methodRPC,
+  withResponse: r.withResponse,
+  valueExpression: r.valueExpression,
+  vendorId: r.vendorId,
+  timeoutMs: Math.round(r.timeout * 1000),
+  ...(r.action === undefined ? {} : { action: r.action }),
+  ...(r.messageId === undefined ? {} : { messageId: r.messageId }),
+}));
 
 const CHARGE_POINT_SHAPE = {
   idRegexpPattern,
@@ -154,18 +157,16 @@ const CHARGE_POINT_SHAPE = {
   attributeUpdates: z.array(attributeUpdate).default([]),
   serverSideRpc: z.array(serverSideRpc).default([]),
 };
-const chargePoint = z.object(CHARGE_POINT_SHAPE).transform(
-  (cp): ChargePointConfig => ({
-    idRegexpPattern: cp.idRegexpPattern.pattern,
-    idRegexp: cp.idRegexpPattern.regexp,
-    deviceNameExpression: cp.deviceNameExpression,
-    deviceTypeExpression: cp.deviceTypeExpression,
-    attributes: cp.attributes,
-    timeseries: cp.timeseries,
-    attributeUpdates: cp.attributeUpdates,
-    serverSideRpc: cp.serverSideRpc,
-  }),
-);
+const chargePoint = z.object(CHARGE_POINT_SHAPE).transform((cp): ChargePointConfig => ({
+  idRegexpPattern: cp.idRegexpPattern.pattern,
+  idRegexp: cp.idRegexpPattern.regexp,
+  deviceNameExpression: cp.deviceNameExpression,
+  deviceTypeExpression: cp.deviceTypeExpression,
+  attributes: cp.attributes,
+  timeseries: cp.timeseries,
+  attributeUpdates: cp.attributeUpdates,
+  serverSideRpc: cp.serverSideRpc,
+}));
 
 const ocppVersions = z
   .array(z.enum(OCPP_VERSIONS))
@@ -174,7 +175,12 @@ const ocppVersions = z
   .superRefine((versions, ctx) => {
     versions.forEach((v, i) => {
       if (versions.indexOf(v) !== i) {
-        ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(v)} is listed twice`, input: v });
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `${JSON.stringify(v)} is listed twice`,
+          input: v,
+        });
       }
     });
   });
@@ -291,7 +297,10 @@ export function ocppFileSchema(dir: string) {
           security: {
             each: byType({
               token: rulesOf(TOKEN_SHAPE),
-              basic: { ...rulesOf(BASIC_SHAPE), children: { credentials: { each: rulesOf(CREDENTIAL_SHAPE) } } },
+              basic: {
+                ...rulesOf(BASIC_SHAPE),
+                children: { credentials: { each: rulesOf(CREDENTIAL_SHAPE) } },
+              },
               anonymous: rulesOf(ANONYMOUS_SHAPE),
             }),
           },
@@ -336,12 +345,20 @@ function parsePasswordsFile(file: string, text: string, issues: Issues): Record<
     const id = match?.[1]?.trim();
     const hash = match?.[2];
     if (id === undefined || id === '' || hash === undefined) {
-      addIssue(issues, `${file} line ${n}: expected "<charge point id>:<64 hex digits of sha256>"`, undefined);
+      addIssue(
+        issues,
+        `${file} line ${n}: expected "<charge point id>:<64 hex digits of sha256>"`,
+        undefined,
+      );
       return;
     }
     const first = lineOf.get(id);
     if (first !== undefined) {
-      addIssue(issues, `${file} line ${n}: charge point ${JSON.stringify(id)} is already listed on line ${first}`, undefined);
+      addIssue(
+        issues,
+        `${file} line ${n}: charge point ${JSON.stringify(id)} is already listed on line ${first}`,
+        undefined,
+      );
       return;
     }
     lineOf.set(id, n);

@@ -34,10 +34,7 @@ export function jsonPath(segments: readonly PathSegment[]): string {
 
 /** `thingsboard.remoteShell`, `connectors[0].useGRPC`: the form used inside notices. */
 export function dottedPath(segments: readonly PathSegment[]): string {
-  return segments
-    .map(pathStep)
-    .join('')
-    .replace(/^\./, '');
+  return segments.map(pathStep).join('').replace(/^\./, '');
 }
 
 function pathStep(segment: PathSegment): string {
@@ -52,7 +49,10 @@ function pathStep(segment: PathSegment): string {
 const SECRET_KEYS = new Set(['password', 'passwords', 'accessToken', 'tokens', 'credentials']);
 
 export function isSecretPath(segments: readonly PathSegment[]): boolean {
-  return segments.some((s) => typeof s === 'string' && SECRET_KEYS.has(s));
+  if (segments.some((s) => typeof s === 'string' && SECRET_KEYS.has(s))) return true;
+  // A scalar where a security object belongs (`"security": "Bearer …"`) is likely a credential.
+  const lastKey = segments.findLast((s): s is string => typeof s === 'string');
+  return lastKey === 'security';
 }
 
 const MAX_SHOWN_LENGTH = 40;
@@ -74,9 +74,12 @@ export function describeValue(value: unknown, secret: boolean): string {
       return 'an object';
     case 'undefined':
       return 'nothing';
-    default:
-      return typeof value;
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      break;
   }
+  return typeof value;
 }
 
 const ERRNO_TEXT: Record<string, string> = {

@@ -102,13 +102,15 @@ export function readThingsBoard(raw: unknown, ctx: Context): ThingsBoardConfig |
     rawSecurity === undefined
       ? undefined
       : parseSection(securitySchema, rawSecurity, { file, at: [...AT, 'security'], report });
-  const env = readEnv(ctx);
+  const { overrides: env, ok: envOk } = readEnv(ctx);
   if (!isRecord(raw)) return undefined;
   // Credentials are resolved even when other settings failed, so that a missing certificate is
   // reported in the same run as a bad port.
   const credentials =
-    rawSecurity !== undefined && fileSecurity === undefined ? undefined : resolveCredentials(fileSecurity, env, ctx);
-  if (base === undefined || env === undefined || credentials === undefined) return undefined;
+    rawSecurity !== undefined && fileSecurity === undefined
+      ? undefined
+      : resolveCredentials(fileSecurity, env, ctx);
+  if (base === undefined || !envOk || credentials === undefined) return undefined;
   return {
     host: env.host ?? base.host,
     port: env.port ?? base.port,
@@ -127,7 +129,8 @@ interface EnvOverrides extends Partial<Record<SecurityKey, string>> {
   type?: SecurityType;
 }
 
-function readEnv({ env, file, report }: Context): EnvOverrides | undefined {
+/** Bad values are reported and left out; the others still apply, so no spurious problem follows. */
+function readEnv({ env, file, report }: Context): { overrides: EnvOverrides; ok: boolean } {
   // Compose files pass unset variables as empty strings: empty means "not set".
   const get = (name: string) => {
     const value = env[name];
@@ -142,7 +145,11 @@ function readEnv({ env, file, report }: Context): EnvOverrides | undefined {
     const n = /^\s*\d+\s*$/.test(port) ? Number(port) : NaN;
     if (n >= 1 && n <= 65535) overrides.port = n;
     else {
-      report.problem(file, `env ${ENV.port}`, `expected an integer from 1 to 65535, got ${describeValue(port, false)}`);
+      report.problem(
+        file,
+        `env ${ENV.port}`,
+        `expected an integer from 1 to 65535, got ${describeValue(port, false)}`,
+      );
       ok = false;
     }
   }
@@ -160,19 +167,19 @@ function readEnv({ env, file, report }: Context): EnvOverrides | undefined {
     const value = get(ENV[key]);
     if (value !== undefined) overrides[key] = value;
   }
-  return ok ? overrides : undefined;
+  return { overrides, ok };
 }
 
 type Credentials = Pick<ThingsBoardConfig, 'username' | 'password' | 'clientId' | 'tls'>;
 
 function resolveCredentials(
   fileSecurity: z.output<typeof securitySchema> | undefined,
-  env: EnvOverrides | undefined,
+  env: EnvOverrides,
   ctx: Context,
 ): Credentials | undefined {
   const settings: Partial<Record<SecurityKey, Sourced>> = {};
   for (const key of SECURITY_KEYS) {
-    const fromEnv = env?.[key];
+    const fromEnv = env[key];
     const fromFile = fileSecurity?.[key];
     if (fromEnv !== undefined) settings[key] = { value: fromEnv, where: `env ${ENV[key]}` };
     else if (fromFile !== undefined && fromFile !== null) {
@@ -253,14 +260,16 @@ function resolveCredentials(
  */
 function securityType(
   fileType: SecurityType | undefined,
-  env: EnvOverrides | undefined,
+  env: EnvOverrides,
   settings: Partial<Record<SecurityKey, Sourced>>,
 ): SecurityType | undefined {
-  if (env?.type !== undefined) return env.type;
-  if (env?.accessToken !== undefined) return fileType === 'tlsAccessToken' ? 'tlsAccessToken' : 'accessToken';
-  if (env?.username !== undefined || env?.password !== undefined) return 'usernamePassword';
+  if (env.type !== undefined) return env.type;
+  if (env.accessToken !== undefined) return fileType === 'tlsAccessToken' ? 'tlsAccessToken' : 'accessToken';
+  if (env.username !== undefined || env.password !== undefined) return 'usernamePassword';
   if (fileType !== undefined) return fileType;
-  if (settings.accessToken !== undefined) return settings.caCert !== undefined ? 'tlsAccessToken' : 'accessToken';
+  if (settings.accessToken !== undefined) {
+    return settings.caCert !== undefined ? 'tlsAccessToken' : 'accessToken';
+  }
   if (settings.cert !== undefined || settings.privateKey !== undefined || settings.caCert !== undefined) {
     return 'tlsPrivateKey';
   }

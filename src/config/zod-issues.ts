@@ -64,7 +64,13 @@ export function issueMessage(issue: Issue, secret: boolean): string {
       }
       return `not a valid value, got ${got(issue.input)}`;
     }
-    default:
+    // Our own issues (custom) carry their message; the others cannot arise from our schemas.
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_format':
+    case 'invalid_key':
+    case 'not_multiple_of':
+    case 'unrecognized_keys':
       return issue.message;
   }
 }

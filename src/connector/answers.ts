@@ -19,6 +19,9 @@ type Answer = (ctx: AnswerContext) => Record<string, unknown>;
 const empty: Answer = () => ({});
 const accepted: Answer = () => ({ status: 'Accepted' });
 const currentTime = (ctx: AnswerContext): string => ctx.now().toISOString();
+/** The request was validated against its schema before it got here; this only narrows the type. */
+const asRecords = (v: unknown): Record<string, unknown>[] =>
+  Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null) : [];
 
 const OCPP16: Record<string, Answer> = {
   BootNotification: (ctx) => ({ status: 'Accepted', currentTime: currentTime(ctx), interval: ctx.heartbeatInterval }),
@@ -70,7 +73,16 @@ const OCPP21: Record<string, Answer> = {
   ...OCPP201,
   BatterySwap: empty,
   ClosePeriodicEventStream: empty,
-  GetCertificateChainStatus: () => ({ certificateStatus: [] }),
+  // The gateway runs no OCSP/CRL client: each certificate asked about is "Unknown" (the schema
+  // wants one entry per request, 1..4), to be asked again no sooner than now.
+  GetCertificateChainStatus: (ctx) => ({
+    certificateStatus: asRecords(ctx.payload.certificateStatusRequests).map((r) => ({
+      certificateHashData: r.certificateHashData,
+      source: r.source,
+      status: 'Unknown',
+      nextUpdate: currentTime(ctx),
+    })),
+  }),
   GetTariffs: () => ({ status: 'NoTariff' }),
   NotifyAllowedEnergyTransfer: accepted,
   NotifyDERAlarm: empty,

@@ -73,6 +73,7 @@ export class OcppConnector implements CallHandler {
 
   /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
+    this.registry.load();
     const port = await this.server.start();
     const { host } = this.deps.config.centralSystem;
     const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';

@@ -56,20 +56,33 @@ export function settingCall(
 ): { action: string; payload: Record<string, unknown> } {
   const p = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
   const key = p.key ?? p.variable;
-  if (typeof key !== 'string') throw new OcppError('FormatViolation', 'params need "key" (1.6) or "variable" (2.x)');
-  if (session.spec.version === 'ocpp1.6') {
-    if (method === 'get') return { action: 'GetConfiguration', payload: { key: [key] } };
-    return { action: 'ChangeConfiguration', payload: { key, value: String(p.value) } };
+  if (typeof key !== 'string' || key === '') {
+    throw new OcppError('FormatViolation', 'params need "key" (1.6) or "variable" (2.x)');
   }
+  let value: string | undefined;
+  if (method === 'set') {
+    if (typeof p.value !== 'string' && typeof p.value !== 'number' && typeof p.value !== 'boolean') {
+      throw new OcppError('FormatViolation', '"set" needs a "value" (text, number or boolean)');
+    }
+    value = String(p.value);
+  }
+  if (session.spec.version === 'ocpp1.6') {
+    if (value === undefined) return { action: 'GetConfiguration', payload: { key: [key] } };
+    return { action: 'ChangeConfiguration', payload: { key, value } };
+  }
+  // 2.x names a setting by component and variable; HeartbeatInterval and the other OCPP
+  // communication settings live in OCPPCommCtrlr, the default when no component is given.
   const component: Record<string, unknown> = { name: typeof p.component === 'string' ? p.component : 'OCPPCommCtrlr' };
   if (typeof p.componentInstance === 'string') component.instance = p.componentInstance;
-  const variable = { name: key };
-  if (method === 'get') {
-    return { action: 'GetVariables', payload: { getVariableData: [{ component, variable }] } };
+  const variable: Record<string, unknown> = { name: key };
+  if (typeof p.variableInstance === 'string') variable.instance = p.variableInstance;
+  const attributeType = typeof p.attributeType === 'string' ? { attributeType: p.attributeType } : {};
+  if (value === undefined) {
+    return { action: 'GetVariables', payload: { getVariableData: [{ component, variable, ...attributeType }] } };
   }
   return {
     action: 'SetVariables',
-    payload: { setVariableData: [{ component, variable, attributeValue: String(p.value) }] },
+    payload: { setVariableData: [{ component, variable, attributeValue: value, ...attributeType }] },
   };
 }
 

@@ -9,7 +9,7 @@ import type { DeviceIdentity, StateStore } from '../outbox/types.js';
 export const DEFAULT_DEVICE_TYPE = 'default';
 
 export class DeviceRegistry {
-  private readonly identities: Map<string, DeviceIdentity>;
+  private identities = new Map<string, DeviceIdentity>();
   /** Device name → charge point ids that are live under that name (for downlink routing). */
   private readonly liveByDevice = new Map<string, Set<string>>();
   private readonly state: StateStore;
@@ -18,7 +18,11 @@ export class DeviceRegistry {
   constructor(state: StateStore, logger: Logger) {
     this.state = state;
     this.logger = logger;
-    this.identities = state.loadDevices();
+  }
+
+  /** Loads the remembered identities (once, at start-up, after the state store is open). */
+  load(): void {
+    this.identities = this.state.loadDevices();
   }
 
   /** The remembered identity, if a boot (or earlier data) ever named this charge point. */

@@ -52,7 +52,8 @@ export function parseFrame(text: string, spec: OcppVersionSpec): ParseResult {
   }
   if (!Array.isArray(raw) || raw.length < 3) {
     const id = Array.isArray(raw) && typeof raw[1] === 'string' ? raw[1] : undefined;
-    return fail(spec.frameErrorKind, 'frame is not an OCPP-J array', id, undefined);
+    const type = Array.isArray(raw) ? numberOrUndefined(raw[0]) : undefined;
+    return fail(spec.frameErrorKind, 'frame is not an OCPP-J array of at least 3 elements', id, type);
   }
   const [type, id] = raw as [unknown, unknown];
   if (typeof id !== 'string') {

@@ -20,6 +20,8 @@ export interface ServerCounters {
   rejectedNotFound: number;
   rejectedAuth: number;
   rejectedVersion: number;
+  /** TLS handshakes that failed (protocol version, cipher, …) before any charge point id was sent. */
+  rejectedTls: number;
 }
 
 export interface CentralSystemServerOptions<Route> {
@@ -67,7 +69,13 @@ function refuse(socket: Duplex, status: number, text: string, headers: Record<st
 }
 
 export class CentralSystemServer<Route> {
-  readonly counters: ServerCounters = { accepted: 0, rejectedNotFound: 0, rejectedAuth: 0, rejectedVersion: 0 };
+  readonly counters: ServerCounters = {
+    accepted: 0,
+    rejectedNotFound: 0,
+    rejectedAuth: 0,
+    rejectedVersion: 0,
+    rejectedTls: 0,
+  };
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -86,10 +94,26 @@ export class CentralSystemServer<Route> {
             passphrase: connection.password,
             ca: connection.ca,
             requestCert: connection.requireClientCertificate,
-            rejectUnauthorized: connection.requireClientCertificate,
+            // The chain is verified here, but a failure is refused at the HTTP upgrade rather than
+            // with a TLS alert, so that the refusal is logged with the charge point id and the
+            // reason (OCPP security whitepaper: every failed connection attempt is logged).
+            rejectUnauthorized: false,
             minVersion: connection.allowLegacyTls ? 'TLSv1' : 'TLSv1.2',
+            // OpenSSL 3's default security level forbids the SHA-1 signatures TLS 1.0/1.1 need, so
+            // without this `allowLegacyTls` would admit no legacy charger at all.
+            ...(connection.allowLegacyTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
           })
         : createHttpServer();
+    if (connection.type === 'tls') {
+      this.http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+        this.counters.rejectedTls++;
+        // The handshake failed before any HTTP request, so the charge point id is not known yet.
+        opts.logger.warn(
+          { remoteAddress: socket.remoteAddress, reason: err.code ?? err.message },
+          'connection refused: TLS handshake failed',
+        );
+      });
+    }
     this.http.on('request', (_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
       res.end('This is an OCPP Central System: connect with a WebSocket.\n');
@@ -189,16 +213,24 @@ export class CentralSystemServer<Route> {
     }
     const tls = (socket as Partial<TLSSocket>).getPeerCertificate ? (socket as TLSSocket) : undefined;
     if (config.connection.type === 'tls' && config.connection.requireClientCertificate) {
+      // Security profile 3: a client certificate that chains to the configured CA.
       const cert = tls?.getPeerCertificate();
-      const cn = cert?.subject?.CN;
-      if (!tls?.authorized || !cert || Object.keys(cert).length === 0) {
+      const presented = cert !== undefined && Object.keys(cert).length > 0;
+      if (!tls?.authorized || !presented) {
         this.counters.rejectedAuth++;
-        logger.warn({ chargePointId: id }, 'charge point refused: no valid client certificate');
+        const reason = presented ? String(tls?.authorizationError ?? 'certificate not trusted') : 'no client certificate';
+        logger.warn({ chargePointId: id, reason }, 'charge point refused: no valid client certificate');
         return refuse(socket, 401, 'Unauthorized');
       }
+      const cn = cert.subject?.CN;
+      // Security profile 3: the certificate is the charge point's credential, so its CN must be the
+      // identity (the last URL segment) when the operator asks for it.
       if (config.connection.clientCertificateCnMustMatchId && cn !== identityOf(id)) {
         this.counters.rejectedAuth++;
-        logger.warn({ chargePointId: id, certificateCn: cn }, 'charge point refused: certificate CN is not its identity');
+        logger.warn(
+          { chargePointId: id, certificateCn: cn, reason: 'certificate CN is not the charge point identity' },
+          'charge point refused: certificate CN is not its identity',
+        );
         return refuse(socket, 401, 'Unauthorized');
       }
     }

@@ -26,11 +26,16 @@ export interface ProtocolCounters {
   badFrames: number;
   callsOut: number;
   callTimeouts: number;
+  /** OCPP 2.1 CALLRESULTERRORs received: a charge point could not process one of our CALLRESULTs. */
+  callResultErrorsIn: number;
 }
 
 export function newProtocolCounters(): ProtocolCounters {
-  return { callsIn: 0, callErrorsOut: 0, badFrames: 0, callsOut: 0, callTimeouts: 0 };
+  return { callsIn: 0, callErrorsOut: 0, badFrames: 0, callsOut: 0, callTimeouts: 0, callResultErrorsIn: 0 };
 }
+
+/** OCPP 2.0.1/2.1 part 4 §4.2.3: errorDescription is at most 255 characters. */
+const MAX_ERROR_DESCRIPTION = 255;
 
 /** What the connector supplies: the answer to each CALL a charge point makes. */
 export interface CallHandler {
@@ -73,6 +78,12 @@ export class ChargePointSession {
   private nextMessageId = 1;
   private inflight: InflightCall | undefined;
   private queue: OutgoingCall[] | undefined;
+  /**
+   * The charge point's last CALL that we answered with a CALLRESULT: an OCPP 2.1 CALLRESULTERROR
+   * names it (by message id) when the charge point could not process our answer. One entry is
+   * enough, as a charge point has only one CALL outstanding at a time.
+   */
+  private lastAnswered: { id: string; action: string } | undefined;
   private closed = false;
 
   constructor(opts: SessionOptions) {
@@ -162,20 +173,29 @@ export class ChargePointSession {
   private onMessage(data: unknown, isBinary: boolean): void {
     const text = isBinary ? undefined : String(data);
     const parsed = text === undefined ? undefined : parseFrame(text, this.spec);
-    if (!parsed || !parsed.ok) {
-      this.opts.counters.badFrames++;
-      const problem = parsed?.ok === false ? parsed.problem : undefined;
-      const message = problem?.message ?? 'binary frames are not OCPP-J';
-      this.opts.logger.warn({ chargePointId: this.id, reason: message }, 'bad OCPP-J frame from charge point');
-      // Never answer a malformed answer (types 3, 4, 5): an error reply to a reply can loop.
-      if (problem?.type !== undefined && problem.type !== CALL && problem.type !== SEND && problem.type >= CALLRESULT)
-        return;
-      if (problem?.type === SEND) return;
-      const id = problem?.id ?? (this.spec.answersUnreadableFrames ? '-1' : undefined);
-      if (id !== undefined) this.sendError(id, problem?.kind ?? this.spec.frameErrorKind, message);
+    if (parsed?.ok) {
+      this.dispatch(parsed.frame);
       return;
     }
-    this.dispatch(parsed.frame);
+    this.opts.counters.badFrames++;
+    const problem = parsed?.problem;
+    const message = problem?.message ?? 'binary frames are not OCPP-J';
+    this.opts.logger.warn({ chargePointId: this.id, reason: message }, 'bad OCPP-J frame from charge point');
+    // A malformed reply (CALLRESULT, CALLERROR, 2.1 CALLRESULTERROR) is never answered, since an
+    // error in reply to a reply can loop; nor is a 2.1 SEND. A message type this
+    // version does not know is answered with MessageTypeNotSupported (2.0.1 part 4 §4.2.3).
+    const type = problem?.type;
+    if (type !== undefined && (this.isReplyType(type) || (type === SEND && this.spec.extraMessageTypes.has(SEND)))) {
+      return;
+    }
+    // 2.0.1 part 4 §4.2.3: when the message id cannot be read, the CALLERROR carries id "-1".
+    // OCPP-J 1.6 has no such rule: there the frame is only logged and counted.
+    const id = problem?.id ?? (this.spec.answersUnreadableFrames ? '-1' : undefined);
+    if (id !== undefined) this.sendError(id, problem?.kind ?? this.spec.frameErrorKind, message);
+  }
+
+  private isReplyType(type: number): boolean {
+    return type === CALLRESULT || type === CALLERROR || (type === CALLRESULTERROR && this.spec.extraMessageTypes.has(type));
   }
 
   private dispatch(frame: Frame): void {
@@ -201,8 +221,7 @@ export class ChargePointSession {
         call.resolve(frame.payload);
         return;
       }
-      case CALLERROR:
-      case CALLRESULTERROR: {
+      case CALLERROR: {
         if (this.inflight?.id !== frame.id) {
           this.opts.logger.warn({ chargePointId: this.id, messageId: frame.id, code: frame.code }, 'CALLERROR for no outstanding call');
           return;
@@ -211,14 +230,46 @@ export class ChargePointSession {
         call?.reject(new OcppCallError(frame.code, frame.description, frame.details));
         return;
       }
+      case CALLRESULTERROR:
+        this.onCallResultError(frame.id, frame.code, frame.description, frame.details);
+        return;
     }
   }
 
+  /**
+   * OCPP 2.1 part 4 (CALLRESULTERROR): a CALLRESULTERROR is the charge point telling us that it could not
+   * process the CALLRESULT we sent for its CALL with this message id. It is not an answer to any
+   * CALL of ours, and it is never answered.
+   */
+  private onCallResultError(id: string, code: string, description: string, details: unknown): void {
+    this.opts.counters.callResultErrorsIn++;
+    const answered = this.lastAnswered;
+    if (answered?.id === id) {
+      this.opts.logger.warn(
+        { chargePointId: this.id, messageId: id, action: answered.action, code, description },
+        'charge point could not process our CALLRESULT',
+      );
+      return;
+    }
+    if (this.inflight?.id === id) {
+      // Not what the spec says a CALLRESULTERROR is for, but some charge points answer a CALL with
+      // one: liberal in what we accept, it fails that CALL rather than leaving it to time out.
+      this.opts.logger.warn(
+        { chargePointId: this.id, messageId: id, action: this.inflight.action, code },
+        'charge point answered our CALL with a CALLRESULTERROR (OCPP 2.1 expects CALLERROR): taken as its failure',
+      );
+      const call = this.settleInflight();
+      call?.reject(new OcppCallError(code, description, details));
+      return;
+    }
+    this.opts.logger.warn({ chargePointId: this.id, messageId: id, code, description }, 'CALLRESULTERROR for no CALLRESULT of ours');
+  }
+
   private onSend(action: string, payload: Record<string, unknown>): void {
-    // OCPP 2.1 part 4 §4.2.6: a SEND is never answered, not even when it is invalid.
-    const invalid = this.opts.validator.hasRequestSchema(action)
-      ? this.opts.validator.validateRequest(action, payload)
-      : undefined;
+    // OCPP 2.1 part 4 (SEND): a SEND is never answered, not even when it is invalid or unknown.
+    const invalid = this.spec.sendActions.has(action)
+      ? this.opts.validator.validateSend(action, payload)
+      : new OcppError('NotImplemented', `"${action}" is not a message a charging station may SEND`);
     if (invalid) {
       this.opts.logger.warn({ chargePointId: this.id, action, reason: invalid.message }, 'invalid SEND ignored');
       return;
@@ -266,6 +317,7 @@ export class ChargePointSession {
       this.sendError(id, 'InternalError', 'the Central System could not build a valid response');
       return;
     }
+    this.lastAnswered = { id, action };
     this.write(JSON.stringify([CALLRESULT, id, response]));
   }
 
@@ -280,7 +332,8 @@ export class ChargePointSession {
 
   private sendError(id: string, kind: OcppErrorKind, description: string, details: Record<string, unknown> = {}): void {
     this.opts.counters.callErrorsOut++;
-    this.write(JSON.stringify([CALLERROR, id, spellError(this.spec, kind), description, details]));
+    const text = description.length > MAX_ERROR_DESCRIPTION ? description.slice(0, MAX_ERROR_DESCRIPTION - 1) + '…' : description;
+    this.write(JSON.stringify([CALLERROR, id, spellError(this.spec, kind), text, details]));
   }
 
   private write(text: string): void {

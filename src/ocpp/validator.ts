@@ -48,8 +48,10 @@ function schemaKey(id: string): string {
 
 export class PayloadValidator {
   readonly spec: OcppVersionSpec;
-  private readonly requests = new Map<string, ValidateFunction>();
-  private readonly responses = new Map<string, ValidateFunction>();
+  private readonly ajv: Ajv;
+  private readonly requests = new Map<string, ValidateFunction | null>();
+  private readonly responses = new Map<string, ValidateFunction | null>();
+  private readonly sends = new Map<string, ValidateFunction | null>();
 
   constructor(spec: OcppVersionSpec) {
     this.spec = spec;
@@ -74,26 +76,35 @@ export class PayloadValidator {
     // The official ids ("urn:BootNotification.req") are not valid URNs for Ajv's URI parser, so
     // each schema is registered under its id without the "urn:" prefix; its refs are all local (#/…).
     for (const { $id, ...schema } of schemas) ajv.addSchema(schema, schemaKey($id));
-    const actions = new Set([...spec.chargePointActions, ...spec.centralSystemActions]);
-    for (const action of actions) {
-      const req = ajv.getSchema(schemaKey(spec.requestSchemaId(action)));
-      const res = ajv.getSchema(schemaKey(spec.responseSchemaId(action)));
-      if (req) this.requests.set(action, req);
-      if (res) this.responses.set(action, res);
+    this.ajv = ajv;
+  }
+
+  private compiled(cache: Map<string, ValidateFunction | null>, id: string): ValidateFunction | undefined {
+    let v = cache.get(id);
+    if (v === undefined) {
+      // Compiled on first use and kept: each schema is compiled at most once per process.
+      v = this.ajv.getSchema(schemaKey(id)) ?? null;
+      cache.set(id, v);
     }
+    return v ?? undefined;
   }
 
   hasRequestSchema(action: string): boolean {
-    return this.requests.has(action);
+    return this.compiled(this.requests, this.spec.requestSchemaId(action)) !== undefined;
   }
 
   /** Returns an OcppError describing the first violation, or undefined when the payload is valid. */
   validateRequest(action: string, payload: unknown): OcppError | undefined {
-    return check(this.requests.get(action), action, 'request', payload);
+    return check(this.compiled(this.requests, this.spec.requestSchemaId(action)), action, 'request', payload);
   }
 
   validateResponse(action: string, payload: unknown): OcppError | undefined {
-    return check(this.responses.get(action), action, 'response', payload);
+    return check(this.compiled(this.responses, this.spec.responseSchemaId(action)), action, 'response', payload);
+  }
+
+  /** OCPP 2.1 SEND payloads (no response exists). */
+  validateSend(action: string, payload: unknown): OcppError | undefined {
+    return check(this.compiled(this.sends, this.spec.sendSchemaId(action)), action, 'SEND', payload);
   }
 }
 

@@ -23,6 +23,9 @@ export interface OcppVersionSpec {
   answersUnreadableFrames: boolean;
   /** Message types understood besides CALL(2), CALLRESULT(3), CALLERROR(4). */
   extraMessageTypes: ReadonlySet<number>;
+  /** OCPP 2.1: messages a charging station may SEND (type 6, never answered), and their schema $id. */
+  sendActions: ReadonlySet<string>;
+  sendSchemaId(action: string): string;
   /** Actions a charge point may initiate. */
   chargePointActions: ReadonlySet<string>;
   /** Actions the Central System may send. */
@@ -74,6 +77,8 @@ const OCPP16: OcppVersionSpec = {
   unknownTypeErrorKind: 'MessageTypeNotSupported',
   answersUnreadableFrames: false,
   extraMessageTypes: new Set(),
+  sendActions: new Set(),
+  sendSchemaId: (a) => `urn:${a}`,
   chargePointActions: new Set([
     'Authorize',
     'BootNotification',
@@ -202,6 +207,8 @@ const OCPP201: OcppVersionSpec = {
   unknownTypeErrorKind: 'MessageTypeNotSupported',
   answersUnreadableFrames: true,
   extraMessageTypes: new Set(),
+  sendActions: new Set(),
+  sendSchemaId: (a) => `urn:${a}`,
   chargePointActions: new Set(OCPP201_CP_ACTIONS),
   centralSystemActions: new Set(OCPP201_CS_ACTIONS),
 };
@@ -217,6 +224,10 @@ const OCPP21: OcppVersionSpec = {
   answersUnreadableFrames: true,
   // OCPP 2.1 part 4 §4.2: CALLRESULTERROR (5) and SEND (6).
   extraMessageTypes: new Set([5, 6]),
+  // The one SEND of OCPP 2.1 (periodic event streams); its schema id has no Request/Response
+  // suffix, as nothing answers it.
+  sendActions: new Set(['NotifyPeriodicEventStream']),
+  sendSchemaId: (a) => `urn:${a}`,
   chargePointActions: new Set([
     ...OCPP201_CP_ACTIONS,
     'BatterySwap',

@@ -1,14 +1,7 @@
 import type { Logger } from '../log.js';
 import { OverflowWarning } from './overflow-warning.js';
 import { stoppedError } from './stopped.js';
-import type {
-  DeviceIdentity,
-  NewRecord,
-  Outbox,
-  OutboxCounters,
-  StateStore,
-  StoredRecord,
-} from './types.js';
+import type { DeviceIdentity, NewRecord, Outbox, OutboxCounters, StateStore, StoredRecord } from './types.js';
 
 export interface MemoryOutboxOptions {
   /** Most records held; appending beyond it drops the oldest. */
@@ -30,7 +23,13 @@ const COMPACT_MIN_HEAD = 1024;
  * array, so lookups by id are binary searches.
  */
 export class MemoryOutbox implements Outbox {
-  readonly counters: OutboxCounters = { appended: 0, removed: 0, droppedOverflow: 0, droppedExpired: 0, commits: 0 };
+  readonly counters: OutboxCounters = {
+    appended: 0,
+    removed: 0,
+    droppedOverflow: 0,
+    droppedExpired: 0,
+    commits: 0,
+  };
   private readonly maxRecordsCount: number;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -45,7 +44,11 @@ export class MemoryOutbox implements Outbox {
     this.maxRecordsCount = opts.maxRecordsCount;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.overflow = new OverflowWarning({ logger: opts.logger, maxRecordsCount: opts.maxRecordsCount, now: this.now });
+    this.overflow = new OverflowWarning({
+      logger: opts.logger,
+      maxRecordsCount: opts.maxRecordsCount,
+      now: this.now,
+    });
   }
 
   async open(): Promise<void> {

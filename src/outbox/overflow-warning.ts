@@ -34,10 +34,13 @@ export class OverflowWarning {
     } else if (this.timer === undefined) {
       // Drops may stop within the minute; the timer makes sure they are still reported. It is
       // unref'd so that a pending warning never keeps the process alive.
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.report(this.opts.now());
-      }, this.lastWarnAt + MINUTE_MS - now);
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.report(this.opts.now());
+        },
+        this.lastWarnAt + MINUTE_MS - now,
+      );
       this.timer.unref();
     }
   }

@@ -160,7 +160,9 @@ export class SqliteDatabase {
           this.commitAll(active);
           this.commitCount++;
         } catch (err) {
-          failure = new StorageError(`commit to ${this.dataFilePath} failed: ${messageOf(err)}`, { cause: err });
+          failure = new StorageError(`commit to ${this.dataFilePath} failed: ${messageOf(err)}`, {
+            cause: err,
+          });
           this.logger.error({ err, dataFilePath: this.dataFilePath }, 'sqlite group commit failed');
         }
         for (const p of active) {
@@ -205,9 +207,12 @@ export class SqliteDatabase {
     try {
       mkdirSync(folder, { recursive: true });
     } catch (err) {
-      throw new StorageError(`cannot create the folder ${folder} for the database ${path}: ${messageOf(err)}`, {
-        cause: err,
-      });
+      throw new StorageError(
+        `cannot create the folder ${folder} for the database ${path}: ${messageOf(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     let handle: Database.Database;
     try {
@@ -225,13 +230,17 @@ export class SqliteDatabase {
       const check = handle.pragma('quick_check') as { quick_check: string }[];
       const problems = check.map((row) => row.quick_check).filter((text) => text !== 'ok');
       if (problems.length > 0) {
-        throw new StorageError(`the database ${path} is damaged (quick_check: ${problems.slice(0, 5).join('; ')})`);
+        throw new StorageError(
+          `the database ${path} is damaged (quick_check: ${problems.slice(0, 5).join('; ')})`,
+        );
       }
       handle.exec(SCHEMA_SQL);
       // A real write at open: a read-only file or folder opens fine and would only fail at the
       // first commit, after the gateway had started accepting charge points.
       handle
-        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .prepare(
+          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        )
         .run('opened_at', new Date().toISOString());
       return handle;
     } catch (err) {

@@ -138,7 +138,10 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
     // Saves are idempotent upserts: put them back (unless saved again since) for the next commit.
     for (const [id, identity] of this.inFlight) if (!this.pending.has(id)) this.pending.set(id, identity);
     this.inFlight = new Map();
-    this.logger.warn({ err: error, devices: this.pending.size }, 'device registry not saved; retrying with the next commit');
+    this.logger.warn(
+      { err: error, devices: this.pending.size },
+      'device registry not saved; retrying with the next commit',
+    );
   }
 
   private readReserved(st: Statements): number {
@@ -146,7 +149,9 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
     if (value === undefined || value === null) return 0;
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new StorageError(`${this.db.dataFilePath}: meta.${RESERVED_KEY} is not a transaction id: ${String(value)}`);
+      throw new StorageError(
+        `${this.db.dataFilePath}: meta.${RESERVED_KEY} is not a transaction id: ${String(value)}`,
+      );
     }
     return n;
   }

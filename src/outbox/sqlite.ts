@@ -8,7 +8,7 @@ import { stoppedError } from './stopped.js';
 import type { NewRecord, Outbox, OutboxCounters, StoredRecord } from './types.js';
 
 export { SqliteDatabase, type SqliteDatabaseOptions, type SynchronousMode } from './sqlite-db.js';
-export { SqliteStateStore } from './sqlite-state.js';
+export { SqliteStateStore, type SqliteStateStoreOptions } from './sqlite-state.js';
 
 export interface SqliteOutboxOptions {
   /** Shared with the SqliteStateStore; opened by whichever opens first. */
@@ -64,7 +64,13 @@ interface InFlight {
  * the next commit.
  */
 export class SqliteOutbox implements Outbox, GroupCommitParticipant {
-  readonly counters: OutboxCounters = { appended: 0, removed: 0, droppedOverflow: 0, droppedExpired: 0, commits: 0 };
+  readonly counters: OutboxCounters = {
+    appended: 0,
+    removed: 0,
+    droppedOverflow: 0,
+    droppedExpired: 0,
+    commits: 0,
+  };
   private readonly db: SqliteDatabase;
   private readonly maxRecordsCount: number;
   private readonly ttlMs: number;
@@ -91,7 +97,11 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     this.ttlMs = (opts.messagesTtlInDays ?? 0) * DAY_MS;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.overflow = new OverflowWarning({ logger: opts.logger, maxRecordsCount: opts.maxRecordsCount, now: this.now });
+    this.overflow = new OverflowWarning({
+      logger: opts.logger,
+      maxRecordsCount: opts.maxRecordsCount,
+      now: this.now,
+    });
   }
 
   async open(): Promise<void> {
@@ -115,23 +125,9 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     }
   }
 
-  private prepare(handle: Database.Database): Statements {
-    return {
-      read: handle.prepare(
-        'SELECT id, kind, device, body, created_at AS createdAt FROM outbox WHERE id > ? ORDER BY id LIMIT ?',
-      ),
-      count: handle.prepare<[number, number], number>('SELECT COUNT(*) FROM outbox WHERE id BETWEEN ? AND ?').pluck(),
-      countAll: handle.prepare<[], number>('SELECT COUNT(*) FROM outbox').pluck(),
-      insert: handle.prepare('INSERT INTO outbox (kind, device, body, created_at) VALUES (?, ?, ?, ?)'),
-      deleteRange: handle.prepare('DELETE FROM outbox WHERE id BETWEEN ? AND ?'),
-      dropOldest: handle.prepare('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)'),
-      // A full scan, once an hour: an index on created_at would cost every insert instead.
-      deleteExpired: handle.prepare('DELETE FROM outbox WHERE created_at < ?'),
-    };
-  }
-
   append(records: readonly NewRecord[]): Promise<void> {
-    if (this.state !== 'open') return Promise.reject(stoppedError(this.state === 'new' ? 'not open' : 'closed'));
+    if (this.state !== 'open')
+      return Promise.reject(stoppedError(this.state === 'new' ? 'not open' : 'closed'));
     if (records.length === 0) return Promise.resolve();
     const createdAt = this.now();
     for (const r of records) {
@@ -166,7 +162,8 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     // Counting the rows (an index range scan the size of the acknowledged batch) keeps size() exact
     // without waiting for the commit.
     let count = 0;
-    for (const piece of this.pendingRemovals.add(fromId, toId)) count += st.count.get(piece.from, piece.to) ?? 0;
+    for (const piece of this.pendingRemovals.add(fromId, toId))
+      count += st.count.get(piece.from, piece.to) ?? 0;
     this.rowsBeingRemoved += count;
     this.counters.removed += count;
     this.db.noteWrites(1);
@@ -270,6 +267,25 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     if (this.state !== 'open') return;
     this.expiryDue = true;
     this.db.flush();
+  }
+
+  private prepare(handle: Database.Database): Statements {
+    return {
+      read: handle.prepare(
+        'SELECT id, kind, device, body, created_at AS createdAt FROM outbox WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      count: handle
+        .prepare<[number, number], number>('SELECT COUNT(*) FROM outbox WHERE id BETWEEN ? AND ?')
+        .pluck(),
+      countAll: handle.prepare<[], number>('SELECT COUNT(*) FROM outbox').pluck(),
+      insert: handle.prepare('INSERT INTO outbox (kind, device, body, created_at) VALUES (?, ?, ?, ?)'),
+      deleteRange: handle.prepare('DELETE FROM outbox WHERE id BETWEEN ? AND ?'),
+      dropOldest: handle.prepare(
+        'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)',
+      ),
+      // A full scan, once an hour: an index on created_at would cost every insert instead.
+      deleteExpired: handle.prepare('DELETE FROM outbox WHERE created_at < ?'),
+    };
   }
 
   private statements(): Statements {

@@ -67,7 +67,10 @@ describe('the seed document', () => {
       cp.timeseries.map((t) => ({ messageTypes: t.messageTypes, key: t.key.source, value: t.value.source })),
     ).toEqual([{ messageTypes: ['DataTransfer'], key: 'temp', value: '${data.temp}' }]);
     expect(cp.attributeUpdates).toHaveLength(1);
-    expect(cp.attributeUpdates[0]).toMatchObject({ attributeOnThingsBoard: 'shared', vendorId: 'ThingsBoard' });
+    expect(cp.attributeUpdates[0]).toMatchObject({
+      attributeOnThingsBoard: 'shared',
+      vendorId: 'ThingsBoard',
+    });
     expect(cp.attributeUpdates[0]?.valueExpression.source).toBe('{"${attributeKey}":"${attributeValue}"}');
     expect(cp.attributeUpdates[0]).not.toHaveProperty('action');
     expect(cp.serverSideRpc).toHaveLength(1);
@@ -99,7 +102,10 @@ describe('the seed document', () => {
       maxReadRecordsCount: 1000,
       messagesTtlInDays: 7,
     });
-    expect(onlyConnector(config)).toMatchObject({ name: 'OCPP Connector', file: resolve(shipped, 'ocpp.json') });
+    expect(onlyConnector(config)).toMatchObject({
+      name: 'OCPP Connector',
+      file: resolve(shipped, 'ocpp.json'),
+    });
   });
 });
 
@@ -127,12 +133,19 @@ describe('defaults', () => {
     }
     expect(cp.attributeUpdates[0]?.attributeOnThingsBoard).toBe('sharedName');
     expect(cp.attributeUpdates[0]?.valueExpression.source).toBe('{"${attributeKey}":"${attributeValue}"}');
-    expect(cp.serverSideRpc[0]).toMatchObject({ methodRPC: 'rpcMethod1', withResponse: true, timeoutMs: 30_000 });
+    expect(cp.serverSideRpc[0]).toMatchObject({
+      methodRPC: 'rpcMethod1',
+      withResponse: true,
+      timeoutMs: 30_000,
+    });
     expect(cp.serverSideRpc[0]?.valueExpression.source).toBe('${params}');
   });
 
   it('defaults tb_gateway.json: broker settings, our extras and memory storage', () => {
-    const gateway = { thingsboard: { security: { accessToken: 'T' } }, connectors: aGatewayJson().connectors };
+    const gateway = {
+      thingsboard: { security: { accessToken: 'T' } },
+      connectors: aGatewayJson().connectors,
+    };
     const config = loadConfig(configDir().files(gateway), {});
     expect(config.thingsboard).toEqual({
       host: '127.0.0.1',
@@ -159,7 +172,11 @@ describe('defaults', () => {
     });
     const storage = { type: 'file', data_file_path: '/var/lib/gw/data.db', messages_ttl_in_days: 0 };
     const file = loadConfig(dir.files(aGatewayJson({ storage })), {});
-    expect(file.storage).toMatchObject({ type: 'sqlite', dataFilePath: '/var/lib/gw/data.db', messagesTtlInDays: 0 });
+    expect(file.storage).toMatchObject({
+      type: 'sqlite',
+      dataFilePath: '/var/lib/gw/data.db',
+      messagesTtlInDays: 0,
+    });
     expect(file.notices).toContainEqual({
       level: 'warn',
       message: expect.stringContaining('storage.type "file" is treated as "sqlite"'),
@@ -182,7 +199,9 @@ describe('defaults', () => {
 describe('messageTypeFilter', () => {
   it('is split on commas, trimmed, and empty items dropped', () => {
     const ocpp = anOcppJson({
-      chargePoints: [{ timeseries: [{ messageTypeFilter: 'MeterValues, DataTransfer ,', key: 'k', value: '${v}' }] }],
+      chargePoints: [
+        { timeseries: [{ messageTypeFilter: 'MeterValues, DataTransfer ,', key: 'k', value: '${v}' }] },
+      ],
     });
     const config = loadConfig(configDir().files(aGatewayJson(), ocpp), {});
     expect(firstChargePoint(config).timeseries[0]?.messageTypes).toEqual(['MeterValues', 'DataTransfer']);
@@ -191,8 +210,12 @@ describe('messageTypeFilter', () => {
 
 describe('idRegexpPattern', () => {
   it('must match the whole charge point id', () => {
-    const ocpp = anOcppJson({ chargePoints: [{ idRegexpPattern: 'CP_1' }, { idRegexpPattern: 'CP_1|CP_2' }] });
-    const [exact, alternatives] = onlyConnector(loadConfig(configDir().files(aGatewayJson(), ocpp), {})).chargePoints;
+    const ocpp = anOcppJson({
+      chargePoints: [{ idRegexpPattern: 'CP_1' }, { idRegexpPattern: 'CP_1|CP_2' }],
+    });
+    const [exact, alternatives] = onlyConnector(
+      loadConfig(configDir().files(aGatewayJson(), ocpp), {}),
+    ).chargePoints;
     expect(exact?.idRegexp.test('CP_1')).toBe(true);
     expect(exact?.idRegexp.test('CP_10')).toBe(false);
     expect(exact?.idRegexp.test('xCP_1')).toBe(false);
@@ -232,7 +255,10 @@ describe('centralSystem.security', () => {
     const hash = 'AB'.repeat(32);
     dir.write('passwords.txt', `# id:sha256\nCP_1:${hash}\n\nCP:2:${'cd'.repeat(32)}\n`);
     const basic = { type: 'basic', usernameIsChargePointId: true, passwordsFile: 'passwords.txt' };
-    const config = loadConfig(dir.files(aGatewayJson(), anOcppJson({ centralSystem: { security: [basic] } })), {});
+    const config = loadConfig(
+      dir.files(aGatewayJson(), anOcppJson({ centralSystem: { security: [basic] } })),
+      {},
+    );
     expect(onlyConnector(config).centralSystem.security).toEqual([
       {
         type: 'basic',
@@ -251,7 +277,13 @@ describe('TLS files', () => {
     dir.write('cs.pem', 'CERT');
     dir.write('cs.key', 'KEY');
     dir.write('ca.pem', 'CA');
-    const connection = { type: 'tls', cert: 'cs.pem', key: 'cs.key', ca: 'ca.pem', requireClientCertificate: true };
+    const connection = {
+      type: 'tls',
+      cert: 'cs.pem',
+      key: 'cs.key',
+      ca: 'ca.pem',
+      requireClientCertificate: true,
+    };
     const config = loadConfig(dir.files(aGatewayJson(), anOcppJson({ centralSystem: { connection } })), {});
     const tls = onlyConnector(config).centralSystem.connection;
     expect(tls).toEqual({
@@ -292,6 +324,25 @@ describe('TLS files', () => {
   });
 });
 
+describe('broker credentials', () => {
+  it('read the untyped {accessToken, caCert} form as tlsAccessToken', () => {
+    const dir = configDir();
+    dir.write('ca.pem', 'CA');
+    const security = { accessToken: 'T', caCert: 'ca.pem' };
+    const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {});
+    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from('CA') } });
+  });
+
+  it('may be left out: the gateway then connects without any, and says so', () => {
+    const config = loadConfig(configDir().files(aGatewayJson({ thingsboard: { host: 'broker' } })), {});
+    expect(config.thingsboard.username).toBeUndefined();
+    expect(config.thingsboard.tls).toBeUndefined();
+    expect(config.notices).toEqual([
+      { level: 'warn', message: expect.stringContaining('without credentials') },
+    ]);
+  });
+});
+
 describe('usernamePassword', () => {
   it('passes username, password and client id', () => {
     const security = { type: 'usernamePassword', username: 'u', password: 'p', clientId: 'c' };
@@ -304,7 +355,9 @@ describe('usernamePassword', () => {
 describe('environment overrides', () => {
   it('apply after the file', () => {
     const security = { type: 'usernamePassword', username: 'file-user', password: 'file-pw' };
-    const file = configDir().files(aGatewayJson({ thingsboard: { host: 'file-host', port: 1883, security } }));
+    const file = configDir().files(
+      aGatewayJson({ thingsboard: { host: 'file-host', port: 1883, security } }),
+    );
     const config = loadConfig(file, {
       TB_GW_HOST: 'env-host',
       TB_GW_PORT: '8883',
@@ -343,7 +396,11 @@ describe('environment overrides', () => {
   });
 
   it('ignores empty variables', () => {
-    const config = loadConfig(configDir().files(), { TB_GW_HOST: '', TB_GW_PORT: ' ', TB_GW_ACCESS_TOKEN: '' });
+    const config = loadConfig(configDir().files(), {
+      TB_GW_HOST: '',
+      TB_GW_PORT: ' ',
+      TB_GW_ACCESS_TOKEN: '',
+    });
     expect(config.thingsboard).toMatchObject({ host: 'tb.example', port: 1883, username: 'GATEWAY_TOKEN' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
-import { aGatewayJson, anOcppJson, useConfigDir } from './fixtures.js';
+import { aGatewayJson, useConfigDir } from './fixtures.js';
 
 const configDir = useConfigDir();
 
@@ -83,7 +83,8 @@ describe('a Python gateway tb_gateway.json', () => {
     expect(config.notices.filter((n) => n.level === 'warn')).toEqual([
       {
         level: 'warn',
-        message: 'connector "MQTT Broker Connector" (type "mqtt") skipped: this gateway only runs OCPP connectors',
+        message:
+          'connector "MQTT Broker Connector" (type "mqtt") skipped: this gateway only runs OCPP connectors',
       },
     ]);
   });
@@ -101,17 +102,20 @@ describe('unknown keys', () => {
   it('in tb_gateway.json list the valid keys when nothing is close', () => {
     const config = loadConfig(configDir().files(aGatewayJson({ storage: { flavour: 'x' } })), {});
     expect(config.notices).toEqual([
-      { level: 'warn', message: expect.stringMatching(/^unknown key "storage.flavour" — valid keys: type, /) },
+      {
+        level: 'warn',
+        message: expect.stringMatching(/^unknown key "storage.flavour" — valid keys: type, /),
+      },
     ]);
   });
 
   it('that the Python connector writes into ocpp.json are listed in one info notice per file', () => {
     const dir = configDir();
-    const ocpp = anOcppJson({
+    const ocpp = {
       name: 'OCPP Connector',
       logLevel: 'INFO',
       chargePoints: [{ idRegexpPattern: 'CP_1', reportStrategy: { type: 'ON_RECEIVED' } }],
-    });
+    };
     const config = loadConfig(dir.files(aGatewayJson(), ocpp), {});
     expect(config.notices).toEqual([
       {
@@ -125,7 +129,9 @@ describe('unknown keys', () => {
     const dir = configDir();
     const ocpp = {
       centralSystem: { prot: 9000, connection: { type: 'insecure', cert: 'x' } },
-      chargePoints: [{ attributes: [{ messageTypeFilter: 'MeterValues', key: 'k', value: '${v}', typ: 'x' }] }],
+      chargePoints: [
+        { attributes: [{ messageTypeFilter: 'MeterValues', key: 'k', value: '${v}', vaule: 'x' }] },
+      ],
     };
     const result = checkConfig(dir.files(aGatewayJson(), ocpp), {});
     expect(result.ok).toBe(false);
@@ -136,8 +142,8 @@ describe('unknown keys', () => {
       { file, path: '$.centralSystem.connection.cert', message: 'unknown key "cert" — valid keys: type' },
       {
         file,
-        path: '$.chargePoints[0].attributes[0].typ',
-        message: 'unknown key "typ" — did you mean "key"?',
+        path: '$.chargePoints[0].attributes[0].vaule',
+        message: 'unknown key "vaule" — did you mean "value"?',
       },
     ]);
   });

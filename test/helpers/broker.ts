@@ -9,6 +9,8 @@ import { Aedes } from 'aedes';
 export class TestBroker {
   port = 0;
   readonly usernames: string[] = [];
+  /** Usernames refused at CONNECT (CONNACK "not authorized"): keeps the gateway out while a test sets up. */
+  readonly refused = new Set<string>();
   private broker: Aedes | undefined;
   private server: Server | undefined;
   private sockets = new Set<Socket>();
@@ -26,6 +28,10 @@ export class TestBroker {
   async listen(port = this.port): Promise<void> {
     const broker = await Aedes.createBroker();
     broker.authenticate = (_client, username, _password, done) => {
+      if (username && this.refused.has(username)) {
+        done(Object.assign(new Error('refused by test'), { returnCode: 5 }), false);
+        return;
+      }
       if (username) this.usernames.push(username);
       done(null, true);
     };

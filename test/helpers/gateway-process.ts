@@ -65,7 +65,9 @@ export class GatewayProcess {
       }
     });
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
   }
 
   static run(configFile: string, env?: Record<string, string>): GatewayProcess {
@@ -76,7 +78,11 @@ export class GatewayProcess {
     return this.child.pid;
   }
 
-  async waitForLog(predicate: (l: LogLine) => boolean, timeoutMs = 15_000, what = 'log line'): Promise<LogLine> {
+  async waitForLog(
+    predicate: (l: LogLine) => boolean,
+    timeoutMs = 15_000,
+    what = 'log line',
+  ): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));
@@ -84,7 +90,9 @@ export class GatewayProcess {
       const found = this.logs.find(predicate);
       if (found) return found;
       if (exited || Date.now() > deadline) {
-        throw new Error(`no ${what} (exited=${exited})\nstdout:\n${this.stdout.slice(-4000)}\nstderr:\n${this.stderr}`);
+        throw new Error(
+          `no ${what} (exited=${exited})\nstdout:\n${this.stdout.slice(-4000)}\nstderr:\n${this.stderr}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }

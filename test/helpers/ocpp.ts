@@ -17,10 +17,18 @@ export interface RpcClient {
 }
 
 export function aBootNotification(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { chargePointVendor: 'Acme', chargePointModel: 'Wallbox 7', chargePointSerialNumber: 'SN-1', ...overrides };
+  return {
+    chargePointVendor: 'Acme',
+    chargePointModel: 'Wallbox 7',
+    chargePointSerialNumber: 'SN-1',
+    ...overrides,
+  };
 }
 
-export function aSampledValue(value: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function aSampledValue(
+  value: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { value, measurand: 'Energy.Active.Import.Register', unit: 'Wh', ...overrides };
 }
 
@@ -39,7 +47,13 @@ export function aMeterValues(overrides: Record<string, unknown> = {}): Record<st
 }
 
 export function aStartTransaction(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { connectorId: 1, idTag: 'TAG1', meterStart: 0, timestamp: '2026-11-23T10:00:00.000Z', ...overrides };
+  return {
+    connectorId: 1,
+    idTag: 'TAG1',
+    meterStart: 0,
+    timestamp: '2026-11-23T10:00:00.000Z',
+    ...overrides,
+  };
 }
 
 export interface ChargePointOptions {
@@ -72,7 +86,11 @@ export function basicAuth(user: string, password: string): Record<string, string
 }
 
 /** The HTTP status a handshake is refused with (or 101 when it is accepted). */
-export function handshakeStatus(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<number> {
+export function handshakeStatus(
+  url: string,
+  protocols: string[],
+  headers: Record<string, string> = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { headers });
     ws.once('unexpected-response', (_req, res) => {
@@ -107,7 +125,11 @@ export class RawChargePoint {
     ws.on('close', () => (this.closed = true));
   }
 
-  static open(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<RawChargePoint> {
+  static open(
+    url: string,
+    protocols: string[],
+    headers: Record<string, string> = {},
+  ): Promise<RawChargePoint> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, protocols, { headers });
       const cp = new RawChargePoint(ws);

@@ -30,7 +30,12 @@ export class FakeThingsBoard {
   }
 
   static async connect(port: number): Promise<FakeThingsBoard> {
-    const client = await mqtt.connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 200 });
+    const client = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port,
+      protocolVersion: 4,
+      reconnectPeriod: 200,
+    });
     await client.subscribeAsync('v1/gateway/#', { qos: 1 });
     return new FakeThingsBoard(client);
   }
@@ -40,17 +45,27 @@ export class FakeThingsBoard {
     return this.messages
       .filter((m) => m.topic === topic)
       .map((m) => m.json)
-      .filter((j) => !(typeof j.device === 'string' && 'data' in j && !('id' in j) && topic !== 'v1/gateway/connect'));
+      .filter(
+        (j) =>
+          !(typeof j.device === 'string' && 'data' in j && !('id' in j) && topic !== 'v1/gateway/connect'),
+      );
   }
 
   /** Waits until `predicate` holds over what was received so far. */
-  async waitFor<T>(predicate: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  async waitFor<T>(
+    predicate: () => T | undefined | false,
+    timeoutMs = 10_000,
+    what = 'condition',
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = predicate();
       if (value) return value;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; received: ${JSON.stringify(this.messages.slice(-20))}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; last received: ${JSON.stringify(this.messages.slice(-5)).slice(0, 1500)}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(left, 200));
         function done(): void {
@@ -68,12 +83,25 @@ export class FakeThingsBoard {
   }
 
   /** Sends an RPC request and resolves with the reply's `data`. */
-  async rpc(device: string, id: number, method: string, params?: unknown, timeoutMs = 10_000): Promise<unknown> {
-    await this.client.publishAsync('v1/gateway/rpc', JSON.stringify({ device, data: { id, method, params } }), {
-      qos: 1,
-    });
+  async rpc(
+    device: string,
+    id: number,
+    method: string,
+    params?: unknown,
+    timeoutMs = 10_000,
+  ): Promise<unknown> {
+    await this.client.publishAsync(
+      'v1/gateway/rpc',
+      JSON.stringify({ device, data: { id, method, params } }),
+      {
+        qos: 1,
+      },
+    );
     const reply = await this.waitFor(
-      () => this.messages.find((m) => m.topic === 'v1/gateway/rpc' && m.json.id === id && m.json.device === device),
+      () =>
+        this.messages.find(
+          (m) => m.topic === 'v1/gateway/rpc' && m.json.id === id && m.json.device === device,
+        ),
       timeoutMs,
       `RPC reply ${id}`,
     );

@@ -21,14 +21,23 @@ const implementations: { name: string; create: (opts: OutboxOptions) => Outbox }
   {
     name: 'MemoryOutbox',
     create: (o) =>
-      new MemoryOutbox({ maxRecordsCount: o.maxRecordsCount ?? 100_000, logger: o.logger ?? silentLogger(), now: o.now }),
+      new MemoryOutbox({
+        maxRecordsCount: o.maxRecordsCount ?? 100_000,
+        logger: o.logger ?? silentLogger(),
+        now: o.now,
+      }),
   },
   {
     name: 'SqliteOutbox',
     create: (o) => {
       const logger = o.logger ?? silentLogger();
       const database = new SqliteDatabase({ dataFilePath: join(dirs.make(), 'outbox.db'), logger });
-      return new SqliteOutbox({ database, maxRecordsCount: o.maxRecordsCount ?? 100_000, logger, now: o.now });
+      return new SqliteOutbox({
+        database,
+        maxRecordsCount: o.maxRecordsCount ?? 100_000,
+        logger,
+        now: o.now,
+      });
     },
   },
 ];
@@ -211,6 +220,8 @@ describe.each(implementations)('$name (Outbox contract)', ({ create }) => {
     await outbox.append(numberedRecords(1));
     await outbox.close();
     await outbox.close();
-    await expect(outbox.append(numberedRecords(1))).rejects.toMatchObject({ code: ErrorCodes.OUTBOX_STOPPED });
+    await expect(outbox.append(numberedRecords(1))).rejects.toMatchObject({
+      code: ErrorCodes.OUTBOX_STOPPED,
+    });
   });
 });

@@ -49,7 +49,11 @@ export function tempDirs(): { make: () => string; cleanup: () => void } {
 }
 
 /** A clock the test moves by hand. */
-export function manualClock(start = Date.UTC(2024, 0, 1)): { now: () => number; set: (t: number) => void; advance: (ms: number) => void } {
+export function manualClock(start = Date.UTC(2024, 0, 1)): {
+  now: () => number;
+  set: (t: number) => void;
+  advance: (ms: number) => void;
+} {
   let t = start;
   return { now: () => t, set: (v) => (t = v), advance: (ms) => (t += ms) };
 }

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { createStorage, MemoryOutbox, MemoryStateStore, SqliteOutbox, SqliteStateStore } from '../../src/outbox/index.js';
+import {
+  createStorage,
+  MemoryOutbox,
+  MemoryStateStore,
+  SqliteOutbox,
+  SqliteStateStore,
+} from '../../src/outbox/index.js';
 import { numberedRecords, tempDirs } from './helpers.js';
 
 const dirs = tempDirs();

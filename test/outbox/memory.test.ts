@@ -18,7 +18,9 @@ describe('MemoryOutbox', () => {
     }
     expect(outbox.size()).toBe(next - expectedFirst);
     const rest = outbox.readBatch(0, 100_000);
-    expect(rest.map(numberOf)).toEqual(Array.from({ length: next - expectedFirst }, (_, i) => expectedFirst + i));
+    expect(rest.map(numberOf)).toEqual(
+      Array.from({ length: next - expectedFirst }, (_, i) => expectedFirst + i),
+    );
     await outbox.close();
   });
 

@@ -32,7 +32,10 @@ beforeAll(() => {
   if (!distIsStale()) return;
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   try {
-    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+      cwd: root,
+      stdio: 'pipe',
+    });
   } catch {
     // Type errors elsewhere in the project still emit (noEmitOnError is off); checked below.
   }
@@ -66,7 +69,11 @@ describe('SqliteOutbox after a crash (SIGKILL)', () => {
     expect(existsSync(`${file}-wal`)).toBe(true); // proof that the child did not close cleanly
 
     const logger = silentLogger();
-    const outbox = new SqliteOutbox({ database: new SqliteDatabase({ dataFilePath: file, logger }), maxRecordsCount: 1e6, logger });
+    const outbox = new SqliteOutbox({
+      database: new SqliteDatabase({ dataFilePath: file, logger }),
+      maxRecordsCount: 1e6,
+      logger,
+    });
     toClose.push(outbox);
     await outbox.open();
     expect(outbox.size()).toBeGreaterThanOrEqual(5000);
@@ -80,7 +87,10 @@ describe('SqliteOutbox after a crash (SIGKILL)', () => {
     expect(maxTransactionId).toBe(1234);
 
     const logger = silentLogger();
-    const state = new SqliteStateStore({ database: new SqliteDatabase({ dataFilePath: file, logger }), logger });
+    const state = new SqliteStateStore({
+      database: new SqliteDatabase({ dataFilePath: file, logger }),
+      logger,
+    });
     toClose.push(state);
     await state.open();
     expect(state.nextTransactionId()).toBeGreaterThan(maxTransactionId as number);

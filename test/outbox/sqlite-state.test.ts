@@ -17,7 +17,10 @@ afterEach(async () => {
 
 function aStateStore(dataFilePath: string, database?: SqliteDatabase): SqliteStateStore {
   const logger = silentLogger();
-  const state = new SqliteStateStore({ database: database ?? new SqliteDatabase({ dataFilePath, logger }), logger });
+  const state = new SqliteStateStore({
+    database: database ?? new SqliteDatabase({ dataFilePath, logger }),
+    logger,
+  });
   toClose.push(state);
   return state;
 }

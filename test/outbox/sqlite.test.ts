@@ -107,7 +107,10 @@ describe('SqliteOutbox group commit', () => {
   });
 
   it('commits at once when maxBatch records are pending', async () => {
-    const outbox = await openOutbox(join(dirs.make(), 'outbox.db'), { maxBatch: 10, commitIntervalMs: 60_000 });
+    const outbox = await openOutbox(join(dirs.make(), 'outbox.db'), {
+      maxBatch: 10,
+      commitIntervalMs: 60_000,
+    });
     const appended = outbox.append(numberedRecords(10));
     expect(outbox.counters.commits).toBe(1);
     await appended;
@@ -253,7 +256,10 @@ describe('SqliteOutbox TTL', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     try {
       const clock = manualClock();
-      const outbox = await openOutbox(join(dirs.make(), 'outbox.db'), { now: clock.now, messagesTtlInDays: 1 });
+      const outbox = await openOutbox(join(dirs.make(), 'outbox.db'), {
+        now: clock.now,
+        messagesTtlInDays: 1,
+      });
       await outbox.append(numberedRecords(2));
       clock.advance(86_400_000 - 1_000);
       await outbox.append(numberedRecords(1, 2));

@@ -1,0 +1,127 @@
+/**
+ * Certificates for TLS tests, made with the `openssl` command into a temporary folder: a CA, a
+ * server certificate for 127.0.0.1/localhost in RSA and in ECDSA, client certificates (CN = a
+ * charge point identity, a wrong CN, and one issued by another CA). Short-lived and never reused.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface KeyPair {
+  /** File names inside the folder (ocpp.json paths are relative to it). */
+  certFile: string;
+  keyFile: string;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export interface TestCertificates {
+  caFile: string;
+  ca: Buffer;
+  serverRsa: KeyPair;
+  serverEcdsa: KeyPair;
+  /** CN = the identity asked for, issued by the CA. */
+  client: KeyPair;
+  /** Issued by the CA, CN = something else. */
+  clientWrongCn: KeyPair;
+  /** CN = the identity asked for, issued by a CA the server does not trust. */
+  clientOtherCa: KeyPair;
+}
+
+type KeyKind = 'rsa' | 'ec';
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function newKeyArgs(kind: KeyKind): string[] {
+  return kind === 'rsa'
+    ? ['-newkey', 'rsa:2048']
+    : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+}
+
+function makeCa(dir: string, name: string): void {
+  openssl(dir, [
+    'req',
+    '-x509',
+    ...newKeyArgs('ec'),
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+function makeLeaf(
+  dir: string,
+  name: string,
+  ca: string,
+  cn: string,
+  kind: KeyKind,
+  extensions: string[],
+): KeyPair {
+  openssl(dir, [
+    'req',
+    '-new',
+    ...newKeyArgs(kind),
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${cn}`,
+  ]);
+  writeFileSync(join(dir, `${name}.ext`), ['basicConstraints=CA:FALSE', ...extensions].join('\n') + '\n');
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-set_serial',
+    String(Date.now()) + String(Math.floor(Math.random() * 1000)),
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.pem`,
+  ]);
+  return {
+    certFile: `${name}.pem`,
+    keyFile: `${name}.key`,
+    cert: readFileSync(join(dir, `${name}.pem`)),
+    key: readFileSync(join(dir, `${name}.key`)),
+  };
+}
+
+/** Writes every certificate into `dir`; `identity` is the CN of the good client certificate. */
+export function makeTestCertificates(dir: string, identity: string): TestCertificates {
+  makeCa(dir, 'ca');
+  makeCa(dir, 'other-ca');
+  const server = ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth'];
+  const client = ['extendedKeyUsage=clientAuth'];
+  return {
+    caFile: 'ca.pem',
+    ca: readFileSync(join(dir, 'ca.pem')),
+    serverRsa: makeLeaf(dir, 'server-rsa', 'ca', 'localhost', 'rsa', server),
+    serverEcdsa: makeLeaf(dir, 'server-ecdsa', 'ca', 'localhost', 'ec', server),
+    client: makeLeaf(dir, 'client', 'ca', identity, 'ec', client),
+    clientWrongCn: makeLeaf(dir, 'client-wrong-cn', 'ca', `${identity}-not`, 'ec', client),
+    clientOtherCa: makeLeaf(dir, 'client-other-ca', 'other-ca', identity, 'ec', client),
+  };
+}
