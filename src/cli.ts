@@ -13,7 +13,9 @@ import { createLogger } from './log.js';
 const EXIT_RUNTIME = 1;
 const EXIT_CONFIG = 2;
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 function loadOrExit(file: string) {
   const result = checkConfig(file);

@@ -59,7 +59,8 @@ export class Gateway {
     await this.storage.outbox.open();
     await this.storage.state.open();
     // Each allowed version's schema set is loaded before the first charge point can connect.
-    for (const c of this.config.connectors) for (const v of c.centralSystem.ocppVersions) this.validators.get(v);
+    for (const c of this.config.connectors)
+      for (const v of c.centralSystem.ocppVersions) this.validators.get(v);
     try {
       for (const c of this.connectors) this.ports.push(await c.start());
     } catch (err) {
@@ -74,14 +75,22 @@ export class Gateway {
     this.thingsboard.onConnect(() => this.onThingsBoardConnected());
     this.thingsboard.start();
     this.logger.info(
-      { thingsboard: this.thingsboard.endpoint, storage: this.config.storage.type, backlog: this.storage.outbox.size() },
+      {
+        thingsboard: this.thingsboard.endpoint,
+        storage: this.config.storage.type,
+        backlog: this.storage.outbox.size(),
+      },
       'gateway started',
     );
   }
 
   status(): GatewayStatus {
     return {
-      connectors: this.connectors.map((c, i) => ({ name: c.name, port: this.ports[i] ?? 0, connections: c.connectionCount })),
+      connectors: this.connectors.map((c, i) => ({
+        name: c.name,
+        port: this.ports[i] ?? 0,
+        connections: c.connectionCount,
+      })),
       outboxSize: this.storage.outbox.size(),
       thingsboardConnected: this.thingsboard.connected,
     };
@@ -102,7 +111,8 @@ export class Gateway {
     const drained = await this.publisher.drain(grace);
     const left = this.storage.outbox.size();
     if (drained) this.logger.info('outbox drained to ThingsBoard');
-    else this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
+    else
+      this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
     await this.thingsboard.stop();
     await this.closeStorage();
     return drained;
@@ -119,7 +129,9 @@ export class Gateway {
       for (const d of c.announcedDevices()) {
         this.thingsboard
           .publish(TOPIC.connect, JSON.stringify({ device: d.name, type: d.type }))
-          .catch((err: unknown) => this.logger.debug({ device: d.name, err: String(err) }, 're-announce not acknowledged'));
+          .catch((err: unknown) =>
+            this.logger.debug({ device: d.name, err: String(err) }, 're-announce not acknowledged'),
+          );
       }
     }
     this.publisher.pump();

@@ -24,7 +24,11 @@ const asRecords = (v: unknown): Record<string, unknown>[] =>
   Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null) : [];
 
 const OCPP16: Record<string, Answer> = {
-  BootNotification: (ctx) => ({ status: 'Accepted', currentTime: currentTime(ctx), interval: ctx.heartbeatInterval }),
+  BootNotification: (ctx) => ({
+    status: 'Accepted',
+    currentTime: currentTime(ctx),
+    interval: ctx.heartbeatInterval,
+  }),
   Heartbeat: (ctx) => ({ currentTime: currentTime(ctx) }),
   Authorize: () => ({ idTagInfo: { status: 'Accepted' } }),
   StartTransaction: (ctx) => ({ transactionId: ctx.nextTransactionId(), idTagInfo: { status: 'Accepted' } }),
@@ -42,10 +46,15 @@ const OCPP16: Record<string, Answer> = {
 };
 
 const OCPP201: Record<string, Answer> = {
-  BootNotification: (ctx) => ({ status: 'Accepted', currentTime: currentTime(ctx), interval: ctx.heartbeatInterval }),
+  BootNotification: (ctx) => ({
+    status: 'Accepted',
+    currentTime: currentTime(ctx),
+    interval: ctx.heartbeatInterval,
+  }),
   Heartbeat: (ctx) => ({ currentTime: currentTime(ctx) }),
   Authorize: () => ({ idTokenInfo: { status: 'Accepted' } }),
-  TransactionEvent: (ctx) => (ctx.payload.idToken === undefined ? {} : { idTokenInfo: { status: 'Accepted' } }),
+  TransactionEvent: (ctx) =>
+    ctx.payload.idToken === undefined ? {} : { idTokenInfo: { status: 'Accepted' } },
   StatusNotification: empty,
   MeterValues: empty,
   DataTransfer: accepted,

@@ -113,11 +113,17 @@ export class OcppConnector implements CallHandler {
     this.live.set(session.id, live);
     this.bySession.set(session, live);
     if (previous) {
-      this.logger.info({ chargePointId: session.id }, 'charge point reconnected: the new connection replaces the old');
+      this.logger.info(
+        { chargePointId: session.id },
+        'charge point reconnected: the new connection replaces the old',
+      );
       if (previous.announced) this.registry.markGone(session.id, previous.announced.name);
       previous.session.close(1000, 'replaced by a new connection');
     }
-    this.logger.info({ chargePointId: session.id, ocppVersion: session.spec.version }, 'charge point connected');
+    this.logger.info(
+      { chargePointId: session.id, ocppVersion: session.spec.version },
+      'charge point connected',
+    );
     session.socket.once('close', () => this.onSessionClosed(live));
     const remembered = this.registry.remembered(session.id);
     if (remembered) this.persist(this.announce(live, remembered), session.id);
@@ -149,10 +155,11 @@ export class OcppConnector implements CallHandler {
     return records;
   }
 
+  /** Stores records no charge point waits for (connect/disconnect, SEND data); failures are logged. */
   private persist(records: NewRecord[], chargePointId: string): void {
     if (records.length === 0) return;
     this.deps.outbox.append(records).catch((err: unknown) => {
-      this.logger.error({ chargePointId, err }, 'could not store device connect/disconnect');
+      this.logger.error({ chargePointId, err }, 'could not store records in the outbox');
     });
   }
 
@@ -164,10 +171,7 @@ export class OcppConnector implements CallHandler {
     if (action === 'BootNotification') {
       records.push(...this.announce(live, this.bootIdentity(live, payload)));
     }
-    const device = live.announced?.name ?? this.registry.identityOf(session.id).name;
-    const data = live.route.mapper.map(action, mappingScope(action, payload), device, this.now().getTime());
-    if (data.length > 0 && !live.announced) records.push(...this.announce(live, this.registry.identityOf(session.id)));
-    records.push(...data);
+    records.push(...this.mapData(live, action, payload));
     const response = answer({
       payload,
       heartbeatInterval: this.deps.config.centralSystem.heartbeatInterval,
@@ -177,6 +181,21 @@ export class OcppConnector implements CallHandler {
     if (records.length === 0) return response;
     // Answer only once the records are committed: the charge point may then forget them.
     return this.deps.outbox.append(records).then(() => response);
+  }
+
+  /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
+  handleSend(session: ChargePointSession, action: string, payload: Record<string, unknown>): void {
+    const live = this.bySession.get(session);
+    if (live) this.persist(this.mapData(live, action, payload), session.id);
+  }
+
+  /** The records of one message's datapoints, preceded by a connect if the device is not yet announced. */
+  private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
+    const id = live.session.id;
+    const device = live.announced?.name ?? this.registry.identityOf(id).name;
+    const data = live.route.mapper.map(action, mappingScope(action, payload), device, this.now().getTime());
+    if (data.length === 0 || live.announced) return data;
+    return [...this.announce(live, this.registry.identityOf(id)), ...data];
   }
 
   private bootIdentity(live: Live, payload: Record<string, unknown>): DeviceIdentity {
@@ -238,7 +257,9 @@ export class OcppConnector implements CallHandler {
       if (entry) {
         const reply = sendDownlink(live.session, entry, { params, method }, rpcTimeout(entry));
         if (!entry.withResponse) {
-          reply.catch((err: unknown) => this.logger.warn({ device, method, reason: describeFailure(err) }, 'RPC failed'));
+          reply.catch((err: unknown) =>
+            this.logger.warn({ device, method, reason: describeFailure(err) }, 'RPC failed'),
+          );
           return undefined;
         }
         response = await reply;

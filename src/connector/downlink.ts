@@ -24,7 +24,9 @@ export function sendDownlink(
 ): Promise<unknown> {
   const rendered = target.valueExpression.render(scope);
   if (!rendered.ok) {
-    return Promise.reject(new OcppError('FormatViolation', `valueExpression: \${${rendered.missing}} did not resolve`));
+    return Promise.reject(
+      new OcppError('FormatViolation', `valueExpression: \${${rendered.missing}} did not resolve`),
+    );
   }
   if (target.action !== undefined) {
     let payload: unknown = rendered.value;
@@ -33,7 +35,10 @@ export function sendDownlink(
         payload = JSON.parse(payload);
       } catch {
         return Promise.reject(
-          new OcppError('FormatViolation', `valueExpression did not render JSON for ${target.action}: ${payload}`),
+          new OcppError(
+            'FormatViolation',
+            `valueExpression did not render JSON for ${target.action}: ${payload}`,
+          ),
         );
       }
     }
@@ -72,13 +77,18 @@ export function settingCall(
   }
   // 2.x names a setting by component and variable; HeartbeatInterval and the other OCPP
   // communication settings live in OCPPCommCtrlr, the default when no component is given.
-  const component: Record<string, unknown> = { name: typeof p.component === 'string' ? p.component : 'OCPPCommCtrlr' };
+  const component: Record<string, unknown> = {
+    name: typeof p.component === 'string' ? p.component : 'OCPPCommCtrlr',
+  };
   if (typeof p.componentInstance === 'string') component.instance = p.componentInstance;
   const variable: Record<string, unknown> = { name: key };
   if (typeof p.variableInstance === 'string') variable.instance = p.variableInstance;
   const attributeType = typeof p.attributeType === 'string' ? { attributeType: p.attributeType } : {};
   if (value === undefined) {
-    return { action: 'GetVariables', payload: { getVariableData: [{ component, variable, ...attributeType }] } };
+    return {
+      action: 'GetVariables',
+      payload: { getVariableData: [{ component, variable, ...attributeType }] },
+    };
   }
   return {
     action: 'SetVariables',

@@ -36,7 +36,10 @@ export class DeviceRegistry {
   }
 
   /** Remembers an identity; returns the previous one when it changed. */
-  remember(chargePointId: string, identity: DeviceIdentity): { changed: boolean; previous: DeviceIdentity | undefined } {
+  remember(
+    chargePointId: string,
+    identity: DeviceIdentity,
+  ): { changed: boolean; previous: DeviceIdentity | undefined } {
     const previous = this.identities.get(chargePointId);
     if (previous && previous.name === identity.name && previous.type === identity.type) {
       return { changed: false, previous };

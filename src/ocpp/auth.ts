@@ -69,7 +69,11 @@ function checkRule(rule: SecurityRule, header: string | undefined, chargePointId
 }
 
 /** Any one rule admits; no rules = no authentication. */
-export function authenticate(rules: readonly SecurityRule[], req: IncomingMessage, chargePointId: string): AuthResult {
+export function authenticate(
+  rules: readonly SecurityRule[],
+  req: IncomingMessage,
+  chargePointId: string,
+): AuthResult {
   if (rules.length === 0) return { ok: true };
   const header = req.headers.authorization;
   const reasons: string[] = [];
@@ -82,5 +86,7 @@ export function authenticate(rules: readonly SecurityRule[], req: IncomingMessag
 }
 
 export function challengeHeader(rules: readonly SecurityRule[]): string {
-  return rules.some((r) => r.type === 'basic') ? 'Basic realm="OCPP", charset="UTF-8"' : 'Bearer realm="OCPP"';
+  return rules.some((r) => r.type === 'basic')
+    ? 'Basic realm="OCPP", charset="UTF-8"'
+    : 'Bearer realm="OCPP"';
 }

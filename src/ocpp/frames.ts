@@ -59,10 +59,16 @@ export function parseFrame(text: string, spec: OcppVersionSpec): ParseResult {
   if (typeof id !== 'string') {
     return fail(spec.frameErrorKind, 'message id is not a string', undefined, numberOrUndefined(type));
   }
-  if (typeof type !== 'number') return fail(spec.frameErrorKind, 'message type id is not a number', id, undefined);
+  if (typeof type !== 'number')
+    return fail(spec.frameErrorKind, 'message type id is not a number', id, undefined);
   if (id.length > MAX_MESSAGE_ID_LENGTH) {
     // The id is unusable as a correlation key, so it is not echoed (answered as "-1" where the version answers).
-    return fail(spec.frameErrorKind, `message id is longer than ${MAX_MESSAGE_ID_LENGTH} characters`, undefined, type);
+    return fail(
+      spec.frameErrorKind,
+      `message id is longer than ${MAX_MESSAGE_ID_LENGTH} characters`,
+      undefined,
+      type,
+    );
   }
   switch (type) {
     case CALL:
@@ -99,6 +105,11 @@ function numberOrUndefined(v: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-function fail(kind: OcppErrorKind, message: string, id: string | undefined, type: number | undefined): ParseResult {
+function fail(
+  kind: OcppErrorKind,
+  message: string,
+  id: string | undefined,
+  type: number | undefined,
+): ParseResult {
   return { ok: false, problem: { kind, message, id, type } };
 }

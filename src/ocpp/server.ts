@@ -135,7 +135,9 @@ export class CentralSystemServer<Route> {
         : false,
       handleProtocols: (_protocols, req) => this.admissions.get(req)?.version ?? false,
     });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
   }
 
   /** Resolves with the bound port once listening. */
@@ -202,13 +204,19 @@ export class CentralSystemServer<Route> {
     const id = chargePointIdFromUrl(req.url);
     if (!id) {
       this.counters.rejectedNotFound++;
-      logger.warn({ url: req.url }, 'charge point refused: no charge point id in the URL');
+      logger.warn(
+        { url: req.url, reason: 'no charge point id in the URL' },
+        'charge point refused: no charge point id in the URL',
+      );
       return refuse(socket, 404, 'Not Found');
     }
     const route = this.opts.resolveChargePoint(id);
     if (route === undefined) {
       this.counters.rejectedNotFound++;
-      logger.warn({ chargePointId: id }, 'charge point refused: no chargePoints entry matches its id');
+      logger.warn(
+        { chargePointId: id, reason: 'no chargePoints entry matches the id' },
+        'charge point refused: no chargePoints entry matches its id',
+      );
       return refuse(socket, 404, 'Not Found');
     }
     const tls = (socket as Partial<TLSSocket>).getPeerCertificate ? (socket as TLSSocket) : undefined;
@@ -218,7 +226,9 @@ export class CentralSystemServer<Route> {
       const presented = cert !== undefined && Object.keys(cert).length > 0;
       if (!tls?.authorized || !presented) {
         this.counters.rejectedAuth++;
-        const reason = presented ? String(tls?.authorizationError ?? 'certificate not trusted') : 'no client certificate';
+        const reason = presented
+          ? String(tls?.authorizationError ?? 'certificate not trusted')
+          : 'no client certificate';
         logger.warn({ chargePointId: id, reason }, 'charge point refused: no valid client certificate');
         return refuse(socket, 401, 'Unauthorized');
       }
@@ -252,7 +262,7 @@ export class CentralSystemServer<Route> {
         // OCPP-J 1.6 §3.2 / 2.0.1 part 4 §3.2: complete the handshake without a subprotocol, then close.
         this.counters.rejectedVersion++;
         logger.warn(
-          { chargePointId: id, offered: [...offered] },
+          { chargePointId: id, offered: [...offered], reason: 'no OCPP version in common' },
           'charge point refused: no OCPP version in common (handshake completed without subprotocol, then closed)',
         );
         ws.close(1002, 'no common OCPP version');

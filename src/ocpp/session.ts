@@ -108,7 +108,10 @@ export class ChargePointSession {
     if (this.closed) return Promise.reject(new OcppSessionError(`charge point ${this.id} is not connected`));
     if (!this.spec.centralSystemActions.has(action)) {
       return Promise.reject(
-        new OcppError('NotSupported', `${action} is not an action a Central System sends in ${this.spec.version}`),
+        new OcppError(
+          'NotSupported',
+          `${action} is not an action a Central System sends in ${this.spec.version}`,
+        ),
       );
     }
     const invalid = this.opts.validator.validateRequest(action, payload);
@@ -185,7 +188,10 @@ export class ChargePointSession {
     // error in reply to a reply can loop; nor is a 2.1 SEND. A message type this
     // version does not know is answered with MessageTypeNotSupported (2.0.1 part 4 §4.2.3).
     const type = problem?.type;
-    if (type !== undefined && (this.isReplyType(type) || (type === SEND && this.spec.extraMessageTypes.has(SEND)))) {
+    if (
+      type !== undefined &&
+      (this.isReplyType(type) || (type === SEND && this.spec.extraMessageTypes.has(SEND)))
+    ) {
       return;
     }
     // 2.0.1 part 4 §4.2.3: when the message id cannot be read, the CALLERROR carries id "-1".
@@ -195,7 +201,11 @@ export class ChargePointSession {
   }
 
   private isReplyType(type: number): boolean {
-    return type === CALLRESULT || type === CALLERROR || (type === CALLRESULTERROR && this.spec.extraMessageTypes.has(type));
+    return (
+      type === CALLRESULT ||
+      type === CALLERROR ||
+      (type === CALLRESULTERROR && this.spec.extraMessageTypes.has(type))
+    );
   }
 
   private dispatch(frame: Frame): void {
@@ -208,7 +218,10 @@ export class ChargePointSession {
         return;
       case CALLRESULT: {
         if (this.inflight?.id !== frame.id) {
-          this.opts.logger.warn({ chargePointId: this.id, messageId: frame.id }, 'CALLRESULT for no outstanding call');
+          this.opts.logger.warn(
+            { chargePointId: this.id, messageId: frame.id },
+            'CALLRESULT for no outstanding call',
+          );
           return;
         }
         const call = this.settleInflight();
@@ -216,14 +229,20 @@ export class ChargePointSession {
         const invalid = this.opts.validator.validateResponse(call.action, frame.payload);
         if (invalid) {
           // Liberal in what we accept from chargers: the answer still reaches ThingsBoard.
-          this.opts.logger.warn({ chargePointId: this.id, reason: invalid.message }, 'charge point answered off-schema');
+          this.opts.logger.warn(
+            { chargePointId: this.id, reason: invalid.message },
+            'charge point answered off-schema',
+          );
         }
         call.resolve(frame.payload);
         return;
       }
       case CALLERROR: {
         if (this.inflight?.id !== frame.id) {
-          this.opts.logger.warn({ chargePointId: this.id, messageId: frame.id, code: frame.code }, 'CALLERROR for no outstanding call');
+          this.opts.logger.warn(
+            { chargePointId: this.id, messageId: frame.id, code: frame.code },
+            'CALLERROR for no outstanding call',
+          );
           return;
         }
         const call = this.settleInflight();
@@ -262,7 +281,10 @@ export class ChargePointSession {
       call?.reject(new OcppCallError(code, description, details));
       return;
     }
-    this.opts.logger.warn({ chargePointId: this.id, messageId: id, code, description }, 'CALLRESULTERROR for no CALLRESULT of ours');
+    this.opts.logger.warn(
+      { chargePointId: this.id, messageId: id, code, description },
+      'CALLRESULTERROR for no CALLRESULT of ours',
+    );
   }
 
   private onSend(action: string, payload: Record<string, unknown>): void {
@@ -271,7 +293,10 @@ export class ChargePointSession {
       ? this.opts.validator.validateSend(action, payload)
       : new OcppError('NotImplemented', `"${action}" is not a message a charging station may SEND`);
     if (invalid) {
-      this.opts.logger.warn({ chargePointId: this.id, action, reason: invalid.message }, 'invalid SEND ignored');
+      this.opts.logger.warn(
+        { chargePointId: this.id, action, reason: invalid.message },
+        'invalid SEND ignored',
+      );
       return;
     }
     this.opts.handler.handleSend?.(this, action, payload);
@@ -313,7 +338,10 @@ export class ChargePointSession {
   private answer(id: string, action: string, response: unknown): void {
     const invalid = this.opts.validator.validateResponse(action, response);
     if (invalid) {
-      this.opts.logger.error({ chargePointId: this.id, action, reason: invalid.message }, 'gateway built an invalid response');
+      this.opts.logger.error(
+        { chargePointId: this.id, action, reason: invalid.message },
+        'gateway built an invalid response',
+      );
       this.sendError(id, 'InternalError', 'the Central System could not build a valid response');
       return;
     }
@@ -330,9 +358,17 @@ export class ChargePointSession {
     this.sendError(id, 'InternalError', 'the Central System could not process the call');
   }
 
-  private sendError(id: string, kind: OcppErrorKind, description: string, details: Record<string, unknown> = {}): void {
+  private sendError(
+    id: string,
+    kind: OcppErrorKind,
+    description: string,
+    details: Record<string, unknown> = {},
+  ): void {
     this.opts.counters.callErrorsOut++;
-    const text = description.length > MAX_ERROR_DESCRIPTION ? description.slice(0, MAX_ERROR_DESCRIPTION - 1) + '…' : description;
+    const text =
+      description.length > MAX_ERROR_DESCRIPTION
+        ? description.slice(0, MAX_ERROR_DESCRIPTION - 1) + '…'
+        : description;
     this.write(JSON.stringify([CALLERROR, id, spellError(this.spec, kind), text, details]));
   }
 

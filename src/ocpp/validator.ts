@@ -99,7 +99,12 @@ export class PayloadValidator {
   }
 
   validateResponse(action: string, payload: unknown): OcppError | undefined {
-    return check(this.compiled(this.responses, this.spec.responseSchemaId(action)), action, 'response', payload);
+    return check(
+      this.compiled(this.responses, this.spec.responseSchemaId(action)),
+      action,
+      'response',
+      payload,
+    );
   }
 
   /** OCPP 2.1 SEND payloads (no response exists). */

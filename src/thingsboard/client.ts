@@ -190,7 +190,12 @@ export class ThingsBoardClient {
     this.attempt++;
     const delay = this.backoff(this.attempt);
     this.logger.warn(
-      { broker: this.endpoint, reason: this.lastError || 'connection closed', attempt: this.attempt, retryInMs: delay },
+      {
+        broker: this.endpoint,
+        reason: this.lastError || 'connection closed',
+        attempt: this.attempt,
+        retryInMs: delay,
+      },
       wasConnected
         ? 'lost the connection to ThingsBoard: data is kept in the outbox; reconnecting'
         : 'cannot reach ThingsBoard: data is kept in the outbox; retrying',
@@ -204,7 +209,10 @@ export class ThingsBoardClient {
 
   /** Exponential backoff from reconnectMinMs to reconnectMaxMs with ±25 % jitter. */
   private backoff(attempt: number): number {
-    const base = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** Math.min(attempt - 1, 20));
+    const base = Math.min(
+      this.config.reconnectMaxMs,
+      this.config.reconnectMinMs * 2 ** Math.min(attempt - 1, 20),
+    );
     return Math.round(base * (0.75 + Math.random() * 0.5));
   }
 
@@ -234,7 +242,12 @@ export class ThingsBoardClient {
     }
     if (topic === TOPIC.rpc) {
       const data = msg.data;
-      if (typeof msg.device === 'string' && msg.id === undefined && isObject(data) && typeof data.method === 'string') {
+      if (
+        typeof msg.device === 'string' &&
+        msg.id === undefined &&
+        isObject(data) &&
+        typeof data.method === 'string'
+      ) {
         const id = data.id;
         if (typeof id !== 'number' && typeof id !== 'string') {
           this.counters.badDownlinks++;

@@ -75,5 +75,11 @@ function single(r: StoredRecord): Pack {
     r.kind === 'connect'
       ? `{"device":${device},"type":${JSON.stringify((JSON.parse(r.body) as { type?: string }).type ?? 'default')}}`
       : `{"device":${device}}`;
-  return { topic: r.kind === 'connect' ? TOPIC.connect : TOPIC.disconnect, payload, fromId: r.id, toId: r.id, count: 1 };
+  return {
+    topic: r.kind === 'connect' ? TOPIC.connect : TOPIC.disconnect,
+    payload,
+    fromId: r.id,
+    toId: r.id,
+    count: 1,
+  };
 }

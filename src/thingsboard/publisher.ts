@@ -72,7 +72,10 @@ export class OutboxPublisher {
         this.inflight--;
         // Not acknowledged: read it (and everything after it) from the outbox again.
         this.lastSentId = Math.min(this.lastSentId, pack.fromId - 1);
-        this.opts.logger.debug({ err: String(err), fromId: pack.fromId, toId: pack.toId }, 'publish not acknowledged');
+        this.opts.logger.debug(
+          { err: String(err), fromId: pack.fromId, toId: pack.toId },
+          'publish not acknowledged',
+        );
         this.notifyIfDrained();
       },
     );

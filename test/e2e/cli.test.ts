@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
@@ -12,7 +12,10 @@ import { aBootNotification, connectChargePoint } from '../helpers/ocpp.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+};
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -27,7 +30,9 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 function ocppJson(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     centralSystem: { host: '127.0.0.1', port, security: [] },
-    chargePoints: [{ idRegexpPattern: 'CP_.*', deviceNameExpression: '${ChargePointId}', deviceTypeExpression: 'wallbox' }],
+    chargePoints: [
+      { idRegexpPattern: 'CP_.*', deviceNameExpression: '${ChargePointId}', deviceTypeExpression: 'wallbox' },
+    ],
     ...extra,
   };
 }
@@ -116,6 +121,21 @@ describe('tb-ocpp-gateway command line', () => {
     expect(r.stderr).toContain(db);
   });
 
+  it('an unwritable data_file_path stops start-up with exit 2 naming the path', async () => {
+    const dir = tempDir();
+    const notAFolder = dir.write('plain-file', 'x');
+    const db = join(notAFolder, 'data', 'gateway.db');
+    dir.write('ocpp.json', ocppJson(await freePort()));
+    const gw = dir.write('tb_gateway.json', {
+      thingsboard: { host: '127.0.0.1', port: await freePort() },
+      storage: { type: 'sqlite', data_file_path: db },
+      connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
+    });
+    const r = await cli(['--config', gw]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(notAFolder);
+  });
+
   it('without a broker it serves charge points and warns once per reconnect attempt with growing delays', async () => {
     const dir = tempDir();
     const port = await freePort();
@@ -127,6 +147,7 @@ describe('tb-ocpp-gateway command line', () => {
         security: { accessToken: 'SECRET_TOKEN_42' },
         reconnectMinMs: 100,
         reconnectMaxMs: 800,
+        shutdownGracePeriodSeconds: 1, // the backlog cannot drain without a broker
       },
       storage: { type: 'memory' },
       connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
@@ -135,7 +156,9 @@ describe('tb-ocpp-gateway command line', () => {
     procs.push(gateway);
     await gateway.started();
     const cp = await connectChargePoint({ url: `ws://127.0.0.1:${port}`, identity: 'CP_7' });
-    await expect(cp.call('BootNotification', aBootNotification())).resolves.toMatchObject({ status: 'Accepted' });
+    await expect(cp.call('BootNotification', aBootNotification())).resolves.toMatchObject({
+      status: 'Accepted',
+    });
     await cp.close();
     await gateway.waitForLog((l) => l.attempt === 4, 10_000, 'fourth reconnect warning');
     const warnings = gateway.logs.filter((l) => l.msg.startsWith('cannot reach ThingsBoard'));

@@ -81,7 +81,9 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
     expect(answer.status).toBe('Accepted');
     expect(answer.interval).toBe(60);
     expect(String(answer.currentTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-    const connect = await tb.waitFor(() => tb.fromGateway('v1/gateway/connect').find((m) => m.device === DEVICE));
+    const connect = await tb.waitFor(() =>
+      tb.fromGateway('v1/gateway/connect').find((m) => m.device === DEVICE),
+    );
     expect(connect).toEqual({ device: DEVICE, type: 'default' });
   });
 
@@ -108,18 +110,26 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
   it('answers every charge-point-initiated 1.6 action with a schema-valid answer', async () => {
     // ocpp-rpc strict mode rejects any answer that does not match the official schema.
     await expect(cp.call('Heartbeat', {})).resolves.toHaveProperty('currentTime');
-    await expect(cp.call('Authorize', { idTag: 'TAG1' })).resolves.toEqual({ idTagInfo: { status: 'Accepted' } });
+    await expect(cp.call('Authorize', { idTag: 'TAG1' })).resolves.toEqual({
+      idTagInfo: { status: 'Accepted' },
+    });
     await expect(
       cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' }),
     ).resolves.toEqual({});
     await expect(cp.call('FirmwareStatusNotification', { status: 'Idle' })).resolves.toEqual({});
     await expect(cp.call('DiagnosticsStatusNotification', { status: 'Idle' })).resolves.toEqual({});
     const t1 = (await cp.call('StartTransaction', aStartTransaction())) as { transactionId: number };
-    const t2 = (await cp.call('StartTransaction', aStartTransaction({ connectorId: 2 }))) as { transactionId: number };
+    const t2 = (await cp.call('StartTransaction', aStartTransaction({ connectorId: 2 }))) as {
+      transactionId: number;
+    };
     expect(Number.isInteger(t1.transactionId)).toBe(true);
     expect(t2.transactionId).toBeGreaterThan(t1.transactionId);
     await expect(
-      cp.call('StopTransaction', { transactionId: t1.transactionId, meterStop: 10, timestamp: new Date().toISOString() }),
+      cp.call('StopTransaction', {
+        transactionId: t1.transactionId,
+        meterStop: 10,
+        timestamp: new Date().toISOString(),
+      }),
     ).resolves.toEqual({});
   });
 
@@ -177,7 +187,9 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
 
   it('closing the socket → v1/gateway/disconnect', async () => {
     await cp.close();
-    const disconnect = await tb.waitFor(() => tb.fromGateway('v1/gateway/disconnect').find((m) => m.device === DEVICE));
+    const disconnect = await tb.waitFor(() =>
+      tb.fromGateway('v1/gateway/disconnect').find((m) => m.device === DEVICE),
+    );
     expect(disconnect).toEqual({ device: DEVICE });
   });
   it('malformed frames get the matching CALLERROR and the socket stays open', async () => {
@@ -187,11 +199,31 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
       raw.send(JSON.stringify([2, 'm1', 'BootNotification', { chargePointVendor: 'Acme' }]));
       raw.send(JSON.stringify([2, 'm2', 'FlyToTheMoon', {}]));
       raw.send(JSON.stringify([2, 'm3', 'Heartbeat', { extra: 1 }]));
-      raw.send(JSON.stringify([2, 'm4', 'StatusNotification', { connectorId: '1', errorCode: 'NoError', status: 'Available' }]));
-      raw.send(JSON.stringify([2, 'm5', 'BootNotification', { chargePointVendor: 'x'.repeat(21), chargePointModel: 'M' }]));
+      raw.send(
+        JSON.stringify([
+          2,
+          'm4',
+          'StatusNotification',
+          { connectorId: '1', errorCode: 'NoError', status: 'Available' },
+        ]),
+      );
+      raw.send(
+        JSON.stringify([
+          2,
+          'm5',
+          'BootNotification',
+          { chargePointVendor: 'x'.repeat(21), chargePointModel: 'M' },
+        ]),
+      );
       raw.send(JSON.stringify([2, 'm6', 'Reset', { type: 'Soft' }]));
       raw.send(JSON.stringify([2, 'm7', 'Heartbeat', {}]));
-      expect(await raw.answerTo('m1')).toEqual([4, 'm1', 'OccurenceConstraintViolation', expect.any(String), expect.anything()]);
+      expect(await raw.answerTo('m1')).toEqual([
+        4,
+        'm1',
+        'OccurenceConstraintViolation',
+        expect.any(String),
+        expect.anything(),
+      ]);
       expect((await raw.answerTo('m2')).slice(0, 3)).toEqual([4, 'm2', 'NotImplemented']);
       expect((await raw.answerTo('m3')).slice(0, 3)).toEqual([4, 'm3', 'PropertyConstraintViolation']);
       expect((await raw.answerTo('m4')).slice(0, 3)).toEqual([4, 'm4', 'TypeConstraintViolation']);
@@ -205,5 +237,4 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
       raw.close();
     }
   });
-
 });

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
 import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
-import { aBootNotification, aStartTransaction, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
+import {
+  aBootNotification,
+  aStartTransaction,
+  connectChargePoint,
+  RawChargePoint,
+  type RpcClient,
+} from '../helpers/ocpp.js';
 import { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const TOKEN = 'GW_STORE_TOKEN';
@@ -192,9 +198,19 @@ describe('store-and-forward with the SQLite outbox', () => {
       return l && l.length >= 40 ? l : undefined;
     });
     expect(got).toEqual(range(1, 40));
-    const [cp2] = await chargePoints(s, ['CP_9']);
-    const t2 = (await cp2!.call('StartTransaction', aStartTransaction())) as { transactionId: number };
+    // Reconnecting WITHOUT a boot: the device identity was persisted in the same database.
+    const raw = await RawChargePoint.open(`ws://127.0.0.1:${s.cpPort}/CP_9`, ['ocpp1.6']);
+    cleanups.push(() => raw.close());
+    raw.send(JSON.stringify([2, 's', 'StartTransaction', aStartTransaction()]));
+    const t2 = (await raw.answerTo('s'))[2] as { transactionId: number };
     expect(t2.transactionId).toBeGreaterThan(t1.transactionId);
+    raw.send(JSON.stringify([2, 'm', 'MeterValues', meterValuesWithSeq(41)]));
+    await raw.answerTo('m');
+    await tb.waitFor(
+      () => seqsByDevice([tb]).get('EV CP_9')?.includes(41),
+      10_000,
+      'seq 41 under the remembered device',
+    );
     expect(gw2.logs.find((l) => l.msg === 'gateway started')?.backlog).toBeGreaterThanOrEqual(40);
   });
 
@@ -220,6 +236,32 @@ describe('store-and-forward with the SQLite outbox', () => {
       return l && l.length >= 200 ? l : undefined;
     });
     expect(got).toEqual(range(1, 200));
+  });
+
+  it('a second signal exits at once and leaves a database the next start uses', async () => {
+    const s = await setup({}, { shutdownGracePeriodSeconds: 30 });
+    track(s);
+    s.broker.refused.add(TOKEN);
+    const gw1 = await start(s);
+    const [cp] = await chargePoints(s, ['CP_6']);
+    await sendSeqs([cp!], 1, 25);
+    await cp!.close();
+    gw1.kill('SIGTERM');
+    await gw1.waitForLog((l) => l.msg === 'stopping');
+    const t0 = Date.now();
+    gw1.kill('SIGTERM');
+    const { code } = await gw1.exited;
+    expect(Date.now() - t0).toBeLessThan(3000); // not the 30 s grace period
+    expect(code).not.toBe(0);
+
+    const tb = await tbClient(s);
+    s.broker.refused.delete(TOKEN);
+    await start(s);
+    const got = await tb.waitFor(() => {
+      const l = seqsByDevice([tb]).get('EV CP_6');
+      return l && l.length >= 25 ? l : undefined;
+    });
+    expect(got).toEqual(range(1, 25));
   });
 
   it('a full outbox drops the oldest records, counts and warns, and the newest still flow', async () => {

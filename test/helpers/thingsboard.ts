@@ -8,6 +8,7 @@ export interface Received {
   topic: string;
   json: Record<string, unknown>;
   at: number;
+  qos: number;
 }
 
 export class FakeThingsBoard {
@@ -17,14 +18,14 @@ export class FakeThingsBoard {
 
   private constructor(client: MqttClient) {
     this.client = client;
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       let json: unknown;
       try {
         json = JSON.parse(payload.toString());
       } catch {
         return;
       }
-      this.messages.push({ topic, json: json as Record<string, unknown>, at: Date.now() });
+      this.messages.push({ topic, json: json as Record<string, unknown>, at: Date.now(), qos: packet.qos });
       for (const w of this.waiters) w();
     });
   }
@@ -82,6 +83,19 @@ export class FakeThingsBoard {
     await this.client.publishAsync('v1/gateway/attributes', JSON.stringify({ device, data }), { qos: 1 });
   }
 
+  /** Sends an RPC request without waiting for a reply. */
+  async sendRpc(device: string, id: number, method: string, params?: unknown): Promise<void> {
+    const request = JSON.stringify({ device, data: { id, method, params } });
+    await this.client.publishAsync('v1/gateway/rpc', request, { qos: 1 });
+  }
+
+  /** Replies to RPC `id` for `device` received so far. */
+  rpcReplies(device: string, id: number): Record<string, unknown>[] {
+    return this.messages
+      .filter((m) => m.topic === 'v1/gateway/rpc' && m.json.id === id && m.json.device === device)
+      .map((m) => m.json);
+  }
+
   /** Sends an RPC request and resolves with the reply's `data`. */
   async rpc(
     device: string,
@@ -90,13 +104,7 @@ export class FakeThingsBoard {
     params?: unknown,
     timeoutMs = 10_000,
   ): Promise<unknown> {
-    await this.client.publishAsync(
-      'v1/gateway/rpc',
-      JSON.stringify({ device, data: { id, method, params } }),
-      {
-        qos: 1,
-      },
-    );
+    await this.sendRpc(device, id, method, params);
     const reply = await this.waitFor(
       () =>
         this.messages.find(

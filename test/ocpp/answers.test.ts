@@ -29,11 +29,15 @@ function aContext(action: string, payload: Record<string, unknown> = REQUESTS[ac
 }
 
 const validators = new Map(VERSIONS.map((v) => [v, new PayloadValidator(OCPP_VERSIONS[v])]));
-const rows = VERSIONS.flatMap((v) => [...OCPP_VERSIONS[v].chargePointActions].sort().map((a) => [v, a] as const));
+const rows = VERSIONS.flatMap((v) =>
+  [...OCPP_VERSIONS[v].chargePointActions].sort().map((a) => [v, a] as const),
+);
 
 describe('answers to charge-point-initiated actions', () => {
   it.each(VERSIONS)('%s: the table answers exactly the actions a charge point may initiate', (version) => {
-    expect(Object.keys(ANSWERS[version]).sort()).toEqual([...OCPP_VERSIONS[version].chargePointActions].sort());
+    expect(Object.keys(ANSWERS[version]).sort()).toEqual(
+      [...OCPP_VERSIONS[version].chargePointActions].sort(),
+    );
   });
 
   it.each(rows)('%s %s: the answer is schema-valid', (version, action) => {
@@ -44,7 +48,11 @@ describe('answers to charge-point-initiated actions', () => {
   });
 
   it.each(
-    VERSIONS.flatMap((v) => Object.keys(REQUESTS).filter((a) => OCPP_VERSIONS[v].chargePointActions.has(a)).map((a) => [v, a] as const)),
+    VERSIONS.flatMap((v) =>
+      Object.keys(REQUESTS)
+        .filter((a) => OCPP_VERSIONS[v].chargePointActions.has(a))
+        .map((a) => [v, a] as const),
+    ),
   )('%s %s: the request used above is itself schema-valid', (version, action) => {
     expect(validators.get(version)?.validateRequest(action, REQUESTS[action])?.message).toBeUndefined();
   });
@@ -53,7 +61,12 @@ describe('answers to charge-point-initiated actions', () => {
     const response = ANSWERS['ocpp2.1'].GetCertificateChainStatus?.(aContext('GetCertificateChainStatus'));
     expect(response).toEqual({
       certificateStatus: [
-        { certificateHashData: HASH, source: 'OCSP', status: 'Unknown', nextUpdate: '2026-11-23T10:00:00.000Z' },
+        {
+          certificateHashData: HASH,
+          source: 'OCSP',
+          status: 'Unknown',
+          nextUpdate: '2026-11-23T10:00:00.000Z',
+        },
         {
           certificateHashData: { ...HASH, serialNumber: '0d' },
           source: 'CRL',
@@ -65,8 +78,16 @@ describe('answers to charge-point-initiated actions', () => {
   });
 
   it.each([
-    ['ocpp1.6', 'BootNotification', { status: 'Accepted', currentTime: '2026-11-23T10:00:00.000Z', interval: 300 }],
-    ['ocpp2.0.1', 'BootNotification', { status: 'Accepted', currentTime: '2026-11-23T10:00:00.000Z', interval: 300 }],
+    [
+      'ocpp1.6',
+      'BootNotification',
+      { status: 'Accepted', currentTime: '2026-11-23T10:00:00.000Z', interval: 300 },
+    ],
+    [
+      'ocpp2.0.1',
+      'BootNotification',
+      { status: 'Accepted', currentTime: '2026-11-23T10:00:00.000Z', interval: 300 },
+    ],
     ['ocpp2.1', 'Heartbeat', { currentTime: '2026-11-23T10:00:00.000Z' }],
     ['ocpp1.6', 'StartTransaction', { transactionId: 42, idTagInfo: { status: 'Accepted' } }],
   ] as const)('%s %s carries the context values', (version, action, expected) => {
@@ -75,8 +96,18 @@ describe('answers to charge-point-initiated actions', () => {
 
   it.each([
     ['ocpp2.0.1', 'TransactionEvent', {}, {}],
-    ['ocpp2.0.1', 'TransactionEvent', { idToken: { idToken: 'T', type: 'ISO14443' } }, { idTokenInfo: { status: 'Accepted' } }],
-    ['ocpp2.1', 'TransactionEvent', { idToken: { idToken: 'T', type: 'ISO14443' } }, { idTokenInfo: { status: 'Accepted' } }],
+    [
+      'ocpp2.0.1',
+      'TransactionEvent',
+      { idToken: { idToken: 'T', type: 'ISO14443' } },
+      { idTokenInfo: { status: 'Accepted' } },
+    ],
+    [
+      'ocpp2.1',
+      'TransactionEvent',
+      { idToken: { idToken: 'T', type: 'ISO14443' } },
+      { idTokenInfo: { status: 'Accepted' } },
+    ],
     ['ocpp1.6', 'StopTransaction', {}, {}],
     ['ocpp1.6', 'StopTransaction', { idTag: 'T' }, { idTagInfo: { status: 'Accepted' } }],
   ] as const)('%s %s with %j answers %j', (version, action, payload, expected) => {

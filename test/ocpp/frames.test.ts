@@ -11,9 +11,24 @@ describe('OCPP-J frame parsing', () => {
   it.each([
     ['a CALL', v16, '[2,"a","Heartbeat",{}]', { type: 2, id: 'a', action: 'Heartbeat', payload: {} }],
     ['a CALLRESULT', v16, '[3,"a",{"x":1}]', { type: 3, id: 'a', payload: { x: 1 } }],
-    ['a CALLERROR', v16, '[4,"a","GenericError","oops",{}]', { type: 4, id: 'a', code: 'GenericError', description: 'oops', details: {} }],
-    ['a 2.1 SEND', v21, '[6,"s","NotifyPeriodicEventStream",{}]', { type: 6, id: 's', action: 'NotifyPeriodicEventStream', payload: {} }],
-    ['a 2.1 CALLRESULTERROR', v21, '[5,"a","GenericError","",{}]', { type: 5, id: 'a', code: 'GenericError', description: '', details: {} }],
+    [
+      'a CALLERROR',
+      v16,
+      '[4,"a","GenericError","oops",{}]',
+      { type: 4, id: 'a', code: 'GenericError', description: 'oops', details: {} },
+    ],
+    [
+      'a 2.1 SEND',
+      v21,
+      '[6,"s","NotifyPeriodicEventStream",{}]',
+      { type: 6, id: 's', action: 'NotifyPeriodicEventStream', payload: {} },
+    ],
+    [
+      'a 2.1 CALLRESULTERROR',
+      v21,
+      '[5,"a","GenericError","",{}]',
+      { type: 5, id: 'a', code: 'GenericError', description: '', details: {} },
+    ],
   ])('parses %s', (_what, spec, text, frame) => {
     expect(parseFrame(text, spec)).toEqual({ ok: true, frame });
   });
@@ -27,7 +42,13 @@ describe('OCPP-J frame parsing', () => {
     ['an unknown type (1.6)', v16, '[7,"x",{}]', 'MessageTypeNotSupported', 'x'],
     ['an unknown type (2.0.1)', v201, '[7,"x",{}]', 'MessageTypeNotSupported', 'x'],
     ['SEND in 2.0.1', v201, '[6,"x","A",{}]', 'MessageTypeNotSupported', 'x'],
-    ['an id of 37 characters', v201, `[2,"${'x'.repeat(37)}","Heartbeat",{}]`, 'RpcFrameworkError', undefined],
+    [
+      'an id of 37 characters',
+      v201,
+      `[2,"${'x'.repeat(37)}","Heartbeat",{}]`,
+      'RpcFrameworkError',
+      undefined,
+    ],
     ['a CALL with 3 elements', v16, '[2,"x","Heartbeat"]', 'FormatViolation', 'x'],
     ['a CALL whose payload is an array', v16, '[2,"x","Heartbeat",[]]', 'FormatViolation', 'x'],
   ])('refuses %s', (_what, spec, text, kind, id) => {
@@ -60,12 +81,37 @@ describe('error code spelling per version', () => {
 describe('payload validation maps schema failures to OCPP-J error kinds', () => {
   const validator = new PayloadValidator(v16);
   it.each([
-    ['a missing required field', 'BootNotification', { chargePointVendor: 'A' }, 'OccurrenceConstraintViolation'],
-    ['a wrong type', 'StatusNotification', { connectorId: 'x', errorCode: 'NoError', status: 'Available' }, 'TypeConstraintViolation'],
-    ['a value too long', 'BootNotification', { chargePointVendor: 'x'.repeat(21), chargePointModel: 'M' }, 'FormatViolation'],
+    [
+      'a missing required field',
+      'BootNotification',
+      { chargePointVendor: 'A' },
+      'OccurrenceConstraintViolation',
+    ],
+    [
+      'a wrong type',
+      'StatusNotification',
+      { connectorId: 'x', errorCode: 'NoError', status: 'Available' },
+      'TypeConstraintViolation',
+    ],
+    [
+      'a value too long',
+      'BootNotification',
+      { chargePointVendor: 'x'.repeat(21), chargePointModel: 'M' },
+      'FormatViolation',
+    ],
     ['an unknown property', 'Heartbeat', { x: 1 }, 'PropertyConstraintViolation'],
-    ['a value outside an enum', 'StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Dancing' }, 'PropertyConstraintViolation'],
-    ['a bad date-time', 'StartTransaction', { connectorId: 1, idTag: 'T', meterStart: 0, timestamp: 'yesterday' }, 'FormatViolation'],
+    [
+      'a value outside an enum',
+      'StatusNotification',
+      { connectorId: 1, errorCode: 'NoError', status: 'Dancing' },
+      'PropertyConstraintViolation',
+    ],
+    [
+      'a bad date-time',
+      'StartTransaction',
+      { connectorId: 1, idTag: 'T', meterStart: 0, timestamp: 'yesterday' },
+      'FormatViolation',
+    ],
   ])('%s', (_what, action, payload, kind) => {
     expect(validator.validateRequest(action, payload)?.kind).toBe(kind);
   });
@@ -74,10 +120,15 @@ describe('payload validation maps schema failures to OCPP-J error kinds', () => 
     expect(validator.validateRequest('Heartbeat', {})).toBeUndefined();
   });
 
-  it.each(['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const)('%s has request and response schemas for every action in its table', (v) => {
-    const spec = OCPP_VERSIONS[v];
-    const val = new PayloadValidator(spec);
-    const missing = [...spec.chargePointActions, ...spec.centralSystemActions].filter((a) => !val.hasRequestSchema(a));
-    expect(missing).toEqual([]);
-  });
+  it.each(['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const)(
+    '%s has request and response schemas for every action in its table',
+    (v) => {
+      const spec = OCPP_VERSIONS[v];
+      const val = new PayloadValidator(spec);
+      const missing = [...spec.chargePointActions, ...spec.centralSystemActions].filter(
+        (a) => !val.hasRequestSchema(a),
+      );
+      expect(missing).toEqual([]);
+    },
+  );
 });

@@ -56,7 +56,9 @@ describe('packing outbox records into gateway-API publishes', () => {
 
   it('splits at the payload size cap and covers every id exactly once', () => {
     nextId = 1;
-    const records = Array.from({ length: 100 }, (_, i) => rec('telemetry', `D${i % 7}`, { ts: i, values: { v: i } }));
+    const records = Array.from({ length: 100 }, (_, i) =>
+      rec('telemetry', `D${i % 7}`, { ts: i, values: { v: i } }),
+    );
     const packs = packRecords(records, 1024);
     expect(packs.length).toBeGreaterThan(1);
     for (const p of packs) expect(p.payload.length).toBeLessThanOrEqual(1024);
