@@ -12,10 +12,20 @@ import { ThingsBoardClient } from './thingsboard/client.js';
 import { TOPIC } from './thingsboard/pack.js';
 import { OutboxPublisher } from './thingsboard/publisher.js';
 
+/** How often the counters of every stage are logged (and once more at stop). */
+const STATS_INTERVAL_MS = 60_000;
+
 export interface GatewayStatus {
-  connectors: { name: string; port: number; connections: number }[];
-  outboxSize: number;
-  thingsboardConnected: boolean;
+  connectors: {
+    name: string;
+    port: number;
+    connections: number;
+    handshakes: Record<string, number>;
+    protocol: Record<string, number>;
+    mapping: Record<string, number>;
+  }[];
+  outbox: Record<string, number>;
+  thingsboard: { connected: boolean; counters: Record<string, number> };
 }
 
 export class Gateway {
@@ -28,6 +38,7 @@ export class Gateway {
   readonly connectors: OcppConnector[];
   private readonly ports: number[] = [];
   private stopping: Promise<boolean> | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
 
   constructor(config: GatewayConfig, logger: Logger) {
     this.config = config;
@@ -74,6 +85,11 @@ export class Gateway {
     });
     this.thingsboard.onConnect(() => this.onThingsBoardConnected());
     this.thingsboard.start();
+    this.statsTimer = setInterval(
+      () => this.logger.info({ stats: this.status() }, 'gateway stats'),
+      STATS_INTERVAL_MS,
+    );
+    this.statsTimer.unref();
     this.logger.info(
       {
         thingsboard: this.thingsboard.endpoint,
@@ -84,15 +100,19 @@ export class Gateway {
     );
   }
 
+  /** The counters of every stage: received, mapped, skipped, stored, published, dropped. */
   status(): GatewayStatus {
     return {
       connectors: this.connectors.map((c, i) => ({
         name: c.name,
         port: this.ports[i] ?? 0,
         connections: c.connectionCount,
+        handshakes: { ...c.serverCounters },
+        protocol: { ...c.protocolCounters },
+        mapping: { ...c.uplinkCounters },
       })),
-      outboxSize: this.storage.outbox.size(),
-      thingsboardConnected: this.thingsboard.connected,
+      outbox: { size: this.storage.outbox.size(), ...this.storage.outbox.counters },
+      thingsboard: { connected: this.thingsboard.connected, counters: { ...this.thingsboard.counters } },
     };
   }
 
@@ -106,6 +126,7 @@ export class Gateway {
   }
 
   private async doStop(): Promise<boolean> {
+    if (this.statsTimer) clearInterval(this.statsTimer);
     await Promise.all(this.connectors.map((c) => c.stop()));
     const grace = this.config.thingsboard.shutdownGracePeriodMs;
     const drained = await this.publisher.drain(grace);
@@ -114,6 +135,7 @@ export class Gateway {
     else
       this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
     await this.thingsboard.stop();
+    this.logger.info({ stats: this.status() }, 'gateway stats');
     await this.closeStorage();
     return drained;
   }

@@ -231,6 +231,15 @@ describe('store-and-forward with the SQLite outbox', () => {
     expect(code).toBe(0);
     expect(elapsed).toBeLessThan(10_000);
     expect(gw.logs.some((l) => l.msg === 'outbox drained to ThingsBoard')).toBe(true);
+    // The last counters: everything stored was published and removed; nothing dropped.
+    const stats = gw.logs.filter((l) => l.msg === 'gateway stats').at(-1)?.stats as {
+      outbox: Record<string, number>;
+      connectors: { protocol: Record<string, number>; mapping: Record<string, number> }[];
+    };
+    expect(stats.outbox).toMatchObject({ size: 0, droppedOverflow: 0, droppedExpired: 0 });
+    expect(stats.outbox.removed).toBe(stats.outbox.appended);
+    expect(stats.connectors[0]?.mapping.mapped).toBe(200);
+    expect(stats.connectors[0]?.protocol.callsIn).toBe(201);
     const got = await tb.waitFor(() => {
       const l = seqsByDevice([tb]).get('EV CP_5');
       return l && l.length >= 200 ? l : undefined;
