@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
+import { listeningPort } from '../helpers/listening.js';
 import { aBootNotification, connectChargePoint } from '../helpers/ocpp.js';
 
 const run = promisify(execFile);
@@ -138,8 +139,7 @@ describe('tb-ocpp-gateway command line', () => {
 
   it('without a broker it serves charge points and warns once per reconnect attempt with growing delays', async () => {
     const dir = tempDir();
-    const port = await freePort();
-    dir.write('ocpp.json', ocppJson(port));
+    dir.write('ocpp.json', ocppJson(0));
     const gw = dir.write('tb_gateway.json', {
       thingsboard: {
         host: '127.0.0.1',
@@ -155,6 +155,7 @@ describe('tb-ocpp-gateway command line', () => {
     const gateway = GatewayProcess.run(gw);
     procs.push(gateway);
     await gateway.started();
+    const port = await listeningPort(gateway, 'OCPP Connector');
     const cp = await connectChargePoint({ url: `ws://127.0.0.1:${port}`, identity: 'CP_7' });
     await expect(cp.call('BootNotification', aBootNotification())).resolves.toMatchObject({
       status: 'Accepted',

@@ -4,8 +4,8 @@
  * frame size) and the ThingsBoard side (QoS, echoes), end to end through the built CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBroker } from '../helpers/broker.js';
-import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { Harness } from '../helpers/harness.js';
 import {
   aBootNotification,
   aMeterValues,
@@ -13,7 +13,7 @@ import {
   RawChargePoint,
   type RpcClient,
 } from '../helpers/ocpp.js';
-import { FakeThingsBoard } from '../helpers/thingsboard.js';
+import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const OCPP = {
   centralSystem: {
@@ -77,8 +77,7 @@ const OCPP = {
 };
 
 describe('connector behaviour end to end', () => {
-  const dir = new TempDir();
-  let broker: TestBroker;
+  let h: Harness;
   let tb: FakeThingsBoard;
   let gateway: GatewayProcess;
   let base: string;
@@ -91,28 +90,14 @@ describe('connector behaviour end to end', () => {
   }
 
   beforeAll(async () => {
-    broker = await TestBroker.start();
-    tb = await FakeThingsBoard.connect(broker.port);
-    const port = await freePort();
-    OCPP.centralSystem.port = port;
-    dir.write('ocpp.json', OCPP);
-    const config = dir.write('tb_gateway.json', {
-      thingsboard: { host: '127.0.0.1', port: broker.port, qos: 0, security: { accessToken: 'GW' } },
-      storage: { type: 'memory' },
-      connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
-    });
-    gateway = GatewayProcess.run(config);
-    await gateway.started();
-    base = `ws://127.0.0.1:${port}`;
-    await tb.waitFor(() => broker.usernames.includes('GW'));
+    h = await Harness.start({ thingsboard: { qos: 0 }, connectors: [{ name: 'OCPP', ocpp: OCPP }] });
+    ({ tb, gateway } = h);
+    base = h.urls.OCPP!;
   });
 
   afterAll(async () => {
     for (const cp of clients) await cp.close({ force: true }).catch(() => undefined);
-    await gateway?.stop();
-    await tb?.close();
-    await broker?.stop();
-    dir.remove();
+    await h?.stop();
   });
 
   it('maps BootNotification fields (camel and snake case) and names the device with ${ChargePointId}', async () => {

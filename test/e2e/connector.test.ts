@@ -1,13 +1,14 @@
 /**
  * The connector end to end through the built CLI: a real MQTT broker (aedes), an MQTT client
  * playing ThingsBoard, and ocpp-rpc in strict mode as the charge point, with the seed document's
- * ocpp.json verbatim (only its port is changed to a free one, so tests never collide on 9000).
+ * ocpp.json verbatim (only its port is changed to 0, so parallel tests never collide on 9000).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBroker } from '../helpers/broker.js';
-import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
+import type { TestBroker } from '../helpers/broker.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { Harness } from '../helpers/harness.js';
 import {
   aBootNotification,
   aMeterValues,
@@ -18,14 +19,14 @@ import {
   RawChargePoint,
   type RpcClient,
 } from '../helpers/ocpp.js';
-import { FakeThingsBoard } from '../helpers/thingsboard.js';
+import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const SEED = readFileSync(resolve(import.meta.dirname, '../fixtures/seed-ocpp.json'), 'utf8');
 const TOKEN = { authorization: 'Bearer ACCESS_TOKEN' };
 const DEVICE = 'Acme Wallbox 7';
 
 describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
-  const dir = new TempDir();
+  let h: Harness;
   let broker: TestBroker;
   let tb: FakeThingsBoard;
   let gateway: GatewayProcess;
@@ -33,27 +34,17 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
   let cp: RpcClient;
 
   beforeAll(async () => {
-    broker = await TestBroker.start();
-    tb = await FakeThingsBoard.connect(broker.port);
-    const port = await freePort();
-    dir.write('ocpp.json', SEED.replace('"port": 9000', `"port": ${port}`));
-    const config = dir.write('tb_gateway.json', {
-      thingsboard: { host: '127.0.0.1', port: broker.port, security: { accessToken: 'GW_TOKEN_1' } },
-      storage: { type: 'memory' },
-      connectors: [{ type: 'ocpp', name: 'OCPP', configuration: 'ocpp.json' }],
+    h = await Harness.start({
+      accessToken: 'GW_TOKEN_1',
+      connectors: [{ name: 'OCPP', ocpp: SEED.replace('"port": 9000', '"port": 0') }],
     });
-    gateway = GatewayProcess.run(config);
-    await gateway.started();
-    base = `ws://127.0.0.1:${port}`;
-    await tb.waitFor(() => broker.usernames.includes('GW_TOKEN_1'), 10_000, 'gateway MQTT login');
+    ({ broker, tb, gateway } = h);
+    base = h.urls.OCPP!;
   });
 
   afterAll(async () => {
     await cp?.close({ force: true }).catch(() => undefined);
-    await gateway?.stop();
-    await tb?.close();
-    await broker?.stop();
-    dir.remove();
+    await h?.stop();
   });
 
   it('logs in to ThingsBoard with its access token as MQTT username', () => {

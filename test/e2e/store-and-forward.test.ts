@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
-import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
+import { GatewayProcess, TempDir } from '../helpers/gateway-process.js';
+import { listeningPort } from '../helpers/listening.js';
 import {
   aBootNotification,
   aStartTransaction,
@@ -36,6 +37,7 @@ interface Setup {
   dir: TempDir;
   broker: TestBroker;
   configFile: string;
+  /** Where the running gateway listens for charge points (port 0 in the config: read from its log). */
   cpPort: number;
   dbFile: string;
 }
@@ -46,10 +48,9 @@ async function setup(
 ): Promise<Setup> {
   const dir = new TempDir();
   const broker = await TestBroker.start();
-  const cpPort = await freePort();
   const dbFile = join(dir.path, 'data', 'gateway.db');
   dir.write('ocpp.json', {
-    centralSystem: { host: '127.0.0.1', port: cpPort, security: [] },
+    centralSystem: { host: '127.0.0.1', port: 0, security: [] },
     chargePoints: [
       {
         idRegexpPattern: 'CP_[0-9]+',
@@ -73,7 +74,7 @@ async function setup(
     storage: { type: 'sqlite', data_file_path: dbFile, ...storage },
     connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
   });
-  return { dir, broker, configFile, cpPort, dbFile };
+  return { dir, broker, configFile, cpPort: 0, dbFile };
 }
 
 /** Sequence numbers received per device, in arrival order. */
@@ -116,6 +117,7 @@ describe('store-and-forward with the SQLite outbox', () => {
     const gw = GatewayProcess.run(s.configFile, { LOG_LEVEL: 'info' });
     cleanups.push(() => gw.stop());
     await gw.started();
+    s.cpPort = await listeningPort(gw, 'OCPP Connector');
     return gw;
   }
 
