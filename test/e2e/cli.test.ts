@@ -108,10 +108,25 @@ describe('tb-ocpp-gateway command line', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('a corrupted database file stops start-up with exit 2 and a clear message', async () => {
+  it.each([
+    [
+      'a corrupted database file',
+      (dir: TempDir) => {
+        const db = dir.write('gateway.db', 'this is not a database '.repeat(200));
+        return { db, named: db };
+      },
+    ],
+    [
+      'a data_file_path under a regular file (unwritable)',
+      (dir: TempDir) => {
+        const notAFolder = dir.write('plain-file', 'x');
+        return { db: join(notAFolder, 'data', 'gateway.db'), named: notAFolder };
+      },
+    ],
+  ])('%s stops start-up with exit 2 and a message naming the path', async (_what, makeDb) => {
     const dir = tempDir();
-    const db = dir.write('gateway.db', 'this is not a database '.repeat(200));
-    dir.write('ocpp.json', ocppJson(await freePort()));
+    const { db, named } = makeDb(dir);
+    dir.write('ocpp.json', ocppJson(0));
     const gw = dir.write('tb_gateway.json', {
       thingsboard: { host: '127.0.0.1', port: await freePort() },
       storage: { type: 'sqlite', data_file_path: db },
@@ -119,22 +134,7 @@ describe('tb-ocpp-gateway command line', () => {
     });
     const r = await cli(['--config', gw]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(db);
-  });
-
-  it('an unwritable data_file_path stops start-up with exit 2 naming the path', async () => {
-    const dir = tempDir();
-    const notAFolder = dir.write('plain-file', 'x');
-    const db = join(notAFolder, 'data', 'gateway.db');
-    dir.write('ocpp.json', ocppJson(await freePort()));
-    const gw = dir.write('tb_gateway.json', {
-      thingsboard: { host: '127.0.0.1', port: await freePort() },
-      storage: { type: 'sqlite', data_file_path: db },
-      connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
-    });
-    const r = await cli(['--config', gw]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(notAFolder);
+    expect(r.stderr).toContain(named);
   });
 
   it('without a broker it serves charge points and warns once per reconnect attempt with growing delays', async () => {
