@@ -145,7 +145,8 @@ export class CentralSystemServer<Route> {
     const { host, port } = this.opts.config;
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
-      this.http.listen(port, host, () => {
+      // A deep accept queue: after an outage thousands of charge points reconnect at once.
+      this.http.listen({ port, host, backlog: 4096 }, () => {
         this.http.off('error', reject);
         resolve();
       });

@@ -5,6 +5,7 @@
  * mqtt.js' own in-memory resend store would otherwise deliver it a second time.
  * Reconnects use exponential backoff with jitter up to a cap, one warning per attempt.
  */
+import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ThingsBoardConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -167,6 +168,9 @@ export class ThingsBoardClient {
   private onConnected(gen: Generation): void {
     if (this.current !== gen) return;
     gen.connected = true;
+    // Publishes are small and latency-bound (a charge point's data waits on none, but ThingsBoard
+    // sees it later): do not let Nagle's algorithm hold them back for a PUBACK round trip.
+    (gen.client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
     this.counters.connects++;
     if (this.attempt > 0) this.logger.info({ broker: this.endpoint }, 'ThingsBoard connection restored');
     else this.logger.info({ broker: this.endpoint }, 'connected to ThingsBoard');

@@ -1,8 +1,14 @@
 /**
- * Packing outbox records into few ThingsBoard gateway-API publishes. Consecutive records of one
- * kind share a publish while it stays under the size cap; order is kept per device (a device's
- * telemetry entries stay in append order inside its array). Bodies are already JSON text, so a
- * pack is assembled by concatenation, never re-parsed.
+ * Packing outbox records into few ThingsBoard gateway-API publishes.
+ *
+ * Records are cut into groups: a group is a contiguous run of outbox ids published together and
+ * removed from the outbox together once every publish of it was acknowledged. A connect or
+ * disconnect is a group of its own (it must stay ordered against the data around it); between
+ * them, telemetry and attributes of any devices share a group — one telemetry publish and one
+ * attributes publish — while both stay under the size cap. Telemetry and attributes are separate
+ * streams in ThingsBoard, so their relative order does not matter; within each, order per device
+ * is kept (telemetry entries in append order; later attribute values override earlier ones).
+ * Telemetry bodies are already JSON text and are concatenated, never re-parsed.
  */
 import type { StoredRecord } from '../outbox/types.js';
 
@@ -14,72 +20,115 @@ export const TOPIC = {
   rpc: 'v1/gateway/rpc',
 } as const;
 
-export interface Pack {
+export interface Publish {
   topic: string;
   payload: string;
-  /** The pack covers every outbox record with fromId <= id <= toId. */
+}
+
+export interface PackGroup {
+  /** The group covers every outbox record with fromId <= id <= toId. */
   fromId: number;
   toId: number;
+  /** Records in the group. */
   count: number;
+  /** One to two publishes (telemetry, attributes), or one connect/disconnect. */
+  publishes: Publish[];
 }
 
-/** Packs `records` (ascending ids, as read from the outbox) into publishes of at most `maxBytes`. */
-export function packRecords(records: readonly StoredRecord[], maxBytes: number): Pack[] {
-  const packs: Pack[] = [];
-  let i = 0;
-  while (i < records.length) {
-    const first = records[i] as StoredRecord;
-    if (first.kind === 'connect' || first.kind === 'disconnect') {
-      packs.push(single(first));
-      i++;
+/** Accumulates one group's telemetry and attributes and knows the size of the payloads it will make. */
+class GroupBuilder {
+  readonly fromId: number;
+  toId: number;
+  count = 0;
+  private readonly telemetry = new Map<string, string[]>();
+  private readonly attributes = new Map<string, Record<string, unknown>>();
+  telemetryBytes = 2;
+  attributesBytes = 2;
+
+  constructor(fromId: number) {
+    this.fromId = fromId;
+    this.toId = fromId;
+  }
+
+  /** Bytes `r` would add to its publish. */
+  cost(r: StoredRecord): number {
+    const fresh = JSON.stringify(r.device).length + 4;
+    if (r.kind === 'telemetry') return r.body.length + 1 + (this.telemetry.has(r.device) ? 0 : fresh);
+    return r.body.length + (this.attributes.has(r.device) ? 0 : fresh);
+  }
+
+  fits(r: StoredRecord, maxBytes: number): boolean {
+    if (this.count === 0) return true;
+    const current = r.kind === 'telemetry' ? this.telemetryBytes : this.attributesBytes;
+    return current + this.cost(r) <= maxBytes;
+  }
+
+  add(r: StoredRecord): void {
+    const cost = this.cost(r);
+    if (r.kind === 'telemetry') {
+      this.telemetryBytes += cost;
+      const bodies = this.telemetry.get(r.device);
+      if (bodies) bodies.push(r.body);
+      else this.telemetry.set(r.device, [r.body]);
+    } else {
+      this.attributesBytes += cost;
+      const values = JSON.parse(r.body) as Record<string, unknown>;
+      const current = this.attributes.get(r.device);
+      if (current) Object.assign(current, values);
+      else this.attributes.set(r.device, values);
+    }
+    this.toId = r.id;
+    this.count++;
+  }
+
+  build(): PackGroup {
+    const publishes: Publish[] = [];
+    if (this.telemetry.size > 0) {
+      const parts: string[] = [];
+      for (const [device, bodies] of this.telemetry)
+        parts.push(`${JSON.stringify(device)}:[${bodies.join(',')}]`);
+      publishes.push({ topic: TOPIC.telemetry, payload: `{${parts.join(',')}}` });
+    }
+    if (this.attributes.size > 0) {
+      publishes.push({
+        topic: TOPIC.attributes,
+        payload: JSON.stringify(Object.fromEntries(this.attributes)),
+      });
+    }
+    return { fromId: this.fromId, toId: this.toId, count: this.count, publishes };
+  }
+}
+
+/** Packs `records` (ascending ids, as read from the outbox) into groups of publishes of at most `maxBytes`. */
+export function packRecords(records: readonly StoredRecord[], maxBytes: number): PackGroup[] {
+  const groups: PackGroup[] = [];
+  let current: GroupBuilder | undefined;
+  const close = (): void => {
+    if (current && current.count > 0) groups.push(current.build());
+    current = undefined;
+  };
+  for (const r of records) {
+    if (r.kind === 'connect' || r.kind === 'disconnect') {
+      close();
+      groups.push(deviceEvent(r));
       continue;
     }
-    // Group this run of telemetry (or attributes) records by device, in order of first appearance.
-    const byDevice = new Map<string, string[]>();
-    let size = 2;
-    let j = i;
-    while (j < records.length) {
-      const r = records[j] as StoredRecord;
-      if (r.kind !== first.kind) break;
-      const bodies = byDevice.get(r.device);
-      // Attributes of one device are not merged by text: a repeat starts a new pack.
-      if (r.kind === 'attributes' && bodies) break;
-      const added = r.body.length + 1 + (bodies ? 0 : JSON.stringify(r.device).length + 3);
-      if (j > i && size + added > maxBytes) break;
-      size += added;
-      if (bodies) bodies.push(r.body);
-      else byDevice.set(r.device, [r.body]);
-      j++;
-    }
-    const parts: string[] = [];
-    for (const [device, bodies] of byDevice) {
-      const key = JSON.stringify(device);
-      parts.push(first.kind === 'telemetry' ? `${key}:[${bodies.join(',')}]` : `${key}:${bodies[0] ?? '{}'}`);
-    }
-    const last = records[j - 1] as StoredRecord;
-    packs.push({
-      topic: first.kind === 'telemetry' ? TOPIC.telemetry : TOPIC.attributes,
-      payload: `{${parts.join(',')}}`,
-      fromId: first.id,
-      toId: last.id,
-      count: j - i,
-    });
-    i = j;
+    if (current && !current.fits(r, maxBytes)) close();
+    current ??= new GroupBuilder(r.id);
+    current.add(r);
   }
-  return packs;
+  close();
+  return groups;
 }
 
-function single(r: StoredRecord): Pack {
+function deviceEvent(r: StoredRecord): PackGroup {
   const device = JSON.stringify(r.device);
-  const payload =
+  const publish: Publish =
     r.kind === 'connect'
-      ? `{"device":${device},"type":${JSON.stringify((JSON.parse(r.body) as { type?: string }).type ?? 'default')}}`
-      : `{"device":${device}}`;
-  return {
-    topic: r.kind === 'connect' ? TOPIC.connect : TOPIC.disconnect,
-    payload,
-    fromId: r.id,
-    toId: r.id,
-    count: 1,
-  };
+      ? {
+          topic: TOPIC.connect,
+          payload: `{"device":${device},"type":${JSON.stringify((JSON.parse(r.body) as { type?: string }).type ?? 'default')}}`,
+        }
+      : { topic: TOPIC.disconnect, payload: `{"device":${device}}` };
+  return { fromId: r.id, toId: r.id, count: 1, publishes: [publish] };
 }

@@ -1,12 +1,14 @@
 /**
- * Drains the outbox to ThingsBoard in order. Records are removed only after the broker's PUBACK;
- * when the connection drops, everything not acknowledged is read again from the outbox and sent
- * once the link is back (at-least-once). A bounded number of publishes is in flight at a time.
+ * Drains the outbox to ThingsBoard in order. A batch read from the outbox is packed once into
+ * groups (see pack.ts); a group's records are removed only after the broker acknowledged every
+ * publish of it. When the connection drops, everything not acknowledged is read again from the
+ * outbox and sent once the link is back (at-least-once). A bounded number of publishes is in
+ * flight at a time.
  */
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/types.js';
 import type { ThingsBoardClient } from './client.js';
-import { packRecords, type Pack } from './pack.js';
+import { packRecords, type PackGroup } from './pack.js';
 
 export interface PublisherOptions {
   outbox: Outbox;
@@ -22,8 +24,10 @@ export interface PublisherOptions {
 export class OutboxPublisher {
   private readonly opts: PublisherOptions;
   private readonly maxInflight: number;
-  /** Every record with id <= lastSentId has been published (acknowledged or in flight). */
-  private lastSentId = 0;
+  /** Every record with id <= lastReadId has been read and packed (queued, in flight or acknowledged). */
+  private lastReadId = 0;
+  /** Packed groups not yet sent, oldest first. */
+  private ready: PackGroup[] = [];
   private inflight = 0;
   private pumping = false;
   private drainWaiters: (() => void)[] = [];
@@ -45,13 +49,16 @@ export class OutboxPublisher {
     try {
       const { outbox, client, maxPayloadBytes, maxReadRecords } = this.opts;
       while (client.connected && this.inflight < this.maxInflight) {
-        const batch = outbox.readBatch(this.lastSentId, maxReadRecords);
-        if (batch.length === 0) break;
-        const packs = packRecords(batch, maxPayloadBytes);
-        for (const pack of packs) {
-          if (this.inflight >= this.maxInflight || !client.connected) break;
-          this.send(pack);
+        let group = this.ready.shift();
+        if (!group) {
+          const batch = outbox.readBatch(this.lastReadId, maxReadRecords);
+          if (batch.length === 0) break;
+          this.lastReadId = (batch[batch.length - 1] as { id: number }).id;
+          this.ready = packRecords(batch, maxPayloadBytes);
+          group = this.ready.shift();
+          if (!group) break;
         }
+        this.send(group);
       }
     } finally {
       this.pumping = false;
@@ -59,26 +66,37 @@ export class OutboxPublisher {
     this.notifyIfDrained();
   }
 
-  private send(pack: Pack): void {
-    this.inflight++;
-    this.lastSentId = pack.toId;
-    this.opts.client.publish(pack.topic, pack.payload).then(
-      () => {
-        this.inflight--;
-        this.opts.outbox.removeRange(pack.fromId, pack.toId);
-        this.pump();
-      },
-      (err: unknown) => {
-        this.inflight--;
-        // Not acknowledged: read it (and everything after it) from the outbox again.
-        this.lastSentId = Math.min(this.lastSentId, pack.fromId - 1);
-        this.opts.logger.debug(
-          { err: String(err), fromId: pack.fromId, toId: pack.toId },
-          'publish not acknowledged',
-        );
-        this.notifyIfDrained();
-      },
-    );
+  private send(group: PackGroup): void {
+    let waiting = group.publishes.length;
+    let failed = false;
+    for (const p of group.publishes) {
+      this.inflight++;
+      this.opts.client.publish(p.topic, p.payload).then(
+        () => {
+          this.inflight--;
+          if (--waiting === 0 && !failed) this.opts.outbox.removeRange(group.fromId, group.toId);
+          this.pump();
+        },
+        (err: unknown) => {
+          this.inflight--;
+          if (!failed) {
+            failed = true;
+            this.rewind(group.fromId);
+            this.opts.logger.debug(
+              { err: String(err), fromId: group.fromId, toId: group.toId },
+              'publish not acknowledged: will be sent again',
+            );
+          }
+          this.notifyIfDrained();
+        },
+      );
+    }
+  }
+
+  /** Not acknowledged: read it (and everything after it) from the outbox again. */
+  private rewind(fromId: number): void {
+    this.lastReadId = Math.min(this.lastReadId, fromId - 1);
+    this.ready = [];
   }
 
   /** Resolves when the outbox is empty and nothing is in flight, or after `timeoutMs`. */
