@@ -53,10 +53,16 @@ function handle(text) {
   } catch {
     return callError('-1', 'FormationViolation', 'not JSON');
   }
-  if (!Array.isArray(frame) || typeof frame[1] !== 'string') return callError('-1', 'FormationViolation', 'not a frame');
+  if (!Array.isArray(frame) || typeof frame[1] !== 'string')
+    return callError('-1', 'FormationViolation', 'not a frame');
   const [type, id, action, payload] = frame;
   if (type !== 2) return undefined; // CALLRESULT/CALLERROR: this server never calls
-  if (typeof action !== 'string' || typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+  if (
+    typeof action !== 'string' ||
+    typeof payload !== 'object' ||
+    payload === null ||
+    Array.isArray(payload)
+  ) {
     return callError(id, 'FormationViolation', 'CALL needs an action and an object payload');
   }
   const v = compiled.get(action);

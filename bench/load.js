@@ -8,128 +8,15 @@
  * unique sequence number as its Energy.Active.Import.Register value, so the harness can match
  * what arrives on MQTT to the CALL that produced it.
  */
-import WebSocket from 'ws';
+import { ChargePoint, meterValues, newTotals, now, reasonOf } from './lib/charge-point.js';
 import { Samples, tally } from './lib/stats.js';
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 const CALL_TIMEOUT_MS = 30_000;
 const BOOT = { chargePointVendor: 'Bench', chargePointModel: 'Sim-1', chargePointSerialNumber: 'SN-0' };
 const STATUS = { connectorId: 1, errorCode: 'NoError', status: 'Available' };
-
-const totals = { serverCalls: 0, rpcAnswered: 0, unexpectedFrames: 0, badFrames: 0, callTimeouts: 0 };
+const totals = newTotals();
 /** Every charge point created, in creation order. */
 const chargePoints = [];
-
-function reasonOf(err) {
-  if (typeof err === 'string') return err;
-  const m = /Unexpected server response: (\d+)/.exec(err?.message ?? '');
-  if (m) return `HTTP ${m[1]}`;
-  return err?.code ?? String(err?.message ?? err).slice(0, 80);
-}
-
-class ChargePoint {
-  constructor(index, id) {
-    this.index = index;
-    this.id = id;
-    this.ws = undefined;
-    this.out = undefined;
-    this.msgId = 0;
-    this.seq = 0;
-    this.backlog = undefined;
-  }
-
-  get connected() {
-    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN;
-  }
-
-  open(url, { compression, sourceIps, timeoutMs }) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${url}/${encodeURIComponent(this.id)}`, ['ocpp1.6'], {
-        perMessageDeflate: compression,
-        handshakeTimeout: timeoutMs,
-        // Several loopback source addresses: each has its own ~28k ephemeral ports.
-        localAddress: sourceIps > 1 ? `127.0.0.${1 + (this.index % sourceIps)}` : undefined,
-      });
-      let settled = false;
-      ws.once('open', () => {
-        settled = true;
-        this.ws = ws;
-        resolve();
-      });
-      ws.on('error', (err) => {
-        if (!settled) {
-          settled = true;
-          reject(err);
-        }
-      });
-      ws.on('message', (data) => this.onMessage(ws, data));
-      ws.on('close', (code) => {
-        if (this.ws === ws) this.ws = undefined;
-        if (this.out?.ws === ws) this.settle(`closed ${code}`);
-        if (!settled) {
-          settled = true;
-          reject(new Error(`closed ${code} during handshake`));
-        }
-      });
-    });
-  }
-
-  /** cb(err, payload, tSent, tReceived) */
-  call(action, payload, cb) {
-    if (!this.connected) return cb('not connected');
-    if (this.out) return cb('call already outstanding');
-    const id = String(++this.msgId);
-    this.out = { id, t: now(), cb, ws: this.ws };
-    this.ws.send(`[2,"${id}","${action}",${JSON.stringify(payload)}]`);
-  }
-
-  callP(action, payload) {
-    return new Promise((resolve, reject) =>
-      this.call(action, payload, (err, result) => (err ? reject(new Error(err)) : resolve(result))),
-    );
-  }
-
-  settle(err, payload) {
-    const out = this.out;
-    if (!out) return;
-    this.out = undefined;
-    out.cb(err, payload, out.t, now());
-  }
-
-  onMessage(ws, data) {
-    let frame;
-    try {
-      frame = JSON.parse(data.toString());
-    } catch {
-      totals.badFrames++;
-      return;
-    }
-    const type = frame[0];
-    if (type === 3 || type === 4) {
-      if (this.out?.id !== frame[1] || this.out.ws !== ws) {
-        totals.unexpectedFrames++;
-        return;
-      }
-      if (type === 3) this.settle(undefined, frame[2]);
-      else this.settle(`CALLERROR ${frame[2]}`);
-    } else if (type === 2) {
-      totals.serverCalls++;
-      const [, id, action, payload] = frame;
-      let answer = {};
-      if (action === 'DataTransfer') {
-        totals.rpcAnswered++;
-        answer = { status: 'Accepted', data: typeof payload?.data === 'string' ? payload.data : '{}' };
-      }
-      ws.send(JSON.stringify([3, id, answer]));
-    }
-  }
-
-  terminate() {
-    const ws = this.ws;
-    this.ws = undefined;
-    ws?.terminate();
-  }
-}
 
 /** Unanswered CALLs fail after CALL_TIMEOUT_MS, so no phase waits forever. */
 setInterval(() => {
@@ -150,40 +37,27 @@ async function pool(items, concurrency, fn) {
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
 }
 
-function meterValues(cp) {
-  const seq = cp.index * 1e7 + ++cp.seq;
-  const sampled = (value, measurand, unit) => ({ value, context: 'Sample.Periodic', measurand, unit });
-  return {
-    seq,
-    payload: {
-      connectorId: 1,
-      transactionId: 1,
-      meterValue: [
-        {
-          timestamp: new Date().toISOString(),
-          sampledValue: [
-            sampled((228 + (seq % 40) / 10).toFixed(1), 'Voltage', 'V'),
-            sampled('16.0', 'Current.Import', 'A'),
-            sampled('3680', 'Power.Active.Import', 'W'),
-            sampled(String(seq), 'Energy.Active.Import.Register', 'Wh'),
-          ],
-        },
-      ],
-    },
-  };
-}
-
 const connected = () => chargePoints.filter((cp) => cp.connected);
 
 const COMMANDS = {
   /** Opens `count` charge points (ids prefix+index), boots each and sends one Heartbeat. */
-  async connect({ url, from = 0, count, prefix = 'CP', concurrency = 200, compression = false, sourceIps = 1, heartbeat = true, timeoutMs = 30_000 }) {
+  async connect({
+    url,
+    from = 0,
+    count,
+    prefix = 'CP',
+    concurrency = 200,
+    compression = false,
+    sourceIps = 1,
+    heartbeat = true,
+    timeoutMs = 30_000,
+  }) {
     const t0 = now();
     const reasons = {};
     let ok = 0;
     const list = [];
     for (let k = 0; k < count; k++) {
-      const cp = new ChargePoint(from + k, `${prefix}${from + k}`);
+      const cp = new ChargePoint(from + k, `${prefix}${from + k}`, totals);
       chargePoints.push(cp);
       list.push(cp);
     }
@@ -199,11 +73,18 @@ const COMMANDS = {
         cp.terminate();
       }
     });
-    return { requested: count, ok, failed: count - ok, reasons, ms: now() - t0, connected: connected().length };
+    return {
+      requested: count,
+      ok,
+      failed: count - ok,
+      reasons,
+      ms: now() - t0,
+      connected: connected().length,
+    };
   },
 
   /** Every connected charge point sends MeterValues as fast as it is answered, for durationMs. */
-  throughput({ durationMs }) {
+  throughput({ durationMs, epoch = 0 }) {
     const active = connected();
     const latency = new Samples();
     const errors = {};
@@ -216,14 +97,23 @@ const COMMANDS = {
       let running = active.length;
       const finish = () => {
         if (--running > 0) return;
-        resolve({ cps: active.length, sent, answered, errors, t0, tStop, tLast, cpLatency: latency.summary() });
+        resolve({
+          cps: active.length,
+          sent,
+          answered,
+          errors,
+          t0,
+          tStop,
+          tLast,
+          cpLatency: latency.summary(),
+        });
       };
       if (running === 0) return resolve({ cps: 0, sent, answered, errors, t0, tStop, tLast, cpLatency: {} });
       for (const cp of active) {
         const loop = () => {
           if (now() >= tStop || !cp.connected) return finish();
           sent++;
-          cp.call('MeterValues', meterValues(cp).payload, (err, _payload, t, tr) => {
+          cp.call('MeterValues', meterValues(cp, epoch).payload, (err, _payload, t, tr) => {
             if (err) tally(errors, err);
             else {
               answered++;
@@ -242,7 +132,7 @@ const COMMANDS = {
    * A fixed total rate spread round-robin over the connected charge points. A charge point still
    * waiting for its previous answer sends when it gets it (counted as `queued`).
    */
-  latency({ rate, durationMs }) {
+  latency({ rate, durationMs, epoch = 0 }) {
     const active = connected();
     const n = active.length;
     const total = Math.floor((rate * durationMs) / 1000);
@@ -263,7 +153,7 @@ const COMMANDS = {
         resolve({ cps: n, total, queued, maxSchedulingLagMs: maxLag, errors, seqs, tSend, tRecv, t0 });
       };
       const send = (cp, k) => {
-        const { seq, payload } = meterValues(cp);
+        const { seq, payload } = meterValues(cp, epoch);
         seqs[k] = seq;
         tSend[k] = now();
         cp.call('MeterValues', payload, (err, _payload, _t, tr) => {
@@ -292,13 +182,13 @@ const COMMANDS = {
   },
 
   /**
-   * All connected charge points drop at once (TCP closed without a close frame) and reconnect at
+   * All connected charge points drop at once (TCP reset, no close frame) and reconnect at
    * once: upgrade + BootNotification + StatusNotification, no retries. Times from the drop.
    */
   async storm({ url, compression = false, sourceIps = 1, timeoutMs = 60_000 }) {
     const list = connected();
     const t0 = now();
-    for (const cp of list) cp.terminate();
+    for (const cp of list) cp.drop();
     const reasons = {};
     const opened = new Samples();
     const accepted = new Samples();
@@ -318,6 +208,7 @@ const COMMANDS = {
     );
     const acc = accepted.summary();
     return {
+      t0,
       cps: list.length,
       accepted: acc.count,
       refused: list.length - acc.count,

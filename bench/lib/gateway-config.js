@@ -10,28 +10,39 @@ import { freePort } from './processes.js';
 
 const byMeasurand = (m) => `\${meter_value[0].sampled_value[?(@.measurand=='${m}')].value}`;
 
-export const CHARGE_POINTS = [
-  {
-    idRegexpPattern: '.*',
-    deviceNameExpression: '${ChargePointId}',
-    deviceTypeExpression: 'bench-charger',
-    attributes: [{ messageTypeFilter: 'MeterValues,', key: 'connectorId', value: '${connector_id}' }],
-    timeseries: [
-      { messageTypeFilter: 'MeterValues,', key: 'voltage', value: byMeasurand('Voltage') },
-      { messageTypeFilter: 'MeterValues,', key: 'current', value: byMeasurand('Current.Import') },
-      { messageTypeFilter: 'MeterValues,', key: 'power', value: byMeasurand('Power.Active.Import') },
-      { messageTypeFilter: 'MeterValues,', key: 'energy', value: byMeasurand('Energy.Active.Import.Register') },
-    ],
-    serverSideRpc: [{ methodRPC: 'rpc1', withResponse: true, valueExpression: '${params}', timeout: 60 }],
-  },
-];
+export function chargePointsConfig({ attribute = true } = {}) {
+  return [
+    {
+      idRegexpPattern: '.*',
+      deviceNameExpression: '${ChargePointId}',
+      deviceTypeExpression: 'bench-charger',
+      attributes: attribute
+        ? [{ messageTypeFilter: 'MeterValues,', key: 'connectorId', value: '${connector_id}' }]
+        : [],
+      timeseries: [
+        { messageTypeFilter: 'MeterValues,', key: 'voltage', value: byMeasurand('Voltage') },
+        { messageTypeFilter: 'MeterValues,', key: 'current', value: byMeasurand('Current.Import') },
+        { messageTypeFilter: 'MeterValues,', key: 'power', value: byMeasurand('Power.Active.Import') },
+        {
+          messageTypeFilter: 'MeterValues,',
+          key: 'energy',
+          value: byMeasurand('Energy.Active.Import.Register'),
+        },
+      ],
+      serverSideRpc: [{ methodRPC: 'rpc1', withResponse: true, valueExpression: '${params}', timeout: 60 }],
+    },
+  ];
+}
 
 /**
  * Writes tb_gateway.json + ocpp.json under `dir` (a fresh sub-folder per gateway) and returns
  * {file, port, ocpp, gateway}. `storage` is memory or sqlite; `compression` is
  * centralSystem.compression (permessage-deflate offered or not).
  */
-export async function writeGatewayConfig(dir, { brokerPort, storage, compression = true, tag }) {
+export async function writeGatewayConfig(
+  dir,
+  { brokerPort, storage, compression = true, attribute = true, tag },
+) {
   const port = await freePort();
   const ocpp = {
     centralSystem: {
@@ -47,10 +58,17 @@ export async function writeGatewayConfig(dir, { brokerPort, storage, compression
       compression,
       ocppVersions: ['ocpp1.6'],
     },
-    chargePoints: CHARGE_POINTS,
+    chargePoints: chargePointsConfig({ attribute }),
   };
   const gateway = {
-    thingsboard: { host: '127.0.0.1', port: brokerPort, qos: 1, security: { accessToken: 'BENCH_GATEWAY_TOKEN' } },
+    thingsboard: {
+      host: '127.0.0.1',
+      port: brokerPort,
+      qos: 1,
+      security: { accessToken: 'BENCH_GATEWAY_TOKEN' },
+      // Stopping a gateway between scenarios need not drain its outbox: nothing measures that.
+      shutdownGracePeriodSeconds: 1,
+    },
     storage: {
       type: storage,
       // Large enough that no record is dropped during a run (overflow would be logged and counted).

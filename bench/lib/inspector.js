@@ -86,7 +86,9 @@ export function topFunctions(profile, limit = 25) {
     total += ms;
     const node = byNode.get(profile.samples[i]);
     const cf = node.callFrame;
-    const where = cf.url ? `${cf.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${cf.lineNumber + 1}` : '';
+    const where = cf.url
+      ? `${cf.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${cf.lineNumber + 1}`
+      : '';
     const key = `${cf.functionName || '(anonymous)'}\u0000${where}`;
     counts.set(key, (counts.get(key) ?? 0) + ms);
   }

@@ -36,7 +36,8 @@ export async function waitForPort(port, timeoutMs, isAlive = () => true) {
     });
     if (ok) return;
     if (!isAlive()) throw new Error(`process for port ${port} exited before listening`);
-    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await sleep(50);
   }
 }
@@ -143,7 +144,7 @@ export async function startBroker(children, dir, { preferAedes = false } = {}) {
   try {
     await waitForPort(port, 10_000, () => child.exitCode === null);
   } catch (err) {
-    throw new Error(`${kind} did not start: ${err.message}\n${stderr}`);
+    throw new Error(`${kind} did not start: ${err.message}\n${stderr}`, { cause: err });
   }
   return { kind, port, pid: child.pid, child, stderr: () => stderr };
 }
@@ -153,10 +154,14 @@ export async function startBroker(children, dir, { preferAedes = false } = {}) {
  * and errors are tallied by message for the report. `inspect` opens the V8 inspector on a free
  * port (heap figures and CPU profiles are taken through it, no change to the gateway needed).
  */
-export async function startGateway(children, configFile, { inspect = false, logLevel = 'warn' } = {}) {
-  const args = [];
+export async function startGateway(
+  children,
+  configFile,
+  { inspect = false, logLevel = 'warn', nodeOptions = [], cli = CLI } = {},
+) {
+  const args = [...nodeOptions];
   if (inspect) args.push('--inspect=127.0.0.1:0');
-  args.push(CLI, '--config', configFile);
+  args.push(cli, '--config', configFile);
   const child = spawn(process.execPath, args, {
     env: { ...process.env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -213,7 +218,7 @@ export async function startBaseline(children) {
   try {
     await waitForPort(port, 10_000, () => child.exitCode === null);
   } catch (err) {
-    throw new Error(`baseline server did not start: ${err.message}\n${stderr}`);
+    throw new Error(`baseline server did not start: ${err.message}\n${stderr}`, { cause: err });
   }
   return { pid: child.pid, port, child, url: `ws://127.0.0.1:${port}` };
 }
@@ -225,7 +230,10 @@ export async function startBaseline(children) {
 export class LoadGenerator {
   constructor(children) {
     this.child = children.track(
-      fork(join(BENCH, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }),
+      fork(join(BENCH, 'load.js'), [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      }),
       'load',
     );
     this.pid = this.child.pid;
