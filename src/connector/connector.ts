@@ -12,7 +12,14 @@ import { newProtocolCounters, type CallHandler, type ChargePointSession } from '
 import type { ValidatorSet } from '../ocpp/validator.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
 import { ANSWERS, bootAliases } from './answers.js';
-import { describeFailure, rpcTimeout, sendDownlink, settingCall, type RpcReplyData } from './downlink.js';
+import {
+  DEFAULT_RPC_TIMEOUT_MS,
+  describeFailure,
+  rpcTimeout,
+  sendDownlink,
+  settingCall,
+  type RpcReplyData,
+} from './downlink.js';
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
 
@@ -235,7 +242,12 @@ export class OcppConnector implements CallHandler {
     for (const [key, value] of Object.entries(data)) {
       for (const target of live.route.entry.attributeUpdates) {
         if (target.attributeOnThingsBoard !== key) continue;
-        sendDownlink(live.session, target, { attributeKey: key, attributeValue: value }, 30_000).then(
+        sendDownlink(
+          live.session,
+          target,
+          { attributeKey: key, attributeValue: value },
+          DEFAULT_RPC_TIMEOUT_MS,
+        ).then(
           (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
           (err: unknown) =>
             this.logger.warn({ device, key, reason: describeFailure(err) }, 'attribute update not delivered'),
