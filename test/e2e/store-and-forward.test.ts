@@ -225,12 +225,15 @@ describe('store-and-forward with the SQLite outbox', () => {
     const [cp] = await chargePoints(s, ['CP_5']);
     await sendSeqs([cp!], 1, 200);
     await cp!.close();
+    const stillConnected = await RawChargePoint.open(`ws://127.0.0.1:${s.cpPort}/CP_8`, ['ocpp1.6']);
     s.broker.refused.delete(TOKEN);
     const t0 = Date.now();
     gw.kill('SIGTERM');
     const { code } = await gw.exited;
     const elapsed = Date.now() - t0;
     expect(code).toBe(0);
+    // Charge points get a clean close handshake ("going away"), not a dropped TCP connection (1006).
+    expect(await stillConnected.waitClosed()).toBe(1001);
     expect(elapsed).toBeLessThan(10_000);
     expect(gw.logs.some((l) => l.msg === 'outbox drained to ThingsBoard')).toBe(true);
     // The last counters: everything stored was published and removed; nothing dropped.
