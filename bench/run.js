@@ -5,7 +5,7 @@
  * playing ThingsBoard; runs the selected scenarios; prints one table and writes every figure to
  * bench/results/<ISO date>.json. Not a test: no figure here fails anything but its own row.
  *
- *   node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm] [--n 1000,5000,10000]
+ *   node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage] [--n 1000,5000,10000]
  *                     [--duration s] [--storage memory|sqlite|both] [--compression on|off|both]
  *                     [--rate msg/s] [--rounds k] [--windows k] [--smoke] [--profile] [--out file]
  *                     [--no-bare] [--keep] [--aedes] [--source-ips k]
@@ -23,11 +23,14 @@ import { chargePointsConfig } from './lib/gateway-config.js';
 import { ThingsBoardSubscriber } from './lib/thingsboard.js';
 import { idle } from './scenarios/idle.js';
 import { latency } from './scenarios/latency.js';
+import { outage } from './scenarios/outage.js';
 import { rpc } from './scenarios/rpc.js';
 import { storm } from './scenarios/storm.js';
 import { baseline, throughput } from './scenarios/throughput.js';
 
-const ALL = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm'];
+const ALL = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm', 'outage'];
+/** Run when --scenario is not given; `outage` is opt-in (it adds about a minute). */
+const DEFAULT_SET = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm'];
 
 /** Sizes that make the default run finish in a few minutes on a 2-core machine. */
 const DEFAULTS = {
@@ -36,6 +39,7 @@ const DEFAULTS = {
   latency: { n: 1000, rate: 2000, durationS: 10, warmS: 2 },
   storm: { n: 10_000, rounds: 3 },
   rpc: { n: 1000, rounds: 5 },
+  outage: { n: 1000, durationS: 10, rate: 2000 },
 };
 const SMOKE = {
   idle: { sizes: [10, 20], settleMs: 300 },
@@ -43,12 +47,13 @@ const SMOKE = {
   latency: { n: 10, rate: 100, durationS: 1, warmS: 0 },
   storm: { n: 20, rounds: 1 },
   rpc: { n: 10, rounds: 2 },
+  outage: { n: 10, durationS: 1, rate: 100 },
 };
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
   process.stderr.write(
-    'usage: node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm] [--n 1000,5000,10000]\n' +
+    'usage: node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage] [--n 1000,5000,10000]\n' +
       '  [--duration s] [--storage memory|sqlite|both] [--compression on|off|both] [--rate msg/s] [--rounds k]\n' +
       '  [--windows k]\n' +
       '  [--smoke] [--profile] [--out file] [--no-bare] [--keep] [--aedes] [--source-ips k]\n' +
@@ -60,7 +65,7 @@ function usage(message) {
 function options() {
   const { values } = parseArgs({
     options: {
-      scenario: { type: 'string', default: ALL.join(',') },
+      scenario: { type: 'string', default: DEFAULT_SET.join(',') },
       n: { type: 'string' },
       duration: { type: 'string' },
       storage: { type: 'string', default: 'both' },
@@ -104,11 +109,14 @@ function options() {
       .map((v) => Math.round(num(v, '--n')))
       .sort((a, b) => a - b);
     plan.idle.sizes = sizes;
-    for (const k of ['throughput', 'latency', 'storm', 'rpc']) plan[k].n = sizes[sizes.length - 1];
+    for (const k of ['throughput', 'latency', 'storm', 'rpc', 'outage']) plan[k].n = sizes[sizes.length - 1];
   }
   if (values.duration)
-    plan.throughput.durationS = plan.latency.durationS = num(values.duration, '--duration');
-  if (values.rate) plan.latency.rate = num(values.rate, '--rate');
+    plan.throughput.durationS =
+      plan.latency.durationS =
+      plan.outage.durationS =
+        num(values.duration, '--duration');
+  if (values.rate) plan.latency.rate = plan.outage.rate = num(values.rate, '--rate');
   if (values.rounds) plan.rpc.rounds = plan.storm.rounds = Math.round(num(values.rounds, '--rounds'));
   if (values.windows) plan.throughput.windows = Math.round(num(values.windows, '--windows'));
   return {
@@ -251,6 +259,7 @@ async function main() {
       latency: () => latency(ctx, { ...args.plan.latency, storages: args.storages }),
       rpc: () => rpc(ctx, { ...args.plan.rpc, storage: primary }),
       storm: () => storm(ctx, { ...args.plan.storm, storage: primary }),
+      outage: () => outage(ctx, args.plan.outage),
     };
     for (const s of args.scenarios) {
       if (ctx.interrupted) break;

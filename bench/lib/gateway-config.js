@@ -37,11 +37,12 @@ export function chargePointsConfig({ attribute = true } = {}) {
 /**
  * Writes tb_gateway.json + ocpp.json under `dir` (a fresh sub-folder per gateway) and returns
  * {file, port, ocpp, gateway}. `storage` is memory or sqlite; `compression` is
- * centralSystem.compression (permessage-deflate offered or not).
+ * centralSystem.compression (permessage-deflate offered or not); `thingsboard` overrides keys of
+ * that section (e.g. reconnectMinMs/reconnectMaxMs for the outage scenario).
  */
 export async function writeGatewayConfig(
   dir,
-  { brokerPort, storage, compression = true, attribute = true, tag },
+  { brokerPort, storage, compression = true, attribute = true, tag, thingsboard = {} },
 ) {
   const port = await freePort();
   const ocpp = {
@@ -68,6 +69,7 @@ export async function writeGatewayConfig(
       security: { accessToken: 'BENCH_GATEWAY_TOKEN' },
       // Stopping a gateway between scenarios need not drain its outbox: nothing measures that.
       shutdownGracePeriodSeconds: 1,
+      ...thingsboard,
     },
     storage: {
       type: storage,

@@ -108,13 +108,13 @@ export class Children {
 }
 
 /** Mosquitto when installed (the harness writes its config), else aedes in its own process. */
-export async function startBroker(children, dir, { preferAedes = false } = {}) {
-  const port = await freePort();
+export async function startBroker(children, dir, { preferAedes = false, port: fixedPort, tag = '' } = {}) {
+  const port = fixedPort ?? (await freePort());
   let child;
   let kind;
   if (!preferAedes && existsSync(MOSQUITTO)) {
     kind = 'mosquitto';
-    const conf = join(dir, 'mosquitto.conf');
+    const conf = join(dir, `mosquitto${tag}.conf`);
     writeFileSync(
       conf,
       [
@@ -180,6 +180,7 @@ export async function startGateway(
         continue;
       }
       if (entry.level >= 40) {
+        gw.lastWarning = { at: now(), entry };
         const key = `${entry.level >= 50 ? 'error' : 'warn'}: ${entry.msg}`;
         const seen = gw.warnings.get(key);
         if (seen) seen.count++;
