@@ -4,12 +4,11 @@
  * clients, so that every frame can be sent, including the ones a library would refuse to send.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBroker } from '../helpers/broker.js';
-import { GatewayProcess, TempDir } from '../helpers/gateway-process.js';
-import { listeningPort } from '../helpers/listening.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { Harness } from '../helpers/harness.js';
 import { RawChargePoint, rawUpgrade } from '../helpers/ocpp.js';
 import { aBootNotification2 } from '../helpers/ocpp2.js';
-import { FakeThingsBoard } from '../helpers/thingsboard.js';
+import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 type Version = 'ocpp1.6' | 'ocpp2.0.1' | 'ocpp2.1';
 
@@ -23,8 +22,7 @@ const GET_HEARTBEAT = {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('OCPP-J transport conformance', () => {
-  const dir = new TempDir();
-  let broker: TestBroker;
+  let h: Harness;
   let tb: FakeThingsBoard;
   let gateway: GatewayProcess;
   let base: string;
@@ -74,30 +72,31 @@ describe('OCPP-J transport conformance', () => {
   }
 
   beforeAll(async () => {
-    broker = await TestBroker.start();
-    tb = await FakeThingsBoard.connect(broker.port);
-    dir.write('ocpp.json', {
-      centralSystem: { host: '127.0.0.1', port: 0, connection: { type: 'insecure' } },
-      chargePoints: [
-        { idRegexpPattern: '.+', deviceNameExpression: '${ChargePointId}', deviceTypeExpression: 'test' },
+    h = await Harness.start({
+      accessToken: 'GW_CONFORMANCE',
+      connectors: [
+        {
+          name: 'OCPP',
+          ocpp: {
+            centralSystem: { host: '127.0.0.1', port: 0, connection: { type: 'insecure' } },
+            chargePoints: [
+              {
+                idRegexpPattern: '.+',
+                deviceNameExpression: '${ChargePointId}',
+                deviceTypeExpression: 'test',
+              },
+            ],
+          },
+        },
       ],
     });
-    const config = dir.write('tb_gateway.json', {
-      thingsboard: { host: '127.0.0.1', port: broker.port, security: { accessToken: 'GW_CONFORMANCE' } },
-      storage: { type: 'memory' },
-      connectors: [{ type: 'ocpp', name: 'OCPP', configuration: 'ocpp.json' }],
-    });
-    gateway = GatewayProcess.run(config);
-    await gateway.started();
-    base = `ws://127.0.0.1:${await listeningPort(gateway, 'OCPP')}`;
+    ({ tb, gateway } = h);
+    base = h.urls.OCPP!;
   });
 
   afterAll(async () => {
     for (const cp of open) await cp.shut();
-    await gateway?.stop();
-    await tb?.close();
-    await broker?.stop();
-    dir.remove();
+    await h?.stop();
   });
 
   describe('subprotocol (OCPP-J §3.2 / 2.0.1 part 4 §3.2)', () => {

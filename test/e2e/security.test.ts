@@ -12,12 +12,11 @@
 import { createHash } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBroker } from '../helpers/broker.js';
 import { makeTestCertificates, type KeyPair, type TestCertificates } from '../helpers/certs.js';
-import { GatewayProcess, TempDir, type LogLine } from '../helpers/gateway-process.js';
-import { listeningPort } from '../helpers/listening.js';
+import { TempDir, type GatewayProcess, type LogLine } from '../helpers/gateway-process.js';
+import { Harness } from '../helpers/harness.js';
 import { aBootNotification, basicAuth, handshakeStatus, RawChargePoint } from '../helpers/ocpp.js';
-import { FakeThingsBoard } from '../helpers/thingsboard.js';
+import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const IDENTITY = 'CP_SEC';
 const ADMIN_SECRET = 'adm1n-Secret-7f3e';
@@ -47,7 +46,7 @@ function peerOf(
 describe('security profiles (several OCPP connectors in one gateway)', () => {
   const dir = new TempDir();
   let certs: TestCertificates;
-  let broker: TestBroker;
+  let h: Harness;
   let tb: FakeThingsBoard;
   let gateway: GatewayProcess;
   const ports = {} as Record<Connector, number>;
@@ -138,28 +137,21 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
         centralSystem: { port: 0, connection: tls(certs.serverRsa, { allowLegacyTls: true }) },
       },
     };
-    const connectors = Object.entries(files).map(([name, file]) => {
-      dir.write(`${name}.json`, { ...file, chargePoints: chargePoints(name as Connector) });
-      return { type: 'ocpp', name, configuration: `${name}.json` };
+    h = await Harness.start({
+      dir,
+      accessToken: 'GW_SECURITY',
+      connectors: Object.entries(files).map(([name, file]) => ({
+        name,
+        ocpp: { ...file, chargePoints: chargePoints(name as Connector) },
+      })),
     });
-    broker = await TestBroker.start();
-    tb = await FakeThingsBoard.connect(broker.port);
-    const config = dir.write('tb_gateway.json', {
-      thingsboard: { host: '127.0.0.1', port: broker.port, security: { accessToken: 'GW_SECURITY' } },
-      storage: { type: 'memory' },
-      connectors,
-    });
-    gateway = GatewayProcess.run(config);
-    await gateway.started();
-    for (const c of Object.keys(files) as Connector[]) ports[c] = await listeningPort(gateway, c);
+    ({ tb, gateway } = h);
+    for (const c of Object.keys(files) as Connector[]) ports[c] = Number(new URL(h.urls[c] ?? '').port);
   });
 
   afterAll(async () => {
     for (const raw of raws) await raw.shut();
-    await gateway?.stop();
-    await tb?.close();
-    await broker?.stop();
-    dir.remove();
+    await h?.stop();
   });
 
   describe('profile 2: TLS + HTTP Basic', () => {

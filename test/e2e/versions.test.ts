@@ -5,9 +5,7 @@
  * official schemas); 2.1 is raw WebSocket frames, as ocpp-rpc's 2.1 strict mode is broken.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBroker } from '../helpers/broker.js';
-import { GatewayProcess, TempDir } from '../helpers/gateway-process.js';
-import { listeningPort } from '../helpers/listening.js';
+import { Harness } from '../helpers/harness.js';
 import {
   aBootNotification,
   aMeterValues,
@@ -16,7 +14,7 @@ import {
   type RpcClient,
 } from '../helpers/ocpp.js';
 import { aBootNotification2, aMeterValues2, aTransactionEvent } from '../helpers/ocpp2.js';
-import { FakeThingsBoard } from '../helpers/thingsboard.js';
+import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const DEV16 = 'CP16';
 const DEV201 = 'Acme Wallbox 201';
@@ -80,10 +78,8 @@ const OCPP_JSON = (port: number, ocppVersions?: string[]): Record<string, unknow
 type Entry = { ts: number; values: Record<string, unknown> };
 
 describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
-  const dir = new TempDir();
-  let broker: TestBroker;
+  let h: Harness;
   let tb: FakeThingsBoard;
-  let gateway: GatewayProcess;
   let base: string;
   let legacyBase: string;
   let cp16: RpcClient | undefined;
@@ -116,22 +112,16 @@ describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
     );
 
   beforeAll(async () => {
-    broker = await TestBroker.start();
-    tb = await FakeThingsBoard.connect(broker.port);
-    dir.write('ocpp.json', OCPP_JSON(0));
-    dir.write('legacy.json', OCPP_JSON(0, ['ocpp1.6']));
-    const config = dir.write('tb_gateway.json', {
-      thingsboard: { host: '127.0.0.1', port: broker.port, security: { accessToken: 'GW_VERSIONS' } },
-      storage: { type: 'memory' },
+    h = await Harness.start({
+      accessToken: 'GW_VERSIONS',
       connectors: [
-        { type: 'ocpp', name: 'All versions', configuration: 'ocpp.json' },
-        { type: 'ocpp', name: 'Legacy only', configuration: 'legacy.json' },
+        { name: 'All versions', ocpp: OCPP_JSON(0) },
+        { name: 'Legacy only', ocpp: OCPP_JSON(0, ['ocpp1.6']) },
       ],
     });
-    gateway = GatewayProcess.run(config);
-    await gateway.started();
-    base = `ws://127.0.0.1:${await listeningPort(gateway, 'All versions')}`;
-    legacyBase = `ws://127.0.0.1:${await listeningPort(gateway, 'Legacy only')}`;
+    ({ tb } = h);
+    base = h.urls['All versions']!;
+    legacyBase = h.urls['Legacy only']!;
   });
 
   afterAll(async () => {
@@ -139,10 +129,7 @@ describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
     await cp201?.close({ force: true }).catch(() => undefined);
     await cp21?.shut();
     for (const raw of raws) await raw.shut();
-    await gateway?.stop();
-    await tb?.close();
-    await broker?.stop();
-    dir.remove();
+    await h?.stop();
   });
 
   describe('subprotocol negotiation', () => {

@@ -22,18 +22,24 @@ export interface HarnessOptions {
   storage?: Record<string, unknown>;
   env?: Record<string, string>;
   accessToken?: string;
+  /** A folder already holding files the connector configs name (certificates); removed at stop. */
+  dir?: TempDir;
 }
 
 export class Harness {
-  readonly dir = new TempDir();
+  readonly dir: TempDir;
   broker!: TestBroker;
   tb!: FakeThingsBoard;
   gateway!: GatewayProcess;
   /** ws://127.0.0.1:<port> of each connector, by name. */
   readonly urls: Record<string, string> = {};
 
+  private constructor(dir: TempDir) {
+    this.dir = dir;
+  }
+
   static async start(opts: HarnessOptions): Promise<Harness> {
-    const h = new Harness();
+    const h = new Harness(opts.dir ?? new TempDir());
     try {
       await h.init(opts);
     } catch (err) {
