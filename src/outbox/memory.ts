@@ -1,7 +1,15 @@
 import type { Logger } from '../log.js';
 import { OverflowWarning } from './overflow-warning.js';
 import { stoppedError } from './stopped.js';
-import type { DeviceIdentity, NewRecord, Outbox, OutboxCounters, StateStore, StoredRecord } from './types.js';
+import {
+  emptyOutboxCounters,
+  type DeviceIdentity,
+  type NewRecord,
+  type Outbox,
+  type OutboxCounters,
+  type StateStore,
+  type StoredRecord,
+} from './types.js';
 
 export interface MemoryOutboxOptions {
   /** Most records held; appending beyond it drops the oldest. */
@@ -23,13 +31,7 @@ const COMPACT_MIN_HEAD = 1024;
  * array, so lookups by id are binary searches.
  */
 export class MemoryOutbox implements Outbox {
-  readonly counters: OutboxCounters = {
-    appended: 0,
-    removed: 0,
-    droppedOverflow: 0,
-    droppedExpired: 0,
-    commits: 0,
-  };
+  readonly counters: OutboxCounters = emptyOutboxCounters();
   private readonly maxRecordsCount: number;
   private readonly logger: Logger;
   private readonly now: () => number;

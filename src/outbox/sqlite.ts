@@ -5,7 +5,13 @@ import { IdRanges } from './id-ranges.js';
 import { OverflowWarning } from './overflow-warning.js';
 import { messageOf, type GroupCommitParticipant, type SqliteDatabase } from './sqlite-db.js';
 import { stoppedError } from './stopped.js';
-import type { NewRecord, Outbox, OutboxCounters, StoredRecord } from './types.js';
+import {
+  emptyOutboxCounters,
+  type NewRecord,
+  type Outbox,
+  type OutboxCounters,
+  type StoredRecord,
+} from './types.js';
 
 export { SqliteDatabase, type SqliteDatabaseOptions, type SynchronousMode } from './sqlite-db.js';
 export { SqliteStateStore, type SqliteStateStoreOptions } from './sqlite-state.js';
@@ -64,13 +70,7 @@ interface InFlight {
  * the next commit.
  */
 export class SqliteOutbox implements Outbox, GroupCommitParticipant {
-  readonly counters: OutboxCounters = {
-    appended: 0,
-    removed: 0,
-    droppedOverflow: 0,
-    droppedExpired: 0,
-    commits: 0,
-  };
+  readonly counters: OutboxCounters = emptyOutboxCounters();
   private readonly db: SqliteDatabase;
   private readonly maxRecordsCount: number;
   private readonly ttlMs: number;

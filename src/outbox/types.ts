@@ -34,6 +34,10 @@ export interface OutboxCounters {
   commits: number;
 }
 
+export function emptyOutboxCounters(): OutboxCounters {
+  return { appended: 0, removed: 0, droppedOverflow: 0, droppedExpired: 0, commits: 0 };
+}
+
 export interface Outbox {
   /** Opens the store (creating the database and its folder); throws StorageError when it cannot. */
   open(): Promise<void>;
