@@ -245,6 +245,28 @@ describe('connector behaviour end to end', () => {
     );
   });
 
+  it('compressed frames from a charge point are inflated message after message', async () => {
+    const cp = await RawChargePoint.open(`${base}/site-a/CP_z`, ['ocpp1.6'], {}, { perMessageDeflate: true });
+    try {
+      expect(cp.ws.extensions).toBe('permessage-deflate');
+      // Above the client's 1 KB threshold, so each frame is deflated; the gateway frees its inflate
+      // context after every message and must make a new one for the next.
+      for (const id of ['z1', 'z2', 'z3']) {
+        cp.send(
+          JSON.stringify([
+            2,
+            id,
+            'DataTransfer',
+            { vendorId: 'acme', data: `{"pad":"${'x'.repeat(1200)}"}` },
+          ]),
+        );
+        expect(await cp.answerTo(id)).toEqual([3, id, { status: 'Accepted' }]);
+      }
+    } finally {
+      cp.close();
+    }
+  });
+
   it('a frame above maxMessageSize closes the socket with 1009', async () => {
     const cp = await RawChargePoint.open(`${base}/site-a/CP_8`, ['ocpp1.6']);
     cp.send(JSON.stringify([2, 'big', 'DataTransfer', { vendorId: 'x', data: 'y'.repeat(4096) }]));
