@@ -79,8 +79,4 @@ export class DeviceRegistry {
     for (const id of ids) last = id;
     return last;
   }
-
-  liveDevices(): string[] {
-    return [...this.liveByDevice.keys()];
-  }
 }

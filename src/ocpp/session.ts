@@ -95,10 +95,6 @@ export class ChargePointSession {
     opts.socket.once('close', () => this.onClose());
   }
 
-  get isOpen(): boolean {
-    return !this.closed;
-  }
-
   /**
    * Sends a CALL after validating it against this version's schema, and resolves with the
    * charge point's CALLRESULT payload. Rejects with OcppError (invalid payload, unknown action),

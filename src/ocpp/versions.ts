@@ -271,10 +271,6 @@ export const OCPP_VERSIONS: Readonly<Record<OcppVersion, OcppVersionSpec>> = {
 /** Newest first: the server picks the first of these that the charge point offers and config allows. */
 export const VERSION_PREFERENCE: readonly OcppVersion[] = ['ocpp2.1', 'ocpp2.0.1', 'ocpp1.6'];
 
-export function isOcppVersion(s: string): s is OcppVersion {
-  return Object.hasOwn(OCPP_VERSIONS, s);
-}
-
 export function spellError(spec: OcppVersionSpec, kind: OcppErrorKind): string {
   return spec.errorCodes[kind] ?? 'GenericError';
 }

@@ -38,10 +38,6 @@ export class OutboxPublisher {
     opts.outbox.onAppend(() => this.pump());
   }
 
-  get inFlight(): number {
-    return this.inflight;
-  }
-
   /** Publishes as much as the window allows; called on append, on ack and on (re)connect. */
   pump(): void {
     if (this.pumping) return;
