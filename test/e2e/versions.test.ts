@@ -77,6 +77,21 @@ const OCPP_JSON = (port: number, ocppVersions?: string[]): Record<string, unknow
 
 type Entry = { ts: number; values: Record<string, unknown> };
 
+/** A GetVariables request for OCPPCommCtrlr.HeartbeatInterval and its answer (2.0.1 and 2.1 alike). */
+const GET_HEARTBEAT_INTERVAL = {
+  getVariableData: [{ component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }],
+};
+const HEARTBEAT_INTERVAL_IS_300 = {
+  getVariableResult: [
+    {
+      attributeStatus: 'Accepted',
+      component: { name: 'OCPPCommCtrlr' },
+      variable: { name: 'HeartbeatInterval' },
+      attributeValue: '300',
+    },
+  ],
+};
+
 describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
   let h: Harness;
   let tb: FakeThingsBoard;
@@ -221,24 +236,7 @@ describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
         { idToken: { idToken: 'TAG1', type: 'ISO14443' }, remoteStartId: 7, evseId: 1 },
         { status: 'Accepted', transactionId: 'TX-7' },
       ],
-      [
-        'GetVariables',
-        {
-          getVariableData: [
-            { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } },
-          ],
-        },
-        {
-          getVariableResult: [
-            {
-              attributeStatus: 'Accepted',
-              component: { name: 'OCPPCommCtrlr' },
-              variable: { name: 'HeartbeatInterval' },
-              attributeValue: '300',
-            },
-          ],
-        },
-      ],
+      ['GetVariables', GET_HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL_IS_300],
     ])('RPC %s is sent as that action with params as payload', async (method, params, response) => {
       const received = expectCall(cp201, method, response);
       const reply = await tb.rpc(DEV201, ++rpcId, method, params);
@@ -388,24 +386,7 @@ describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
         { idToken: { idToken: 'TAG1', type: 'ISO14443' }, remoteStartId: 8 },
         { status: 'Accepted' },
       ],
-      [
-        'GetVariables',
-        {
-          getVariableData: [
-            { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } },
-          ],
-        },
-        {
-          getVariableResult: [
-            {
-              attributeStatus: 'Accepted',
-              component: { name: 'OCPPCommCtrlr' },
-              variable: { name: 'HeartbeatInterval' },
-              attributeValue: '300',
-            },
-          ],
-        },
-      ],
+      ['GetVariables', GET_HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL_IS_300],
       [
         'get',
         { component: 'OCPPCommCtrlr', variable: 'HeartbeatInterval' },
