@@ -10,6 +10,7 @@ export const ErrorCodes = {
   OUTBOX_STOPPED: 'OUTBOX_STOPPED',
   DEVICE_UNKNOWN: 'DEVICE_UNKNOWN',
   RPC_FAILED: 'RPC_FAILED',
+  STATE_INVALID: 'STATE_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { OverflowWarning } from './overflow-warning.js';
+import { parseRecord, RecordMaps, serialiseRecord } from './records.js';
 import { stoppedError } from './stopped.js';
 import {
   emptyOutboxCounters,
@@ -161,6 +162,7 @@ const EPOCH_2020_MS = Date.UTC(2020, 0, 1);
  */
 export class MemoryStateStore implements StateStore {
   private readonly devices = new Map<string, DeviceIdentity>();
+  private readonly records = new RecordMaps();
   private lastTransactionId: number;
 
   constructor(opts: MemoryStateStoreOptions = {}) {
@@ -180,6 +182,30 @@ export class MemoryStateStore implements StateStore {
 
   nextTransactionId(): number {
     return ++this.lastTransactionId;
+  }
+
+  getRecord(namespace: string, key: string): Promise<unknown> {
+    return Promise.resolve(parseRecord(this.records.get(namespace, key)));
+  }
+
+  listRecords(namespace: string, keyPrefix = ''): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    for (const [key, text] of this.records.list(namespace, keyPrefix)) out.set(key, parseRecord(text));
+    return Promise.resolve(out);
+  }
+
+  putRecord(namespace: string, key: string, value: unknown): Promise<void> {
+    try {
+      this.records.set(namespace, key, serialiseRecord(value));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return Promise.resolve();
+  }
+
+  deleteRecord(namespace: string, key: string): Promise<void> {
+    this.records.delete(namespace, key);
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {}

@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value
 );
+CREATE TABLE IF NOT EXISTS state (
+  namespace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
 `;
 // AUTOINCREMENT (not a plain rowid alias) because ids must never be reused, even after the outbox
 // was emptied: a publisher holding an old id as its cursor would otherwise skip new records.

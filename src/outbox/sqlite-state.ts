@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { messageOf, type GroupCommitParticipant, type SqliteDatabase } from './sqlite-db.js';
+import { parseRecord, serialiseRecord } from './records.js';
 import type { DeviceIdentity, StateStore } from './types.js';
 
 export interface SqliteStateStoreOptions {
@@ -19,7 +20,39 @@ interface Statements {
   saveDevice: Database.Statement<[string, string, string]>;
   getMeta: Database.Statement<[string], unknown>;
   setMeta: Database.Statement<[string, number]>;
+  getRecord: Database.Statement<[string, string], string>;
+  listRecords: Database.Statement<[string, string, string], { key: string; value: string }>;
+  putRecord: Database.Statement<[string, string, string]>;
+  deleteRecord: Database.Statement<[string, string]>;
 }
+
+/** A queued record write: JSON text, or null for a deletion. */
+interface RecordWrite {
+  namespace: string;
+  key: string;
+  text: string | null;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A rejection nobody awaits (a fire-and-forget cache write) must not become an unhandled one;
+  // callers that await still see it.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+const recordSlot = (namespace: string, key: string): string => `${namespace}\u0000${key}`;
 
 /**
  * Devices and the transaction id counter in the outbox's database file. Device saves ride the
@@ -36,6 +69,11 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
   private st: Statements | undefined;
   private pending = new Map<string, DeviceIdentity>();
   private inFlight = new Map<string, DeviceIdentity>();
+  /** Record writes waiting for the next commit, and the promise they share. */
+  private pendingRecords = new Map<string, RecordWrite>();
+  private pendingRecordsDone: Deferred | undefined;
+  private inFlightRecords = new Map<string, RecordWrite>();
+  private inFlightRecordsDone: Deferred | undefined;
   private lastIssued = 0;
   private reservedUpTo = 0;
 
@@ -62,6 +100,17 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
         setMeta: handle.prepare(
           'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
         ),
+        getRecord: handle
+          .prepare<[string, string], string>('SELECT value FROM state WHERE namespace = ? AND key = ?')
+          .pluck(),
+        listRecords: handle.prepare(
+          'SELECT key, value FROM state WHERE namespace = ? AND substr(key, 1, length(?)) = ? ORDER BY key',
+        ),
+        putRecord: handle.prepare(
+          'INSERT INTO state (namespace, key, value) VALUES (?, ?, ?) ' +
+            'ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value',
+        ),
+        deleteRecord: handle.prepare('DELETE FROM state WHERE namespace = ? AND key = ?'),
       };
       this.reservedUpTo = this.lastIssued = this.readReserved(this.st);
     } catch (err) {
@@ -108,6 +157,71 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
     return ++this.lastIssued;
   }
 
+  getRecord(namespace: string, key: string): Promise<unknown> {
+    try {
+      const slot = recordSlot(namespace, key);
+      const queued = this.pendingRecords.get(slot) ?? this.inFlightRecords.get(slot);
+      const text = queued ? queued.text : this.statements().getRecord.get(namespace, key);
+      return Promise.resolve(parseRecord(text ?? undefined));
+    } catch (err) {
+      return Promise.reject(this.readError(err));
+    }
+  }
+
+  listRecords(namespace: string, keyPrefix = ''): Promise<Map<string, unknown>> {
+    try {
+      const texts = new Map<string, string | null>();
+      for (const row of this.statements().listRecords.iterate(namespace, keyPrefix, keyPrefix)) {
+        texts.set(row.key, row.value);
+      }
+      for (const queued of [this.inFlightRecords, this.pendingRecords]) {
+        for (const w of queued.values()) {
+          if (w.namespace === namespace && w.key.startsWith(keyPrefix)) texts.set(w.key, w.text);
+        }
+      }
+      const out = new Map<string, unknown>();
+      for (const key of [...texts.keys()].sort()) {
+        const text = texts.get(key);
+        if (text !== null && text !== undefined) out.set(key, parseRecord(text));
+      }
+      return Promise.resolve(out);
+    } catch (err) {
+      return Promise.reject(this.readError(err));
+    }
+  }
+
+  putRecord(namespace: string, key: string, value: unknown): Promise<void> {
+    try {
+      return this.queueRecord({ namespace, key, text: serialiseRecord(value) });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  deleteRecord(namespace: string, key: string): Promise<void> {
+    try {
+      return this.queueRecord({ namespace, key, text: null });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  private queueRecord(write: RecordWrite): Promise<void> {
+    this.statements();
+    this.pendingRecords.set(recordSlot(write.namespace, write.key), write);
+    // One promise per commit, shared by every record write in it.
+    const done = (this.pendingRecordsDone ??= deferred());
+    this.db.noteWrites(1);
+    return done.promise;
+  }
+
+  private readError(err: unknown): Error {
+    if (err instanceof StorageError) return err;
+    return new StorageError(`cannot read the state from ${this.db.dataFilePath}: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+
   async close(): Promise<void> {
     if (this.state !== 'open') {
       this.state = 'closed';
@@ -119,29 +233,49 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
   }
 
   takePending(): boolean {
-    if (this.pending.size === 0) return false;
+    if (this.pending.size === 0 && this.pendingRecords.size === 0) return false;
     this.inFlight = this.pending;
     this.pending = new Map();
+    this.inFlightRecords = this.pendingRecords;
+    this.inFlightRecordsDone = this.pendingRecordsDone;
+    this.pendingRecords = new Map();
+    this.pendingRecordsDone = undefined;
     return true;
   }
 
   write(): void {
     const st = this.statements();
     for (const [id, identity] of this.inFlight) st.saveDevice.run(id, identity.name, identity.type);
+    for (const w of this.inFlightRecords.values()) {
+      if (w.text === null) st.deleteRecord.run(w.namespace, w.key);
+      else st.putRecord.run(w.namespace, w.key, w.text);
+    }
   }
 
   committed(): void {
     this.inFlight = new Map();
+    this.inFlightRecords = new Map();
+    const done = this.inFlightRecordsDone;
+    this.inFlightRecordsDone = undefined;
+    done?.resolve();
   }
 
   rolledBack(error: StorageError): void {
     // Saves are idempotent upserts: put them back (unless saved again since) for the next commit.
+    const devices = this.inFlight.size;
     for (const [id, identity] of this.inFlight) if (!this.pending.has(id)) this.pending.set(id, identity);
     this.inFlight = new Map();
-    this.logger.warn(
-      { err: error, devices: this.pending.size },
-      'device registry not saved; retrying with the next commit',
-    );
+    if (devices > 0) {
+      this.logger.warn(
+        { err: error, devices: this.pending.size },
+        'device registry not saved; retrying with the next commit',
+      );
+    }
+    // Record writers are told, and decide themselves (an answer to a charge point may depend on it).
+    this.inFlightRecords = new Map();
+    const done = this.inFlightRecordsDone;
+    this.inFlightRecordsDone = undefined;
+    done?.reject(error);
   }
 
   private readReserved(st: Statements): number {

@@ -66,10 +66,32 @@ export interface DeviceIdentity {
 }
 
 /**
- * What must survive a restart besides the outbox: the charge point id → device identity registry
- * and the transaction id counter (ids are never reused).
+ * Facts kept per charge point (or per gateway) other than the device identity: open transactions,
+ * cached authorization decisions, stored passwords, security profiles, … Each concern owns a
+ * namespace; keys are its own (usually the charge point id, or id + "/" + something). Values are
+ * JSON-serialisable and are stored as JSON text, so what a reader gets is a copy, never an alias
+ * of what a writer still holds.
+ *
+ * Reads and writes are asynchronous so that the store can move to a shared database (several
+ * gateways on PostgreSQL) without changing its callers. A write resolves once it is durable (with
+ * SQLite: its group commit landed) and rejects with a StorageError when it could not be stored.
  */
-export interface StateStore {
+export interface RecordStore {
+  /** The value under (namespace, key), or undefined. Sees writes not yet committed. */
+  getRecord(namespace: string, key: string): Promise<unknown>;
+  /** Every record of a namespace whose key starts with `keyPrefix` (default: all), by key. */
+  listRecords(namespace: string, keyPrefix?: string): Promise<Map<string, unknown>>;
+  /** Stores `value` under (namespace, key), replacing what was there; resolves once durable. */
+  putRecord(namespace: string, key: string, value: unknown): Promise<void>;
+  /** Removes the record (nothing happens when there is none); resolves once durable. */
+  deleteRecord(namespace: string, key: string): Promise<void>;
+}
+
+/**
+ * What must survive a restart besides the outbox: the charge point id → device identity registry,
+ * the transaction id counter (ids are never reused), and the namespaced records of RecordStore.
+ */
+export interface StateStore extends RecordStore {
   open(): Promise<void>;
   /** All remembered identities, loaded once at start-up. */
   loadDevices(): Map<string, DeviceIdentity>;

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ThingsBoardConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { DEVICE_SUBSCRIPTIONS, GatewayDeviceChannel } from './device-channel.js';
 import { TOPIC } from './pack.js';
 
 export interface DownlinkHandlers {
@@ -52,6 +53,8 @@ export class ThingsBoardClient {
     ignoredEchoes: 0,
     badDownlinks: 0,
   };
+  /** The gateway device's own channel (`v1/devices/me/...`): client RPCs, its attributes, its RPCs. */
+  readonly device: GatewayDeviceChannel;
   private readonly config: ThingsBoardConfig;
   private readonly logger: Logger;
   private handlers: DownlinkHandlers | undefined;
@@ -65,6 +68,11 @@ export class ThingsBoardClient {
   constructor(config: ThingsBoardConfig, logger: Logger) {
     this.config = config;
     this.logger = logger.child({ component: 'thingsboard' });
+    this.device = new GatewayDeviceChannel({
+      publish: (topic, payload) => this.publish(topic, payload),
+      connected: () => this.connected,
+      logger: this.logger,
+    });
   }
 
   setHandlers(handlers: DownlinkHandlers): void {
@@ -124,6 +132,7 @@ export class ThingsBoardClient {
     this.current = undefined;
     if (!gen) return;
     this.failPending(gen);
+    this.device.linkLost();
     await gen.client.endAsync(!gen.connected).catch(() => undefined);
   }
 
@@ -175,7 +184,7 @@ export class ThingsBoardClient {
     if (this.attempt > 0) this.logger.info({ broker: this.endpoint }, 'ThingsBoard connection restored');
     else this.logger.info({ broker: this.endpoint }, 'connected to ThingsBoard');
     this.attempt = 0;
-    gen.client.subscribe([TOPIC.attributes, TOPIC.rpc], { qos: 1 }, (err) => {
+    gen.client.subscribe([TOPIC.attributes, TOPIC.rpc, ...DEVICE_SUBSCRIPTIONS], { qos: 1 }, (err) => {
       if (err) this.logger.error({ err: err.message }, 'subscribing to ThingsBoard downlink topics failed');
     });
     for (const l of this.connectListeners) l();
@@ -186,6 +195,7 @@ export class ThingsBoardClient {
     const wasConnected = gen.connected;
     gen.connected = false;
     this.failPending(gen);
+    this.device.linkLost();
     gen.client.removeAllListeners('close');
     gen.client.on('error', () => undefined);
     gen.client.end(true);
@@ -227,14 +237,16 @@ export class ThingsBoardClient {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    const text = payload.toString('utf8');
     let msg: unknown;
     try {
-      msg = JSON.parse(payload.toString('utf8'));
+      msg = JSON.parse(text);
     } catch {
       this.counters.badDownlinks++;
       this.logger.warn({ topic }, 'ThingsBoard sent a message that is not JSON: ignored');
       return;
     }
+    if (this.device.accept(topic, msg, text)) return;
     if (!isObject(msg) || !this.handlers) return;
     // A plain broker echoes our own publishes on these shared topics; they are told apart by shape:
     // ThingsBoard's downlinks are {"device","data"}, with an RPC's id inside data.
