@@ -5,6 +5,7 @@
  */
 import type { GatewayConfig } from './config/types.js';
 import { OcppConnector } from './connector/connector.js';
+import { thingsBoardLink } from './connector/thingsboard-link.js';
 import type { Logger } from './log.js';
 import { ValidatorSet } from './ocpp/validator.js';
 import { createStorage, type Storage } from './outbox/index.js';
@@ -23,6 +24,7 @@ export interface GatewayStatus {
     handshakes: Record<string, number>;
     protocol: Record<string, number>;
     mapping: Record<string, number>;
+    csms: Record<string, Record<string, number>>;
   }[];
   outbox: Record<string, number>;
   thingsboard: { connected: boolean; counters: Record<string, number> };
@@ -60,8 +62,12 @@ export class Gateway {
           state: this.storage.state,
           validators: this.validators,
           logger,
+          thingsboard: thingsBoardLink(this.thingsboard.device),
         }),
     );
+    this.thingsboard.device.onSharedAttributes((update) => {
+      for (const c of this.connectors) c.onGatewayAttributes(update);
+    });
   }
 
   /** Opens storage (StorageError if it cannot), starts the charge point servers, then the MQTT link. */
@@ -110,6 +116,7 @@ export class Gateway {
         handshakes: { ...c.serverCounters },
         protocol: { ...c.protocolCounters },
         mapping: { ...c.uplinkCounters },
+        csms: c.csmsCounters,
       })),
       outbox: { size: this.storage.outbox.size(), ...this.storage.outbox.counters },
       thingsboard: { connected: this.thingsboard.connected, counters: { ...this.thingsboard.counters } },
@@ -146,6 +153,7 @@ export class Gateway {
   }
 
   private onThingsBoardConnected(): void {
+    for (const c of this.connectors) c.onThingsBoardConnected();
     // Re-announce every device with a live charge point: ThingsBoard may have marked them inactive.
     for (const c of this.connectors) {
       for (const d of c.announcedDevices()) {

@@ -57,6 +57,7 @@ export function readOcppFile(
       security: securityRules(parsed.centralSystem.security, file, report),
     },
     chargePoints: parsed.chargePoints,
+    authorization: parsed.authorization,
   };
 }
 

@@ -9,6 +9,13 @@ import { z } from 'zod';
 import { TemplateSyntaxError } from '../errors.js';
 import { compileTemplate } from '../expressions/template.js';
 import type { TemplateMode } from '../expressions/types.js';
+import {
+  authorization,
+  chargePointCsms,
+  CHARGE_POINT_CSMS_SHAPE,
+  CSMS_KEY_RULES,
+  valueType,
+} from './csms-schema.js';
 import { readConfiguredFile } from './files.js';
 import { byType, type KeyRules } from './keys.js';
 import type {
@@ -105,10 +112,14 @@ const DATAPOINT_SHAPE = {
   messageTypeFilter,
   key: template('text', 'temp'),
   value: template('text', '${meter_value[:].sampled_value[:].value}'),
+  type: valueType,
 };
-const datapoint = z
-  .object(DATAPOINT_SHAPE)
-  .transform((d): DatapointMapping => ({ messageTypes: d.messageTypeFilter, key: d.key, value: d.value }));
+const datapoint = z.object(DATAPOINT_SHAPE).transform((d): DatapointMapping => ({
+  messageTypes: d.messageTypeFilter,
+  key: d.key,
+  value: d.value,
+  ...(d.type === undefined ? {} : { type: d.type }),
+}));
 
 // OCPP 1.6 and 2.x DataTransfer: vendorId ≤ 255 characters, messageId ≤ 50.
 const DOWNLINK_SHAPE = {
@@ -156,6 +167,7 @@ const CHARGE_POINT_SHAPE = {
   timeseries: z.array(datapoint).default([]),
   attributeUpdates: z.array(attributeUpdate).default([]),
   serverSideRpc: z.array(serverSideRpc).default([]),
+  ...CHARGE_POINT_CSMS_SHAPE,
 };
 const chargePoint = z.object(CHARGE_POINT_SHAPE).transform((cp): ChargePointConfig => ({
   idRegexpPattern: cp.idRegexpPattern.pattern,
@@ -166,6 +178,7 @@ const chargePoint = z.object(CHARGE_POINT_SHAPE).transform((cp): ChargePointConf
   timeseries: cp.timeseries,
   attributeUpdates: cp.attributeUpdates,
   serverSideRpc: cp.serverSideRpc,
+  ...chargePointCsms(cp),
 }));
 
 const ocppVersions = z
@@ -280,10 +293,12 @@ export function ocppFileSchema(dir: string) {
     pingInterval: z.number().int().min(0).default(30),
     maxMessageSize: z.number().int().min(1024).default(1_048_576),
     compression: z.boolean().default(true),
+    announceUnbootedAfter: z.number().int().min(0).default(10),
   };
   const OCPP_FILE_SHAPE = {
     centralSystem: z.object(CENTRAL_SYSTEM_SHAPE).prefault({}),
     chargePoints: z.array(chargePoint),
+    authorization,
   };
 
   const keys: KeyRules = {
@@ -306,6 +321,7 @@ export function ocppFileSchema(dir: string) {
           },
         },
       },
+      authorization: CSMS_KEY_RULES.authorization,
       chargePoints: {
         each: {
           known: Object.keys(CHARGE_POINT_SHAPE),
@@ -315,6 +331,7 @@ export function ocppFileSchema(dir: string) {
             timeseries: { each: rulesOf(DATAPOINT_SHAPE) },
             attributeUpdates: { each: rulesOf(ATTRIBUTE_UPDATE_SHAPE) },
             serverSideRpc: { each: rulesOf(SERVER_SIDE_RPC_SHAPE) },
+            ...CSMS_KEY_RULES.chargePointChildren,
           },
         },
       },

@@ -3,6 +3,7 @@
  * and the ocpp.json files it names. Everything downstream trusts these types.
  */
 import type { CompiledTemplate } from '../expressions/types.js';
+import type { AuthorizationConfig, ChargePointCsmsConfig, ValueType } from './csms-types.js';
 
 export type OcppVersion = 'ocpp1.6' | 'ocpp2.0.1' | 'ocpp2.1';
 
@@ -86,6 +87,11 @@ export interface CentralSystemConfig {
   maxMessageSize: number;
   /** Offer permessage-deflate (no context takeover). */
   compression: boolean;
+  /**
+   * Seconds after which a charge point that has not booted is announced under the name it can be
+   * known by (its charge point id, or a name that needs only the id); 0 = at once.
+   */
+  announceUnbootedAfter: number;
 }
 
 export interface DatapointMapping {
@@ -93,6 +99,8 @@ export interface DatapointMapping {
   messageTypes: string[];
   key: CompiledTemplate;
   value: CompiledTemplate;
+  /** Convert the rendered value to this type (skip and count when it cannot be). */
+  type?: ValueType;
 }
 
 export interface DownlinkTarget {
@@ -113,7 +121,7 @@ export interface RpcMapping extends DownlinkTarget {
   timeoutMs: number;
 }
 
-export interface ChargePointConfig {
+export interface ChargePointConfig extends ChargePointCsmsConfig {
   idRegexpPattern: string;
   /** idRegexpPattern anchored to match the whole id. */
   idRegexp: RegExp;
@@ -132,6 +140,8 @@ export interface OcppConnectorConfig {
   file: string;
   centralSystem: CentralSystemConfig;
   chargePoints: ChargePointConfig[];
+  /** The Central System's authorization policy (ours; default acceptAll). */
+  authorization: AuthorizationConfig;
 }
 
 export interface ConfigNotice {

@@ -1,7 +1,8 @@
 /**
  * How the Central System answers each action a charge point initiates, one table per OCPP
- * version. The answers are the permissive ones a gateway gives (it is no authorization or
- * billing back-end): Accepted for boots, tokens and data transfers.
+ * version: the default answers (Accepted for boots and tokens, Accepted for DataTransfer). The
+ * features of src/csms/ amend them where the configuration asks the Central System to decide
+ * (authorization, registration, sessions and cost, DataTransfer vendors).
  */
 import type { OcppVersion } from '../config/types.js';
 
@@ -92,13 +93,10 @@ const OCPP21: Record<string, Answer> = {
       nextUpdate: currentTime(ctx),
     })),
   }),
-  GetTariffs: () => ({ status: 'NoTariff' }),
-  NotifyAllowedEnergyTransfer: accepted,
   NotifyDERAlarm: empty,
   NotifyDERStartStop: empty,
   NotifyPriorityCharging: empty,
   NotifySettlement: empty,
-  NotifyWebPaymentStarted: empty,
   OpenPeriodicEventStream: accepted,
   PullDynamicScheduleUpdate: () => ({ status: 'Rejected' }),
   ReportDERControl: empty,

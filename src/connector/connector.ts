@@ -2,26 +2,28 @@
  * The OCPP connector: one Central System endpoint (one ocpp.json), the charge points connected
  * to it, and the mapping in both directions. The flow for every CALL is: frame → mapped records →
  * committed to the outbox → CALLRESULT, so a charge point is only told "accepted" for data that
- * is already safe.
+ * is already safe. Decisions (authorization, registration, sessions, DataTransfer) are the
+ * features' (src/csms/), asked through the connector's extension point (features.ts).
  */
 import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
+import { createCsmsFeatures, type CsmsFeatures } from '../csms/index.js';
+import type { OpenTransactionView } from '../csms/sessions-feature.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
 import { CentralSystemServer } from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
-import { ANSWERS, bootAliases } from './answers.js';
-import {
-  DEFAULT_RPC_TIMEOUT_MS,
-  describeFailure,
-  rpcTimeout,
-  sendDownlink,
-  settingCall,
-  type RpcReplyData,
-} from './downlink.js';
-import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
+import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
+import { ANSWERS } from './answers.js';
+import { DEFAULT_RPC_TIMEOUT_MS, describeFailure, sendDownlink } from './downlink.js';
+import { EntryFeatures, runAfterAnswer } from './feature-host.js';
+import type { CallContext, ConnectionView, CsmsThingsBoardLink } from './features.js';
+import { bootIdentity, provisionalIdentity } from './identity.js';
+import { DeviceRegistry } from './registry.js';
+import { answerRpc, type RpcReply } from './rpc.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+import { withNumericSampledValues } from './value-types.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -29,27 +31,39 @@ export interface ConnectorDeps {
   state: StateStore;
   validators: ValidatorSet;
   logger: Logger;
+  /** The gateway device's channel to ThingsBoard (authorization RPCs, attributes); absent in some tests. */
+  thingsboard?: CsmsThingsBoardLink;
   now?: () => Date;
 }
 
-interface Route {
+export interface Route {
   entry: ChargePointConfig;
   mapper: UplinkMapper;
+  features: EntryFeatures;
 }
 
-interface Live {
+export interface Live {
   session: ChargePointSession;
   route: Route;
   /** The identity announced to ThingsBoard with v1/gateway/connect on this connection, if any. */
   announced: DeviceIdentity | undefined;
+  /** Before a boot: the name and type it would be announced under (never remembered). */
+  provisional?: DeviceIdentity;
+  booted?: boolean;
+  unbootedTimer?: NodeJS.Timeout;
+  /** Allocated on first use by a feature. */
+  view?: ConnectionView;
+  /** Feature work of this connection, one CALL after the other. */
+  chain?: Promise<unknown>;
 }
 
 export class OcppConnector implements CallHandler {
   readonly name: string;
-  readonly uplinkCounters: UplinkCounters = { mapped: 0, skipped: 0 };
+  readonly uplinkCounters: UplinkCounters = { mapped: 0, skipped: 0, unconvertible: 0 };
   readonly protocolCounters = newProtocolCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
+  private readonly csms: CsmsFeatures;
   private readonly routes: Route[];
   private readonly registry: DeviceRegistry;
   private readonly server: CentralSystemServer<Route>;
@@ -62,9 +76,17 @@ export class OcppConnector implements CallHandler {
     this.name = deps.config.name;
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
+    this.csms = createCsmsFeatures({
+      config: deps.config,
+      state: deps.state,
+      thingsboard: deps.thingsboard,
+      logger: this.logger,
+      now: this.now,
+    });
     this.routes = deps.config.chargePoints.map((entry) => ({
       entry,
       mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
+      features: new EntryFeatures(entry, this.csms.all),
     }));
     this.registry = new DeviceRegistry(deps.state, this.logger);
     this.server = new CentralSystemServer<Route>({
@@ -81,6 +103,7 @@ export class OcppConnector implements CallHandler {
   /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
     this.registry.load();
+    for (const f of this.csms.all) await f.start?.();
     const port = await this.server.start();
     const { host } = this.deps.config.centralSystem;
     const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';
@@ -90,6 +113,7 @@ export class OcppConnector implements CallHandler {
 
   /** Stops accepting and closes every charge point connection (their disconnects go to the outbox). */
   async stop(): Promise<void> {
+    for (const f of this.csms.all) f.stop?.();
     await this.server.stop();
   }
 
@@ -101,6 +125,16 @@ export class OcppConnector implements CallHandler {
     return this.live.size;
   }
 
+  /** Counters of the Central System's decisions, per feature. */
+  get csmsCounters(): Record<string, Record<string, number>> {
+    return Object.fromEntries(this.csms.all.map((f) => [f.name, { ...f.counters }]));
+  }
+
+  /** Open transactions of a charge point (read-only view; the StateStore holds them). */
+  openTransactions(chargePointId: string): Promise<OpenTransactionView[]> {
+    return this.csms.sessions.openTransactions(chargePointId);
+  }
+
   /** Devices announced on live connections, for re-announcing after an MQTT reconnect. */
   announcedDevices(): DeviceIdentity[] {
     const out: DeviceIdentity[] = [];
@@ -108,32 +142,71 @@ export class OcppConnector implements CallHandler {
     return out;
   }
 
+  /** A device (or charge point id) this connector serves, live or remembered. */
   ownsDevice(device: string): boolean {
-    return this.registry.chargePointOf(device) !== undefined;
+    return this.chargePointIdOf(device) !== undefined;
+  }
+
+  /** Shared attributes of the gateway device itself (e.g. `ocppIdTokens`). */
+  onGatewayAttributes(update: SharedAttributesUpdate): void {
+    for (const f of this.csms.all) f.onGatewayAttributes?.(update);
+  }
+
+  /** Every (re)connect to ThingsBoard. */
+  onThingsBoardConnected(): void {
+    for (const f of this.csms.all) f.onThingsBoardConnected?.();
   }
 
   // ---- charge point → ThingsBoard ----
 
   private onSession(session: ChargePointSession, route: Route): void {
-    const previous = this.live.get(session.id);
+    const id = session.id;
+    const previous = this.live.get(id);
     const live: Live = { session, route, announced: undefined };
-    this.live.set(session.id, live);
+    this.live.set(id, live);
     this.bySession.set(session, live);
     if (previous) {
       this.logger.info(
-        { chargePointId: session.id },
+        { chargePointId: id },
         'charge point reconnected: the new connection replaces the old',
       );
-      if (previous.announced) this.registry.markGone(session.id, previous.announced.name);
+      this.forget(previous);
       previous.session.close(1000, 'replaced by a new connection');
     }
-    this.logger.info(
-      { chargePointId: session.id, ocppVersion: session.spec.version },
-      'charge point connected',
-    );
+    this.logger.info({ chargePointId: id, ocppVersion: session.spec.version }, 'charge point connected');
     session.socket.once('close', () => this.onSessionClosed(live));
-    const remembered = this.registry.remembered(session.id);
-    if (remembered) this.persist(this.announce(live, remembered), session.id);
+    const remembered = this.registry.remembered(id);
+    if (remembered) this.persist(this.announce(live, remembered), id);
+    else this.announceBeforeBoot(live);
+    if (route.features.wantsConnections) route.features.connected(this.viewOf(live), this.logger);
+  }
+
+  /**
+   * A charge point never booted here: announced as soon as its name is known — at once when
+   * deviceNameExpression and deviceTypeExpression need only `${ChargePointId}`, else (named after
+   * its charge point id, or the part of the name that needs only the id) if it has not booted
+   * within `announceUnbootedAfter` seconds, so that a silent live socket is reachable.
+   */
+  private announceBeforeBoot(live: Live): void {
+    const id = live.session.id;
+    const { identity, complete } = provisionalIdentity(live.route.entry, id);
+    const delay = this.deps.config.centralSystem.announceUnbootedAfter;
+    if (complete || delay === 0) {
+      this.persist(this.announce(live, identity), id);
+      return;
+    }
+    live.provisional = identity;
+    this.registry.markLive(id, identity.name);
+    live.unbootedTimer = setTimeout(() => {
+      live.unbootedTimer = undefined;
+      if (this.live.get(id) !== live || live.announced || live.booted) return;
+      this.logger.info(
+        { chargePointId: id, device: identity.name },
+        'charge point has not booted: announced under its provisional name',
+      );
+      this.persist(this.announce(live, identity), id);
+    }, delay * 1000);
+    live.unbootedTimer.unref();
   }
 
   private onSessionClosed(live: Live): void {
@@ -141,10 +214,16 @@ export class OcppConnector implements CallHandler {
     if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
     this.live.delete(session.id);
     this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
-    if (live.announced) {
-      this.registry.markGone(session.id, live.announced.name);
-      this.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
-    }
+    const announced = live.announced;
+    this.forget(live);
+    if (announced) this.persist([{ kind: 'disconnect', device: announced.name, body: '{}' }], session.id);
+  }
+
+  /** Releases what a connection holds in the registry (routing) and its timer. */
+  private forget(live: Live): void {
+    if (live.unbootedTimer) clearTimeout(live.unbootedTimer);
+    if (live.announced) this.registry.markGone(live.session.id, live.announced.name);
+    if (live.provisional) this.registry.markGone(live.session.id, live.provisional.name);
   }
 
   /** Records that make `identity` the announced device of this connection. */
@@ -155,6 +234,10 @@ export class OcppConnector implements CallHandler {
     if (old) {
       this.registry.markGone(live.session.id, old.name);
       if (old.name !== identity.name) records.push({ kind: 'disconnect', device: old.name, body: '{}' });
+    }
+    if (live.provisional) {
+      this.registry.markGone(live.session.id, live.provisional.name);
+      delete live.provisional;
     }
     live.announced = identity;
     this.registry.markLive(live.session.id, identity.name);
@@ -174,20 +257,86 @@ export class OcppConnector implements CallHandler {
     const live = this.bySession.get(session);
     const answer = ANSWERS[session.spec.version][action];
     if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
-    const records: NewRecord[] = [];
-    if (action === 'BootNotification') {
-      records.push(...this.announce(live, this.bootIdentity(live, payload)));
+    if (live.route.features.involves(action)) {
+      const run = (): Promise<unknown> => this.answerWithFeatures(live, action, payload);
+      const next = (live.chain ?? Promise.resolve()).then(run, run);
+      live.chain = next.catch(() => undefined);
+      return next;
     }
-    records.push(...this.mapData(live, action, payload));
-    const response = answer({
+    // The path of every message no feature takes part in (the hot path): synchronous up to the outbox.
+    const records = this.recordsOf(live, action, payload);
+    const response = this.defaultAnswer(live, action, payload);
+    if (records.length === 0) return response;
+    // Answer only once the records are committed: the charge point may then forget them.
+    return this.deps.outbox.append(records).then(() => response);
+  }
+
+  private defaultAnswer(
+    live: Live,
+    action: string,
+    payload: Record<string, unknown>,
+  ): Record<string, unknown> {
+    const answer = ANSWERS[live.session.spec.version][action];
+    if (!answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
+    return answer({
       payload,
       heartbeatInterval: this.deps.config.centralSystem.heartbeatInterval,
       nextTransactionId: () => this.deps.state.nextTransactionId(),
       now: this.now,
     });
-    if (records.length === 0) return response;
-    // Answer only once the records are committed: the charge point may then forget them.
-    return this.deps.outbox.append(records).then(() => response);
+  }
+
+  private async answerWithFeatures(
+    live: Live,
+    action: string,
+    payload: Record<string, unknown>,
+  ): Promise<unknown> {
+    const { features } = live.route;
+    const view = this.viewOf(live);
+    const refusal = await features.admit(view, action);
+    if (refusal) throw refusal;
+    const records = this.recordsOf(live, action, payload);
+    const published: {
+      kind: 'telemetry' | 'attributes';
+      values: Record<string, unknown>;
+      ts: number | undefined;
+    }[] = [];
+    const after: (() => void)[] = [];
+    const ctx: CallContext = {
+      connection: view,
+      action,
+      payload,
+      receivedAt: this.now(),
+      response: this.defaultAnswer(live, action, payload),
+      publish: (kind, values, ts) => published.push({ kind, values, ts }),
+      afterAnswer: (task) => after.push(task),
+    };
+    await features.runHooks(ctx);
+    for (const p of published) records.push(...this.datapoint(live, p.kind, p.values, p.ts));
+    if (records.length > 0) await this.deps.outbox.append(records);
+    runAfterAnswer(after, this.logger);
+    return ctx.response;
+  }
+
+  /** A boot's announcement and the mapped datapoints of one message. */
+  private recordsOf(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
+    const records: NewRecord[] = [];
+    if (action === 'BootNotification') {
+      live.booted = true;
+      const { entry } = live.route;
+      const id = live.session.id;
+      const boot = bootIdentity(entry, live.session.spec.version, id, payload);
+      if (boot.unresolved !== undefined) {
+        this.logger.warn(
+          { chargePointId: id, unresolved: boot.unresolved },
+          'deviceNameExpression did not resolve on BootNotification: device named after the charge point id',
+        );
+      }
+      this.registry.remember(id, boot.identity);
+      records.push(...this.announce(live, boot.identity));
+    }
+    records.push(...this.mapData(live, action, payload));
+    return records;
   }
 
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
@@ -196,45 +345,91 @@ export class OcppConnector implements CallHandler {
     if (live) this.persist(this.mapData(live, action, payload), session.id);
   }
 
-  /** The records of one message's datapoints, preceded by a connect if the device is not yet announced. */
-  private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
-    const id = live.session.id;
-    const device = live.announced?.name ?? this.registry.identityOf(id).name;
-    const data = live.route.mapper.map(action, mappingScope(action, payload), device, this.now().getTime());
-    if (data.length === 0 || live.announced) return data;
-    return [...this.announce(live, this.registry.identityOf(id)), ...data];
+  /** The identity this connection's data goes to now. */
+  private identityFor(live: Live): DeviceIdentity {
+    return live.announced ?? live.provisional ?? this.registry.identityOf(live.session.id);
   }
 
-  private bootIdentity(live: Live, payload: Record<string, unknown>): DeviceIdentity {
-    const { entry } = live.route;
+  /** The records of one message's datapoints, preceded by a connect if the device is not yet announced. */
+  private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
+    const { mapper, entry } = live.route;
+    if (!mapper.handles(action)) return [];
+    const numeric = live.session.spec.version === 'ocpp1.6' && !entry.sampledValuesAsText;
+    const scope = mappingScope(action, numeric ? withNumericSampledValues(action, payload) : payload);
+    const data = mapper.map(action, scope, this.identityFor(live).name, this.now().getTime());
+    return this.withAnnouncement(live, data);
+  }
+
+  /** One datapoint record of a feature, announced first if needed. */
+  private datapoint(
+    live: Live,
+    kind: 'telemetry' | 'attributes',
+    values: Record<string, unknown>,
+    ts: number | undefined,
+  ): NewRecord[] {
+    const device = this.identityFor(live).name;
+    const body =
+      kind === 'telemetry'
+        ? JSON.stringify({ ts: ts ?? this.now().getTime(), values })
+        : JSON.stringify(values);
+    return this.withAnnouncement(live, [{ kind, device, body }]);
+  }
+
+  private withAnnouncement(live: Live, data: NewRecord[]): NewRecord[] {
+    if (data.length === 0 || live.announced) return data;
+    return [...this.announce(live, this.identityFor(live)), ...data];
+  }
+
+  /** How features see a connection (allocated on first use: idle charge points cost nothing). */
+  private viewOf(live: Live): ConnectionView {
+    if (live.view) return live.view;
     const id = live.session.id;
-    const scope = { ...payload, ...bootAliases(live.session.spec.version, payload), ChargePointId: id };
-    const name = entry.deviceNameExpression.render(scope);
-    const type = entry.deviceTypeExpression.render(scope);
-    const identity: DeviceIdentity = {
-      name: name.ok && String(name.value).trim() !== '' ? String(name.value) : id,
-      type: type.ok && String(type.value).trim() !== '' ? String(type.value) : DEFAULT_DEVICE_TYPE,
+    const view: ConnectionView = {
+      chargePointId: id,
+      version: live.session.spec.version,
+      entry: live.route.entry,
+      facts: new Map(),
+      device: () => this.identityFor(live).name,
+      call: (action, payload, timeoutMs = DEFAULT_RPC_TIMEOUT_MS) =>
+        live.session.call(action, payload, timeoutMs),
+      publish: (kind, values, ts) => this.persist(this.datapoint(live, kind, values, ts), id),
+      isCurrent: () => this.live.get(id) === live,
     };
-    if (!name.ok) {
-      this.logger.warn(
-        { chargePointId: id, unresolved: name.missing },
-        'deviceNameExpression did not resolve on BootNotification: device named after the charge point id',
-      );
-    }
-    this.registry.remember(id, identity);
-    return identity;
+    live.view = view;
+    return view;
   }
 
   // ---- ThingsBoard → charge point ----
 
+  /** Charge point id of a device name, or of a charge point id used as one; live first, then remembered. */
+  private chargePointIdOf(device: string): string | undefined {
+    return (
+      this.registry.chargePointOf(device) ??
+      (this.live.has(device) ? device : this.registry.rememberedChargePoint(device))
+    );
+  }
+
   private sessionOfDevice(device: string): Live | undefined {
-    const id = this.registry.chargePointOf(device);
-    return id === undefined ? undefined : this.live.get(id);
+    const id = this.registry.chargePointOf(device) ?? device;
+    return this.live.get(id);
   }
 
   /** A shared attribute update for one of this connector's devices. */
   onAttributeUpdate(device: string, data: Record<string, unknown>): void {
+    const chargePointId = this.chargePointIdOf(device);
     const live = this.sessionOfDevice(device);
+    if (chargePointId !== undefined) {
+      // Keys from ThingsBoard: a Map, never a plain-object lookup.
+      const values = new Map(Object.entries(data));
+      const connection = live ? this.viewOf(live) : undefined;
+      for (const f of live?.route.features.features ?? this.csms.all) {
+        try {
+          f.onDeviceAttributes?.(chargePointId, device, values, connection);
+        } catch (err) {
+          this.logger.error({ device, feature: f.name, err }, 'feature failed on an attribute update');
+        }
+      }
+    }
     if (!live) {
       this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
       return;
@@ -243,7 +438,7 @@ export class OcppConnector implements CallHandler {
       for (const target of live.route.entry.attributeUpdates) {
         if (target.attributeOnThingsBoard !== key) continue;
         sendDownlink(
-          live.session,
+          { call: (action, payload, timeoutMs) => this.send(live, action, payload, timeoutMs) },
           target,
           { attributeKey: key, attributeValue: value },
           DEFAULT_RPC_TIMEOUT_MS,
@@ -256,38 +451,28 @@ export class OcppConnector implements CallHandler {
     }
   }
 
+  /** A CALL from ThingsBoard to a charge point: the features' vetoes first, then the session. */
+  private async send(live: Live, action: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    await live.route.features.beforeSend({ connection: this.viewOf(live), action, payload });
+    return live.session.call(action, payload, timeoutMs);
+  }
+
   /**
-   * An RPC for a device; resolves with the reply data for ThingsBoard, or undefined when the
-   * config entry says `withResponse: false`.
+   * An RPC for a device (by device name, or by charge point id); resolves with the reply data for
+   * ThingsBoard, or undefined when the config entry says `withResponse: false`.
    */
-  async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+  onRpc(device: string, method: string, params: unknown): Promise<RpcReply | undefined> {
     const live = this.sessionOfDevice(device);
-    if (!live) return { error: `device "${device}" has no live charge point` };
-    const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
-    try {
-      let response: unknown;
-      if (entry) {
-        const reply = sendDownlink(live.session, entry, { params, method }, rpcTimeout(entry));
-        if (!entry.withResponse) {
-          reply.catch((err: unknown) =>
-            this.logger.warn({ device, method, reason: describeFailure(err) }, 'RPC failed'),
-          );
-          return undefined;
-        }
-        response = await reply;
-      } else if (method === 'get' || method === 'set') {
-        const { action, payload } = settingCall(live.session, method, params);
-        response = await live.session.call(action, payload, rpcTimeout(undefined));
-      } else if (live.session.spec.centralSystemActions.has(method)) {
-        response = await live.session.call(method, params ?? {}, rpcTimeout(undefined));
-      } else {
-        return {
-          error: `unknown method "${method}": no serverSideRpc entry and not an ${live.session.spec.version} action`,
-        };
-      }
-      return { result: response };
-    } catch (err) {
-      return { error: describeFailure(err) };
-    }
+    if (!live) return Promise.resolve({ error: `device "${device}" has no live charge point` });
+    return answerRpc({
+      session: live.session,
+      entry: live.route.entry,
+      method,
+      params,
+      send: (action, payload, timeoutMs) => this.send(live, action, payload, timeoutMs),
+      featureMethod: live.route.features.rpcMethod(method),
+      connection: () => this.viewOf(live),
+      logger: this.logger.child({ device }),
+    });
   }
 }

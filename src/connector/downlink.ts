@@ -17,7 +17,7 @@ export type RpcReplyData = { result: unknown } | { error: string };
  * JSON as payload, or as DataTransfer with the rendered text as `data`.
  */
 export function sendDownlink(
-  session: ChargePointSession,
+  session: Pick<ChargePointSession, 'call'>,
   target: DownlinkTarget,
   scope: Record<string, unknown>,
   timeoutMs: number,

@@ -71,6 +71,15 @@ export class DeviceRegistry {
     if (ids.size === 0) this.liveByDevice.delete(deviceName);
   }
 
+  /**
+   * A charge point ever remembered under this device name (live or not), for ThingsBoard's
+   * attribute updates of an offline device. A scan: attribute pushes for offline devices are rare.
+   */
+  rememberedChargePoint(deviceName: string): string | undefined {
+    for (const [id, identity] of this.identities) if (identity.name === deviceName) return id;
+    return undefined;
+  }
+
   /** The live charge point id behind a device name (the most recently connected when several). */
   chargePointOf(deviceName: string): string | undefined {
     const ids = this.liveByDevice.get(deviceName);

@@ -6,12 +6,15 @@
 import type { ChargePointConfig, DatapointMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { NewRecord } from '../outbox/types.js';
+import { convertValue } from './value-types.js';
 
 export interface UplinkCounters {
   /** Datapoints produced. */
   mapped: number;
   /** Datapoints skipped because a placeholder did not resolve (or the key was not text). */
   skipped: number;
+  /** Datapoints skipped because the value could not be converted to the entry's `type`. */
+  unconvertible: number;
 }
 
 interface ActionMappings {
@@ -103,8 +106,23 @@ export class UplinkMapper {
       }
       return undefined;
     }
+    let out = value.value;
+    if (m.type !== undefined) {
+      const converted = convertValue(m.type, out);
+      if (!converted.ok) {
+        this.counters.unconvertible++;
+        if (this.logger.isLevelEnabled('debug')) {
+          this.logger.debug(
+            { device, action, key: key.value, type: m.type },
+            'datapoint skipped: value not convertible',
+          );
+        }
+        return undefined;
+      }
+      out = converted.value;
+    }
     this.counters.mapped++;
-    return { key: key.value, value: value.value, timestamp: value.timestamp };
+    return { key: key.value, value: out, timestamp: value.timestamp };
   }
 }
 

@@ -228,18 +228,19 @@ const OCPP21: OcppVersionSpec = {
   // suffix, as nothing answers it.
   sendActions: new Set(['NotifyPeriodicEventStream']),
   sendSchemaId: (a) => `urn:${a}`,
+  // Directions as in the OCPP 2.1 message list (part 2, "Messages"): GetTariffs (block I,
+  // tariffs installed on a station), NotifyAllowedEnergyTransfer (ISO 15118-20 energy transfer
+  // modes) and NotifyWebPaymentStarted (block C, ad hoc payment by dynamic QR code) are sent by
+  // the CSMS; every action listed here is sent by the station.
   chargePointActions: new Set([
     ...OCPP201_CP_ACTIONS,
     'BatterySwap',
     'ClosePeriodicEventStream',
     'GetCertificateChainStatus',
-    'GetTariffs',
-    'NotifyAllowedEnergyTransfer',
     'NotifyDERAlarm',
     'NotifyDERStartStop',
     'NotifyPriorityCharging',
     'NotifySettlement',
-    'NotifyWebPaymentStarted',
     'OpenPeriodicEventStream',
     'PullDynamicScheduleUpdate',
     'ReportDERControl',
@@ -254,6 +255,9 @@ const OCPP21: OcppVersionSpec = {
     'ClearTariffs',
     'GetDERControl',
     'GetPeriodicEventStream',
+    'GetTariffs',
+    'NotifyAllowedEnergyTransfer',
+    'NotifyWebPaymentStarted',
     'RequestBatterySwap',
     'SetDefaultTariff',
     'SetDERControl',

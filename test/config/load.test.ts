@@ -46,9 +46,15 @@ describe('the seed document', () => {
       pingInterval: 30,
       maxMessageSize: 1_048_576,
       compression: true,
+      announceUnbootedAfter: 10,
     });
+    // No Central System keys: everything accepted, nothing new published.
+    expect(connector.authorization).toMatchObject({ mode: 'acceptAll', configured: false, telemetry: false });
 
     const cp = firstChargePoint(config);
+    expect(cp).toMatchObject({ sessions: false, sampledValuesAsText: false, dataTransferVendors: [] });
+    expect(cp.registration).toBeUndefined();
+    expect(cp.tariff).toBeUndefined();
     expect(cp.idRegexpPattern).toBe('bidon/hello/CP_1');
     expect(cp.idRegexp.test('bidon/hello/CP_1')).toBe(true);
     expect(cp.deviceNameExpression.source).toBe('${Vendor} ${Model}');

@@ -128,7 +128,7 @@ describe('connector behaviour end to end', () => {
       tb.fromGateway('v1/gateway/telemetry').find((m) => 'Acme site-a/CP_2' in m),
     );
     expect(t).toEqual({
-      'Acme site-a/CP_2': [{ ts: Date.parse('2026-11-23T10:00:00.000Z'), values: { voltage: '229.8' } }],
+      'Acme site-a/CP_2': [{ ts: Date.parse('2026-11-23T10:00:00.000Z'), values: { voltage: 229.8 } }],
     });
     expect(JSON.stringify(tb.messages)).not.toContain('${');
   });

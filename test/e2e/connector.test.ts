@@ -82,7 +82,7 @@ describe('OCPP 1.6J connector end to end (seed ocpp.json)', () => {
     await cp.call('MeterValues', aMeterValues({ connectorId: 2 }));
     const attrs = await tb.waitFor(() => tb.fromGateway('v1/gateway/attributes').find((m) => DEVICE in m));
     // temp1 = the first sampled value (a wildcard yields its first match); vendorId = ${connector_id}.
-    expect(attrs).toEqual({ [DEVICE]: { temp1: '1234.5', vendorId: 2 } });
+    expect(attrs).toEqual({ [DEVICE]: { temp1: 1234.5, vendorId: 2 } });
   });
 
   it('DataTransfer → telemetry with data parsed as JSON', async () => {

@@ -221,8 +221,9 @@ describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
       await expect(
         cp201?.call('NotifyReport', { requestId: 1, generatedAt: '2026-11-23T10:00:00.000Z', seqNo: 0 }),
       ).resolves.toEqual({});
+      // No mapping entry and no dataTransferVendors entry takes it.
       await expect(cp201?.call('DataTransfer', { vendorId: 'acme' })).resolves.toEqual({
-        status: 'Accepted',
+        status: 'UnknownVendorId',
       });
       await expect(
         cp201?.call('SecurityEventNotification', { type: 'X', timestamp: '2026-11-23T10:00:00.000Z' }),
@@ -466,8 +467,9 @@ describe('OCPP 1.6, 2.0.1 and 2.1 on one port', () => {
       );
       expect(connect).toEqual({ device: DEV16, type: 'Acme' });
       await expect(cp16.call('MeterValues', aMeterValues())).resolves.toEqual({});
+      // 1.6 sampledValue.value is text on the wire ("1234.5"); numeric text is published as a number.
       expect(await waitForTelemetry(DEV16, 1)).toEqual([
-        { ts: Date.parse('2026-11-23T10:00:00.000Z'), values: { energy: '1234.5' } },
+        { ts: Date.parse('2026-11-23T10:00:00.000Z'), values: { energy: 1234.5 } },
       ]);
     });
 

@@ -1,0 +1,101 @@
+/**
+ * How the connector runs its features for one chargePoints entry: which features apply, which
+ * actions have hooks (the others keep the connector's synchronous path), and the refusals and
+ * vetoes that run before a CALL is answered or sent. Built from the entry, like the mapper, so a
+ * new configuration rebuilds it.
+ */
+import type { ChargePointConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { OcppError } from '../ocpp/errors.js';
+import type {
+  CallContext,
+  CallHook,
+  ConnectionView,
+  ConnectorFeature,
+  RpcMethod,
+  SendContext,
+} from './features.js';
+
+export class EntryFeatures {
+  /** Features that apply to this entry, in order. */
+  readonly features: readonly ConnectorFeature[];
+  private readonly hooks = new Map<string, CallHook[]>();
+  private readonly admitters: ConnectorFeature[];
+  private readonly senders: ConnectorFeature[];
+
+  constructor(entry: ChargePointConfig, all: readonly ConnectorFeature[]) {
+    this.features = all.filter((f) => f.appliesTo?.(entry) ?? true);
+    for (const f of this.features) {
+      for (const [action, hook] of Object.entries(f.onCall ?? {})) {
+        if (!hook) continue;
+        let list = this.hooks.get(action);
+        if (!list) {
+          list = [];
+          this.hooks.set(action, list);
+        }
+        list.push(hook);
+      }
+    }
+    this.admitters = this.features.filter((f) => f.admit !== undefined);
+    this.senders = this.features.filter((f) => f.beforeSend !== undefined);
+  }
+
+  /** Whether a CALL of this action needs the features (else the connector answers it alone). */
+  involves(action: string): boolean {
+    return this.admitters.length > 0 || this.hooks.has(action);
+  }
+
+  /** The first refusal of a CALL, if any feature refuses it. */
+  async admit(connection: ConnectionView, action: string): Promise<OcppError | undefined> {
+    for (const f of this.admitters) {
+      const refusal = await f.admit?.(connection, action);
+      if (refusal) return refusal;
+    }
+    return undefined;
+  }
+
+  async runHooks(ctx: CallContext): Promise<void> {
+    for (const hook of this.hooks.get(ctx.action) ?? []) await hook(ctx);
+  }
+
+  /** Runs every veto before a CALL is sent; throws the first refusal. */
+  async beforeSend(ctx: SendContext): Promise<void> {
+    for (const f of this.senders) await f.beforeSend?.(ctx);
+  }
+
+  rpcMethod(method: string): RpcMethod | undefined {
+    for (const f of this.features) {
+      const m = f.rpcMethods && Object.hasOwn(f.rpcMethods, method) ? f.rpcMethods[method] : undefined;
+      if (m) return m;
+    }
+    return undefined;
+  }
+
+  connected(connection: ConnectionView, logger: Logger): void {
+    for (const f of this.features) {
+      try {
+        f.onConnected?.(connection);
+      } catch (err) {
+        logger.error({ feature: f.name, err }, 'feature failed on a new connection');
+      }
+    }
+  }
+
+  get wantsConnections(): boolean {
+    return this.features.some((f) => f.onConnected !== undefined);
+  }
+}
+
+/** Runs tasks queued by afterAnswer, once the answer is on its way; a failing task is logged. */
+export function runAfterAnswer(tasks: (() => void)[], logger: Logger): void {
+  if (tasks.length === 0) return;
+  setImmediate(() => {
+    for (const task of tasks) {
+      try {
+        task();
+      } catch (err) {
+        logger.error({ err }, 'a task after an answer failed');
+      }
+    }
+  });
+}

@@ -1,0 +1,398 @@
+/**
+ * Charging sessions in the connector: transactions tracked per charge point and EVSE (OCPP 1.6
+ * StartTransaction/MeterValues/StopTransaction/StatusNotification §5.16/§6.x; 2.0.1/2.1
+ * TransactionEvent Started/Updated/Ended, E01–E15), cost from the tariff (I block: `totalCost`
+ * in the TransactionEventResponse of an Ended event, I03.FR; CostUpdated while charging, I02/I03),
+ * and — with `"sessions": true` on the chargePoints entry — a `session` record as telemetry when a
+ * transaction ends plus `evse_<n>_…` attributes of each EVSE's state.
+ *
+ * Tracking runs for entries with `sessions` or a `tariff`; without both it costs nothing.
+ */
+import type { TariffConfig } from '../config/csms-types.js';
+import type { ChargePointConfig } from '../config/types.js';
+import type {
+  CallContext,
+  ConnectionView,
+  ConnectorFeature,
+  CsmsThingsBoardLink,
+} from '../connector/features.js';
+import type { Logger } from '../log.js';
+import type { RecordStore } from '../outbox/types.js';
+import type { IdTokenPresenter } from './id-tokens.js';
+import { readMeter } from './meter.js';
+import { costOf, parseTariffAttribute } from './tariff.js';
+import {
+  applyCharging,
+  applyReading,
+  billableSeconds,
+  energySoFar,
+  sessionRecord,
+  TransactionBook,
+  type OpenTransaction,
+} from './transactions.js';
+
+export const TARIFF_ATTRIBUTE = 'ocppTariff';
+/** Per-connection fact: the tariff from `ocppTariff` (null = asked, none valid). */
+const TARIFF_FACT = 'tariff';
+const TARIFF_TIMEOUT_MS = 5000;
+const COST_UPDATED_TIMEOUT_MS = 30_000;
+
+/** What the operator status page shows of a charge point's open transactions (read-only). */
+export interface OpenTransactionView {
+  transactionId: string;
+  evseId?: number;
+  connectorId?: number;
+  idToken?: string;
+  start: string;
+  energyWh?: number;
+  powerW?: number;
+  partial?: boolean;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function intOf(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+}
+
+function isoOf(v: unknown, fallback: Date): string {
+  return typeof v === 'string' && Number.isFinite(Date.parse(v)) ? v : fallback.toISOString();
+}
+
+function tracks(entry: ChargePointConfig): boolean {
+  return entry.sessions || entry.tariff !== undefined;
+}
+
+export class SessionsFeature implements ConnectorFeature {
+  readonly name = 'sessions';
+  readonly counters = { started: 0, ended: 0, partial: 0, costUpdates: 0 };
+  readonly onCall: Readonly<Record<string, (ctx: CallContext) => Promise<void>>>;
+  private readonly book: TransactionBook;
+  private readonly presenter: IdTokenPresenter;
+  private readonly thingsboard: CsmsThingsBoardLink | undefined;
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+
+  constructor(deps: {
+    state: RecordStore;
+    presenter: IdTokenPresenter;
+    thingsboard: CsmsThingsBoardLink | undefined;
+    logger: Logger;
+    now: () => Date;
+  }) {
+    this.book = new TransactionBook(deps.state);
+    this.presenter = deps.presenter;
+    this.thingsboard = deps.thingsboard;
+    this.logger = deps.logger.child({ feature: 'sessions' });
+    this.now = deps.now;
+    const when =
+      (fn: (ctx: CallContext) => Promise<void>) =>
+      (ctx: CallContext): Promise<void> =>
+        tracks(ctx.connection.entry) ? fn(ctx) : Promise.resolve();
+    this.onCall = {
+      StartTransaction: when((ctx) => this.startTransaction(ctx)),
+      StopTransaction: when((ctx) => this.stopTransaction(ctx)),
+      MeterValues: when((ctx) => this.meterValues(ctx)),
+      StatusNotification: when((ctx) => this.statusNotification(ctx)),
+      TransactionEvent: when((ctx) => this.transactionEvent(ctx)),
+    };
+  }
+
+  appliesTo(entry: ChargePointConfig): boolean {
+    return tracks(entry);
+  }
+
+  async openTransactions(chargePointId: string): Promise<OpenTransactionView[]> {
+    return (await this.book.open(chargePointId)).map((tx) => {
+      const view: OpenTransactionView = { transactionId: tx.transactionId, start: tx.start };
+      if (tx.evseId !== undefined) view.evseId = tx.evseId;
+      if (tx.connectorId !== undefined) view.connectorId = tx.connectorId;
+      if (tx.idToken !== undefined) view.idToken = tx.idToken;
+      const energy = energySoFar(tx);
+      if (energy !== undefined) view.energyWh = energy;
+      if (tx.powerW !== undefined) view.powerW = tx.powerW;
+      if (tx.partial) view.partial = true;
+      return view;
+    });
+  }
+
+  /** `ocppTariff` changed in ThingsBoard: used from the next cost computed on this connection. */
+  onDeviceAttributes(
+    _chargePointId: string,
+    device: string,
+    data: ReadonlyMap<string, unknown>,
+    connection: ConnectionView | undefined,
+  ): void {
+    if (!connection || !tracks(connection.entry)) return;
+    const deleted = data.get('deleted');
+    if (Array.isArray(deleted) && deleted.includes(TARIFF_ATTRIBUTE)) connection.facts.set(TARIFF_FACT, null);
+    if (data.has(TARIFF_ATTRIBUTE))
+      connection.facts.set(TARIFF_FACT, this.tariffFrom(device, data.get(TARIFF_ATTRIBUTE)));
+  }
+
+  // ---- OCPP 1.6 ----
+
+  private async startTransaction(ctx: CallContext): Promise<void> {
+    const p = ctx.payload;
+    const transactionId = ctx.response.transactionId;
+    if (typeof transactionId !== 'number') return;
+    const tx = this.begin(ctx.connection, String(transactionId), isoOf(p.timestamp, ctx.receivedAt), false);
+    tx.evseId = intOf(p.connectorId) ?? 0;
+    if (typeof p.idTag === 'string') tx.idToken = this.presenter.present(p.idTag);
+    if (typeof p.meterStart === 'number') tx.meterStartWh = tx.lastMeterWh = p.meterStart;
+    await this.endAbandoned(ctx, tx);
+    await this.book.put(tx);
+    this.publishState(ctx, tx);
+  }
+
+  private async stopTransaction(ctx: CallContext): Promise<void> {
+    const p = ctx.payload;
+    const stop = isoOf(p.timestamp, ctx.receivedAt);
+    const id = String(p.transactionId);
+    const tx =
+      (await this.book.get(ctx.connection.chargePointId, id)) ?? this.begin(ctx.connection, id, stop, true);
+    applyReading(tx, readMeter(p.transactionData));
+    if (typeof p.meterStop === 'number') tx.lastMeterWh = p.meterStop;
+    this.end(ctx, tx, stop, typeof p.reason === 'string' ? p.reason : 'Local');
+  }
+
+  private async statusNotification(ctx: CallContext): Promise<void> {
+    const p = ctx.payload;
+    const v16 = ctx.connection.version === 'ocpp1.6';
+    const evseId = intOf(v16 ? p.connectorId : p.evseId);
+    const status = v16 ? p.status : p.connectorStatus;
+    if (evseId === undefined || typeof status !== 'string') return;
+    if (ctx.connection.entry.sessions) ctx.publish('attributes', { [`evse_${evseId}_status`]: status });
+    if (!v16) return; // 2.x reports charging in TransactionEvent chargingState
+    const tx = await this.book.onEvse(ctx.connection.chargePointId, evseId);
+    if (!tx) return;
+    applyCharging(tx, status === 'Charging', isoOf(p.timestamp, ctx.receivedAt));
+    await this.book.put(tx);
+  }
+
+  // ---- both: MeterValues ----
+
+  private async meterValues(ctx: CallContext): Promise<void> {
+    const p = ctx.payload;
+    const cp = ctx.connection.chargePointId;
+    const tx =
+      typeof p.transactionId === 'number'
+        ? await this.book.get(cp, String(p.transactionId))
+        : await this.book.onEvse(cp, intOf(p.connectorId ?? p.evseId) ?? -1);
+    if (!tx) return;
+    applyReading(tx, readMeter(p.meterValue));
+    this.costUpdate(ctx, tx);
+    await this.book.put(tx);
+    this.publishState(ctx, tx);
+  }
+
+  // ---- OCPP 2.0.1 / 2.1 ----
+
+  private async transactionEvent(ctx: CallContext): Promise<void> {
+    const p = ctx.payload;
+    const info = isRecord(p.transactionInfo) ? p.transactionInfo : {};
+    if (typeof info.transactionId !== 'string') return;
+    const at = isoOf(p.timestamp, ctx.receivedAt);
+    const cp = ctx.connection.chargePointId;
+    let tx = await this.book.get(cp, info.transactionId);
+    if (!tx) {
+      tx = this.begin(ctx.connection, info.transactionId, at, p.eventType !== 'Started');
+    }
+    const evse = isRecord(p.evse) ? p.evse : undefined;
+    if (evse && tx.evseId === undefined) {
+      const evseId = intOf(evse.id);
+      if (evseId !== undefined) tx.evseId = evseId;
+      const connectorId = intOf(evse.connectorId);
+      if (connectorId !== undefined) tx.connectorId = connectorId;
+      if (p.eventType === 'Started') await this.endAbandoned(ctx, tx);
+    }
+    // E03/E06: the idToken may come after the start (cable first, card later).
+    if (isRecord(p.idToken) && typeof p.idToken.idToken === 'string')
+      tx.idToken = this.presenter.present(p.idToken.idToken);
+    applyReading(tx, readMeter(p.meterValue));
+    if (typeof info.chargingState === 'string') applyCharging(tx, info.chargingState === 'Charging', at);
+    if (p.eventType === 'Ended') {
+      const cost = this.end(
+        ctx,
+        tx,
+        at,
+        typeof info.stoppedReason === 'string' ? info.stoppedReason : 'Local',
+      );
+      // I03.FR: the CSMS gives the final cost in the response to the Ended event.
+      if (cost !== undefined) ctx.response.totalCost = cost;
+      return;
+    }
+    this.costUpdate(ctx, tx);
+    await this.book.put(tx);
+    this.publishState(ctx, tx);
+  }
+
+  // ---- common ----
+
+  private begin(
+    connection: ConnectionView,
+    transactionId: string,
+    start: string,
+    partial: boolean,
+  ): OpenTransaction {
+    this.counters.started++;
+    if (partial) this.counters.partial++;
+    this.askTariff(connection);
+    const tx: OpenTransaction = {
+      chargePointId: connection.chargePointId,
+      transactionId,
+      start,
+      chargingSeconds: 0,
+      chargingKnown: false,
+    };
+    if (partial) tx.partial = true;
+    return tx;
+  }
+
+  /**
+   * A new transaction on an EVSE that still has an open one: the station delivers transaction
+   * messages in order (1.6 §4.7, 2.0.1 E04), so the old one's end will never come. It is closed
+   * with stopReason "Unknown" so the EVSE's state and the store stay true.
+   */
+  private async endAbandoned(ctx: CallContext, tx: OpenTransaction): Promise<void> {
+    if (tx.evseId === undefined) return;
+    const old = await this.book.onEvse(tx.chargePointId, tx.evseId);
+    if (old && old.transactionId !== tx.transactionId) this.end(ctx, old, tx.start, 'Unknown', false);
+  }
+
+  /** Publishes the session record, clears the EVSE's state; the record leaves the store once answered. */
+  private end(
+    ctx: CallContext,
+    tx: OpenTransaction,
+    stop: string,
+    reason: string,
+    clearState = true,
+  ): number | undefined {
+    if (tx.chargingSince !== undefined) applyCharging(tx, false, stop);
+    const tariff = this.tariffOf(ctx.connection);
+    const amount = tariff
+      ? costOf(tariff, { energyWh: energySoFar(tx), chargingSeconds: billableSeconds(tx, stop) })
+      : undefined;
+    const record = sessionRecord(
+      tx,
+      stop,
+      reason,
+      tariff && amount !== undefined ? { amount, currency: tariff.currency } : undefined,
+    );
+    this.counters.ended++;
+    if (ctx.connection.entry.sessions) {
+      const values: Record<string, unknown> = { session: record };
+      if (record.energyWh !== undefined) values.sessionEnergyWh = record.energyWh;
+      if (record.durationSeconds !== undefined) values.sessionDurationSeconds = record.durationSeconds;
+      if (record.cost !== undefined) values.sessionCost = record.cost;
+      const ts = Date.parse(stop);
+      ctx.publish('telemetry', values, Number.isFinite(ts) ? ts : ctx.receivedAt.getTime());
+      if (clearState && tx.evseId !== undefined)
+        ctx.publish('attributes', this.stateOf(tx.evseId, undefined, tariff));
+    }
+    // Removed only once the record is in the outbox and the station answered: a crash before
+    // that leaves the transaction open rather than losing its session.
+    ctx.afterAnswer(() => {
+      this.book
+        .remove(tx)
+        .catch((err: unknown) =>
+          this.logger.warn(
+            { chargePointId: tx.chargePointId, err: String(err) },
+            'could not remove an ended transaction',
+          ),
+        );
+    });
+    return amount;
+  }
+
+  private publishState(ctx: CallContext, tx: OpenTransaction): void {
+    if (!ctx.connection.entry.sessions || tx.evseId === undefined) return;
+    ctx.publish('attributes', this.stateOf(tx.evseId, tx, this.tariffOf(ctx.connection)));
+  }
+
+  /** `evse_<n>_…` attributes: the open transaction, or empty values when there is none. */
+  private stateOf(
+    evseId: number,
+    tx: OpenTransaction | undefined,
+    tariff: TariffConfig | undefined,
+  ): Record<string, unknown> {
+    const k = `evse_${evseId}_`;
+    const energy = tx ? (energySoFar(tx) ?? 0) : 0;
+    const state: Record<string, unknown> = {
+      [`${k}transactionId`]: tx?.transactionId ?? '',
+      [`${k}idToken`]: tx?.idToken ?? '',
+      [`${k}transactionStart`]: tx?.start ?? '',
+      [`${k}energyWh`]: energy,
+      [`${k}powerW`]: tx?.powerW ?? 0,
+    };
+    if (tariff) {
+      const at = this.now().toISOString();
+      state[`${k}cost`] = tx
+        ? costOf(tariff, { energyWh: energy, chargingSeconds: billableSeconds(tx, at) })
+        : 0;
+    }
+    return state;
+  }
+
+  /** I02/I03: CostUpdated to a 2.x station while it charges, at most every costUpdatedInterval. */
+  private costUpdate(ctx: CallContext, tx: OpenTransaction): void {
+    const { connection } = ctx;
+    if (connection.version === 'ocpp1.6') return;
+    const tariff = this.tariffOf(connection);
+    if (!tariff || tariff.costUpdatedInterval <= 0) return;
+    if (tx.chargingKnown && tx.chargingSince === undefined) return; // not charging now
+    const now = this.now().getTime();
+    const last = tx.costUpdatedAt ?? Date.parse(tx.start);
+    if (Number.isFinite(last) && now - last < tariff.costUpdatedInterval * 1000) return;
+    tx.costUpdatedAt = now;
+    const totalCost = costOf(tariff, {
+      energyWh: energySoFar(tx),
+      chargingSeconds: billableSeconds(tx, new Date(now).toISOString()),
+    });
+    this.counters.costUpdates++;
+    ctx.afterAnswer(() => {
+      connection
+        .call('CostUpdated', { totalCost, transactionId: tx.transactionId }, COST_UPDATED_TIMEOUT_MS)
+        .catch((err: unknown) =>
+          this.logger.debug(
+            { chargePointId: tx.chargePointId, reason: String(err) },
+            'CostUpdated not delivered',
+          ),
+        );
+    });
+  }
+
+  private tariffOf(connection: ConnectionView): TariffConfig | undefined {
+    const fromThingsBoard = connection.facts.get(TARIFF_FACT) as TariffConfig | null | undefined;
+    return fromThingsBoard ?? connection.entry.tariff;
+  }
+
+  /** Reads `ocppTariff` once per connection, when its first transaction is seen. */
+  private askTariff(connection: ConnectionView): void {
+    if (connection.facts.has(TARIFF_FACT) || !this.thingsboard) return;
+    connection.facts.set(TARIFF_FACT, null);
+    const device = connection.device();
+    this.thingsboard.requestDeviceAttributes(device, [TARIFF_ATTRIBUTE], TARIFF_TIMEOUT_MS).then(
+      (values) => {
+        // A push that arrived meanwhile is newer than this answer.
+        if (values.has(TARIFF_ATTRIBUTE) && connection.facts.get(TARIFF_FACT) === null) {
+          connection.facts.set(TARIFF_FACT, this.tariffFrom(device, values.get(TARIFF_ATTRIBUTE)));
+        }
+      },
+      (err: unknown) =>
+        this.logger.debug({ device, reason: String(err) }, `${TARIFF_ATTRIBUTE} not read from ThingsBoard`),
+    );
+  }
+
+  private tariffFrom(device: string, value: unknown): TariffConfig | null {
+    const parsed = parseTariffAttribute(value);
+    if (parsed.ok) return parsed.tariff;
+    this.logger.warn(
+      { device, problem: parsed.problem },
+      `${TARIFF_ATTRIBUTE} is not a valid tariff: the configured one applies`,
+    );
+    return null;
+  }
+}
