@@ -24,6 +24,8 @@ export interface HarnessOptions {
   accessToken?: string;
   /** A folder already holding files the connector configs name (certificates); removed at stop. */
   dir?: TempDir;
+  /** Runs once the broker is up, before the gateway starts (e.g. to answer what it asks at connect). */
+  beforeGateway?: (brokerPort: number) => Promise<void>;
 }
 
 export class Harness {
@@ -68,6 +70,7 @@ export class Harness {
       storage: opts.storage ?? { type: 'memory' },
       connectors,
     });
+    await opts.beforeGateway?.(this.broker.port);
     this.gateway = GatewayProcess.run(config, opts.env);
     await this.gateway.started();
     for (const c of opts.connectors) {

@@ -1,0 +1,404 @@
+/**
+ * Authorization end to end through the built CLI: `list` mode (ocpp.json idTokens merged with the
+ * gateway device's `ocppIdTokens`, changed live) and `thingsboard` mode (a client-side RPC that a
+ * rule chain answers; ThingsBoard unreachable), for OCPP 1.6 and 2.0.1 charge points played by
+ * strict ocpp-rpc clients. Each decision is also published as `authorization` telemetry with the
+ * token masked or hashed, and never appears in clear outside the gateway.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness } from '../helpers/harness.js';
+import { aStartTransaction, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
+import { aTransactionEvent } from '../helpers/ocpp2.js';
+import type { FakeThingsBoard } from '../helpers/thingsboard.js';
+import { ThingsBoardGatewayDevice } from '../helpers/thingsboard-device.js';
+
+const FUTURE = '2099-01-01T00:00:00.000Z';
+
+const entries = (prefix: string) => [
+  {
+    idRegexpPattern: `${prefix}16-.*`,
+    deviceNameExpression: '${ChargePointId}',
+    deviceTypeExpression: 'wallbox',
+  },
+  {
+    idRegexpPattern: `${prefix}201-.*`,
+    deviceNameExpression: '${ChargePointId}',
+    deviceTypeExpression: 'station',
+  },
+];
+
+const LIST = {
+  centralSystem: { host: '127.0.0.1', port: 0 },
+  authorization: {
+    mode: 'list',
+    idTokens: {
+      VALID01: { status: 'Accepted' },
+      BLOCKED01: { status: 'Blocked' },
+      EXPIRED01: { status: 'Accepted', expiryDate: '2020-01-01T00:00:00Z' },
+      MEMBER01: { status: 'Accepted', groupId: 'FLEET01', expiryDate: FUTURE },
+      FLEET01: { status: 'Accepted' },
+      BANNEDMEMBER: { status: 'Accepted', groupId: 'BANNEDFLEET' },
+      BANNEDFLEET: { status: 'Blocked' },
+    },
+  },
+  chargePoints: entries('L'),
+};
+
+const THINGSBOARD = {
+  centralSystem: { host: '127.0.0.1', port: 0 },
+  authorization: { mode: 'thingsboard', timeoutSeconds: 1, idTokenInTelemetry: 'hashed' },
+  chargePoints: entries('T'),
+};
+
+/** ThingsBoard's rule chain, in the three answer shapes the gateway understands. */
+const RULE_CHAIN: Record<string, unknown> = {
+  VALID02: { status: 'Accepted', cacheExpiryDateTime: '2020-01-01T00:00:00Z' },
+  BLOCKED02: { idTagInfo: { status: 'Blocked' } },
+  EXPIRED02: { idTokenInfo: { status: 'Expired' } },
+  UNKNOWN02: { status: 'Invalid' },
+  FRESH02: { status: 'Accepted', cacheExpiryDateTime: FUTURE, groupId: 'FLEET02' },
+};
+
+/** Polls an async probe until it holds. */
+async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const CLEAR_TOKENS = [
+  ...Object.keys(LIST.authorization.idTokens),
+  ...Object.keys(RULE_CHAIN),
+  'TBCARD',
+  'NEWCARD',
+];
+
+describe('authorization end to end', () => {
+  let h: Harness;
+  let tb: FakeThingsBoard;
+  let device: ThingsBoardGatewayDevice;
+  const clients: RpcClient[] = [];
+
+  async function chargePoint(
+    connector: 'LIST' | 'TB',
+    identity: string,
+    version = 'ocpp1.6',
+  ): Promise<RpcClient> {
+    const cp = await connectChargePoint({ url: h.urls[connector]!, identity, protocols: [version] });
+    clients.push(cp);
+    return cp;
+  }
+
+  function authorizationEvents(deviceName: string): Record<string, unknown>[] {
+    return tb
+      .fromGateway('v1/gateway/telemetry')
+      .flatMap((m) => (m[deviceName] ?? []) as { values: Record<string, unknown> }[])
+      .map((e) => e.values.authorization as Record<string, unknown> | undefined)
+      .filter((e): e is Record<string, unknown> => e !== undefined);
+  }
+
+  beforeAll(async () => {
+    h = await Harness.start({
+      connectors: [
+        { name: 'LIST', ocpp: LIST },
+        { name: 'TB', ocpp: THINGSBOARD },
+      ],
+      beforeGateway: async (port) => {
+        device = await ThingsBoardGatewayDevice.connect(port);
+        // Read by the gateway when it connects to ThingsBoard.
+        device.setGatewayShared({ ocppIdTokens: { TBCARD: { status: 'Accepted' } } });
+        device.answerRpc('ocppAuthorize', (p) => RULE_CHAIN[String(p.idToken)]);
+      },
+    });
+    tb = h.tb;
+  });
+
+  afterAll(async () => {
+    for (const cp of clients) await cp.close({ force: true }).catch(() => undefined);
+    await h?.stop();
+    await device?.close();
+  });
+
+  describe('list mode', () => {
+    let cp16: RpcClient;
+    let cp201: RpcClient;
+    beforeAll(async () => {
+      cp16 = await chargePoint('LIST', 'L16-1');
+      cp201 = await chargePoint('LIST', 'L201-1', 'ocpp2.0.1');
+      // The ocppIdTokens read at connect is in force.
+      await until(async () => {
+        const r = (await cp16.call('Authorize', { idTag: 'TBCARD' })) as { idTagInfo: { status: string } };
+        return r.idTagInfo.status === 'Accepted';
+      }, 'ocppIdTokens from ThingsBoard');
+    });
+
+    it.each([
+      ['VALID01', { status: 'Accepted' }],
+      ['valid01', { status: 'Accepted' }],
+      ['BLOCKED01', { status: 'Blocked' }],
+      ['EXPIRED01', { status: 'Expired', expiryDate: '2020-01-01T00:00:00Z' }],
+      ['UNKNOWN01', { status: 'Invalid' }],
+      ['MEMBER01', { status: 'Accepted', expiryDate: FUTURE, parentIdTag: 'FLEET01' }],
+      ['BANNEDMEMBER', { status: 'Blocked', parentIdTag: 'BANNEDFLEET' }],
+      ['TBCARD', { status: 'Accepted' }],
+    ])('1.6 Authorize %s → %j', async (idTag, idTagInfo) => {
+      await expect(cp16.call('Authorize', { idTag })).resolves.toEqual({ idTagInfo });
+    });
+
+    it.each([
+      ['VALID01', { status: 'Accepted' }],
+      ['BLOCKED01', { status: 'Blocked' }],
+      ['EXPIRED01', { status: 'Expired', cacheExpiryDateTime: '2020-01-01T00:00:00Z' }],
+      ['UNKNOWN01', { status: 'Invalid' }],
+      [
+        'MEMBER01',
+        {
+          status: 'Accepted',
+          cacheExpiryDateTime: FUTURE,
+          groupIdToken: { idToken: 'FLEET01', type: 'Central' },
+        },
+      ],
+    ])('2.0.1 Authorize %s → %j', async (idToken, idTokenInfo) => {
+      await expect(cp201.call('Authorize', { idToken: { idToken, type: 'ISO14443' } })).resolves.toEqual({
+        idTokenInfo,
+      });
+    });
+
+    it('StartTransaction and TransactionEvent get the same decision as Authorize', async () => {
+      const start = (await cp16.call(
+        'StartTransaction',
+        aStartTransaction({ idTag: 'BLOCKED01' }),
+      )) as Record<string, unknown>;
+      expect(start).toEqual({ transactionId: expect.any(Number), idTagInfo: { status: 'Blocked' } });
+      await expect(
+        cp16.call('StopTransaction', {
+          transactionId: start.transactionId,
+          idTag: 'VALID01',
+          meterStop: 10,
+          timestamp: new Date().toISOString(),
+        }),
+      ).resolves.toEqual({ idTagInfo: { status: 'Accepted' } });
+      await expect(
+        cp201.call(
+          'TransactionEvent',
+          aTransactionEvent({
+            eventType: 'Started',
+            triggerReason: 'Authorized',
+            seqNo: 0,
+            idToken: { idToken: 'EXPIRED01', type: 'ISO14443' },
+          }),
+        ),
+      ).resolves.toEqual({ idTokenInfo: { status: 'Expired', cacheExpiryDateTime: '2020-01-01T00:00:00Z' } });
+    });
+
+    it('each decision is published as authorization telemetry with the token masked', async () => {
+      const events = await tb.waitFor(() => {
+        const e = authorizationEvents('L16-1');
+        return (
+          e.some(
+            (x) => x.idToken === '*******01' && x.status === 'Blocked' && x.trigger === 'StartTransaction',
+          ) && e
+        );
+      });
+      expect(events).toContainEqual({
+        idToken: '*******01',
+        type: 'IdTag',
+        status: 'Blocked',
+        trigger: 'Authorize',
+        source: 'list',
+      });
+      await tb.waitFor(() => authorizationEvents('L201-1').some((e) => e.trigger === 'TransactionEvent'));
+      expect(authorizationEvents('L201-1')).toContainEqual({
+        idToken: '*******01',
+        type: 'ISO14443',
+        status: 'Expired',
+        trigger: 'TransactionEvent',
+        source: 'list',
+        evseId: 1,
+        connectorId: 1,
+      });
+    });
+
+    it('a remote start with a refused token is not sent; an accepted one is', async () => {
+      const sent: unknown[] = [];
+      cp16.handle('RemoteStartTransaction', ({ params }) => (sent.push(params), { status: 'Accepted' }));
+      const refused = (await tb.rpc('L16-1', 1, 'RemoteStartTransaction', {
+        idTag: 'BLOCKED01',
+        connectorId: 1,
+      })) as {
+        error: string;
+      };
+      expect(refused.error).toMatch(/RemoteStartTransaction not sent: idToken \*+01 is Blocked/);
+      expect(
+        await tb.rpc('L16-1', 2, 'RemoteStartTransaction', { idTag: 'VALID01', connectorId: 1 }),
+      ).toEqual({
+        result: { status: 'Accepted' },
+      });
+      expect(sent).toEqual([{ idTag: 'VALID01', connectorId: 1 }]);
+      cp201.handle('RequestStartTransaction', () => ({ status: 'Accepted' }));
+      const refused2 = (await tb.rpc('L201-1', 3, 'RequestStartTransaction', {
+        idToken: { idToken: 'UNKNOWN01', type: 'ISO14443' },
+        remoteStartId: 1,
+      })) as { error: string };
+      expect(refused2.error).toMatch(/RequestStartTransaction not sent: idToken \*+01 is Invalid/);
+    });
+
+    it('syncLocalList installs the list once per version (1.6 SendLocalList, GetLocalListVersion)', async () => {
+      let installed = 0;
+      const lists: Record<string, unknown>[] = [];
+      cp16.handle('GetLocalListVersion', () => ({ listVersion: installed }));
+      cp16.handle('SendLocalList', ({ params }) => {
+        const p = params as Record<string, unknown>;
+        lists.push(p);
+        installed = p.listVersion as number;
+        return { status: 'Accepted' };
+      });
+      const first = await tb.rpc('L16-1', 4, 'syncLocalList', {});
+      expect(first).toEqual({ result: { status: 'Accepted', listVersion: 1, entries: 8 } });
+      expect(lists[0]).toMatchObject({ listVersion: 1, updateType: 'Full' });
+      expect((lists[0] as { localAuthorizationList: unknown[] }).localAuthorizationList).toContainEqual({
+        idTag: 'EXPIRED01',
+        idTagInfo: { status: 'Expired', expiryDate: '2020-01-01T00:00:00Z' },
+      });
+      expect(await tb.rpc('L16-1', 5, 'syncLocalList', {})).toEqual({
+        result: { status: 'UpToDate', listVersion: 1, entries: 8 },
+      });
+      expect(lists).toHaveLength(1);
+    });
+
+    it('syncLocalList on 2.0.1 sends idTokens with their type and versionNumber', async () => {
+      const lists: Record<string, unknown>[] = [];
+      cp201.handle('GetLocalListVersion', () => ({ versionNumber: 0 }));
+      cp201.handle(
+        'SendLocalList',
+        ({ params }) => (lists.push(params as Record<string, unknown>), { status: 'Accepted' }),
+      );
+      expect(await tb.rpc('L201-1', 6, 'syncLocalList', {})).toEqual({
+        result: { status: 'Accepted', listVersion: 1, entries: 8 },
+      });
+      expect(lists[0]).toMatchObject({ versionNumber: 1, updateType: 'Full' });
+      expect((lists[0] as { localAuthorizationList: unknown[] }).localAuthorizationList).toContainEqual({
+        idToken: { idToken: 'BLOCKED01', type: 'ISO14443' },
+        idTokenInfo: { status: 'Blocked' },
+      });
+    });
+
+    it('an ocppIdTokens change in ThingsBoard applies live; ThingsBoard wins over ocpp.json', async () => {
+      await device.pushGatewayShared({
+        ocppIdTokens: { NEWCARD: { status: 'Accepted' }, VALID01: { status: 'Blocked' } },
+      });
+      await until(async () => {
+        const r = (await cp16.call('Authorize', { idTag: 'NEWCARD' })) as { idTagInfo: { status: string } };
+        return r.idTagInfo.status === 'Accepted';
+      }, 'NEWCARD accepted');
+      await expect(cp16.call('Authorize', { idTag: 'VALID01' })).resolves.toEqual({
+        idTagInfo: { status: 'Blocked' },
+      });
+      // TBCARD is no longer in ThingsBoard's list.
+      await expect(cp16.call('Authorize', { idTag: 'TBCARD' })).resolves.toEqual({
+        idTagInfo: { status: 'Invalid' },
+      });
+    });
+  });
+
+  describe('thingsboard mode', () => {
+    let cp16: RpcClient;
+    let cp201: RpcClient;
+    beforeAll(async () => {
+      cp16 = await chargePoint('TB', 'T16-1');
+      cp201 = await chargePoint('TB', 'T201-1', 'ocpp2.0.1');
+    });
+
+    it.each([
+      ['VALID02', 'Accepted'],
+      ['BLOCKED02', 'Blocked'],
+      ['EXPIRED02', 'Expired'],
+      ['UNKNOWN02', 'Invalid'],
+    ])('1.6 Authorize %s → %s, as the rule chain answers', async (idTag, status) => {
+      const r = (await cp16.call('Authorize', { idTag })) as { idTagInfo: { status: string } };
+      expect(r.idTagInfo.status).toBe(status);
+    });
+
+    it('the rule chain is asked with device, charge point, token, type and EVSE', async () => {
+      expect(device.rpcs).toContainEqual({
+        method: 'ocppAuthorize',
+        params: { device: 'T16-1', chargePointId: 'T16-1', idToken: 'BLOCKED02', type: 'IdTag' },
+      });
+      await expect(
+        cp201.call(
+          'TransactionEvent',
+          aTransactionEvent({
+            eventType: 'Started',
+            triggerReason: 'Authorized',
+            seqNo: 0,
+            idToken: { idToken: 'BLOCKED02', type: 'ISO14443' },
+          }),
+        ),
+      ).resolves.toEqual({ idTokenInfo: { status: 'Blocked' } });
+      expect(device.rpcs).toContainEqual({
+        method: 'ocppAuthorize',
+        params: {
+          device: 'T201-1',
+          chargePointId: 'T201-1',
+          idToken: 'BLOCKED02',
+          type: 'ISO14443',
+          evseId: 1,
+          connectorId: 1,
+        },
+      });
+    });
+
+    it('an answer with a future cacheExpiryDateTime is used without asking again', async () => {
+      const expected = {
+        idTokenInfo: {
+          status: 'Accepted',
+          cacheExpiryDateTime: FUTURE,
+          groupIdToken: { idToken: 'FLEET02', type: 'Central' },
+        },
+      };
+      await expect(
+        cp201.call('Authorize', { idToken: { idToken: 'FRESH02', type: 'ISO14443' } }),
+      ).resolves.toEqual(expected);
+      const asked = device.rpcs.length;
+      await expect(
+        cp201.call('Authorize', { idToken: { idToken: 'FRESH02', type: 'ISO14443' } }),
+      ).resolves.toEqual(expected);
+      expect(device.rpcs).toHaveLength(asked);
+    });
+
+    it('ThingsBoard unreachable: the last answer for a known token, unknownStatus for a new one', async () => {
+      device.stopAnswering('ocppAuthorize');
+      // The cached answer keeps the cacheExpiryDateTime ThingsBoard gave (past: the station must not cache it).
+      await expect(cp16.call('Authorize', { idTag: 'VALID02' })).resolves.toEqual({
+        idTagInfo: { status: 'Accepted', expiryDate: '2020-01-01T00:00:00Z' },
+      });
+      await expect(cp16.call('Authorize', { idTag: 'BLOCKED02' })).resolves.toEqual({
+        idTagInfo: { status: 'Blocked' },
+      });
+      await expect(cp16.call('Authorize', { idTag: 'NEVERSEEN' })).resolves.toEqual({
+        idTagInfo: { status: 'Invalid' },
+      });
+      const events = await tb.waitFor(() => {
+        const e = authorizationEvents('T16-1');
+        return e.some((x) => x.source === 'unreachable') && e;
+      });
+      expect(events).toContainEqual(
+        expect.objectContaining({ status: 'Accepted', source: 'cache', trigger: 'Authorize' }),
+      );
+      expect(events).toContainEqual(expect.objectContaining({ status: 'Invalid', source: 'unreachable' }));
+      // Hashed as configured.
+      for (const e of events) expect(e.idToken).toMatch(/^sha256:[0-9a-f]{16}$/);
+    });
+  });
+
+  it('no idToken appears in clear in what ThingsBoard received or in the logs', () => {
+    const published = JSON.stringify(tb.messages.filter((m) => m.topic !== 'v1/gateway/rpc'));
+    const logs = h.gateway.stdout;
+    for (const token of CLEAR_TOKENS) {
+      expect(published).not.toContain(`"${token}"`);
+      expect(logs).not.toContain(token);
+    }
+  });
+});
