@@ -35,6 +35,7 @@ export class Harness {
   gateway!: GatewayProcess;
   /** ws://127.0.0.1:<port> of each connector, by name. */
   readonly urls: Record<string, string> = {};
+  private env: Record<string, string> | undefined;
 
   private constructor(dir: TempDir) {
     this.dir = dir;
@@ -71,12 +72,25 @@ export class Harness {
       connectors,
     });
     await opts.beforeGateway?.(this.broker.port);
+    this.env = opts.env;
     this.gateway = GatewayProcess.run(config, opts.env);
     await this.gateway.started();
     for (const c of opts.connectors) {
       this.urls[c.name] = `ws://127.0.0.1:${await listeningPort(this.gateway, c.name)}`;
     }
     await this.tb.waitFor(() => this.broker.usernames.includes(token), 10_000, 'gateway MQTT login');
+  }
+
+  /** Stops the gateway (gracefully) and runs it again on the same files and storage. */
+  async restartGateway(): Promise<void> {
+    await this.gateway.stop();
+    const config = `${this.dir.path}/tb_gateway.json`;
+    this.gateway = GatewayProcess.run(config, this.env);
+    await this.gateway.started();
+    for (const name of Object.keys(this.urls)) {
+      this.urls[name] = `ws://127.0.0.1:${await listeningPort(this.gateway, name)}`;
+    }
+    await this.gateway.waitForLog((l) => l.msg === 'connected to ThingsBoard', 10_000, 'MQTT connect');
   }
 
   async stop(): Promise<void> {
