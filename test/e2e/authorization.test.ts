@@ -11,6 +11,7 @@ import { aStartTransaction, connectChargePoint, type RpcClient } from '../helper
 import { aTransactionEvent } from '../helpers/ocpp2.js';
 import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 import { ThingsBoardGatewayDevice } from '../helpers/thingsboard-device.js';
+import { until } from '../helpers/until.js';
 
 const FUTURE = '2099-01-01T00:00:00.000Z';
 
@@ -58,15 +59,6 @@ const RULE_CHAIN: Record<string, unknown> = {
   UNKNOWN02: { status: 'Invalid' },
   FRESH02: { status: 'Accepted', cacheExpiryDateTime: FUTURE, groupId: 'FLEET02' },
 };
-
-/** Polls an async probe until it holds. */
-async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const CLEAR_TOKENS = [
   ...Object.keys(LIST.authorization.idTokens),
