@@ -168,7 +168,10 @@ export class Gateway {
   }
 
   private connectorOf(device: string): OcppConnector | undefined {
-    return this.connectors.find((c) => c.ownsDevice(device));
+    return (
+      this.connectors.find((c) => c.ownsDevice(device)) ??
+      this.connectors.find((c) => c.remembersDevice(device))
+    );
   }
 
   private onAttributeUpdate(device: string, data: Record<string, unknown>): void {

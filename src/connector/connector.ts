@@ -142,8 +142,13 @@ export class OcppConnector implements CallHandler {
     return out;
   }
 
-  /** A device (or charge point id) this connector serves, live or remembered. */
+  /** A device (or charge point id) with a live charge point on this connector. */
   ownsDevice(device: string): boolean {
+    return this.sessionOfDevice(device) !== undefined;
+  }
+
+  /** A device this connector has known, live or not (for ThingsBoard's decisions about offline devices). */
+  remembersDevice(device: string): boolean {
     return this.chargePointIdOf(device) !== undefined;
   }
 
@@ -323,6 +328,7 @@ export class OcppConnector implements CallHandler {
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
       live.booted = true;
+      if (live.unbootedTimer) clearTimeout(live.unbootedTimer);
       const { entry } = live.route;
       const id = live.session.id;
       const boot = bootIdentity(entry, live.session.spec.version, id, payload);
@@ -471,6 +477,8 @@ export class OcppConnector implements CallHandler {
       params,
       send: (action, payload, timeoutMs) => this.send(live, action, payload, timeoutMs),
       featureMethod: live.route.features.rpcMethod(method),
+      veto: (action, payload) =>
+        live.route.features.beforeSend({ connection: this.viewOf(live), action, payload }),
       connection: () => this.viewOf(live),
       logger: this.logger.child({ device }),
     });

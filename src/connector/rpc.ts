@@ -19,6 +19,8 @@ export interface RpcRequest {
   params: unknown;
   send(action: string, payload: unknown, timeoutMs: number): Promise<unknown>;
   featureMethod: RpcMethod | undefined;
+  /** The features' vetoes for a method they answer themselves (it is named like an action). */
+  veto(action: string, payload: unknown): Promise<void>;
   connection(): ConnectionView;
   logger: Logger;
 }
@@ -40,6 +42,7 @@ export async function answerRpc(r: RpcRequest): Promise<RpcReply | undefined> {
       const { action, payload } = settingCall(session, method, r.params);
       response = await r.send(action, payload, rpcTimeout(undefined));
     } else if (r.featureMethod) {
+      await r.veto(method, r.params);
       response = await r.featureMethod(r.connection(), r.params);
     } else if (session.spec.centralSystemActions.has(method)) {
       response = await r.send(method, r.params ?? {}, rpcTimeout(undefined));

@@ -97,6 +97,14 @@ export class AuthorizationFeature implements ConnectorFeature {
     };
   }
 
+  /**
+   * Without an `authorization` key the default answers (Accepted) stand and nothing is published:
+   * the feature stays out of the way, so those charge points keep the connector's synchronous path.
+   */
+  appliesTo(): boolean {
+    return this.config.configured;
+  }
+
   get counters(): Readonly<Record<string, number>> {
     return { ...this.service.counters, ...this.service.byStatus };
   }

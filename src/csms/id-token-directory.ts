@@ -28,8 +28,6 @@ export class IdTokenDirectory {
   private fromThingsBoard = new Map<string, ListedToken>();
   private readonly state: RecordStore;
   private readonly logger: Logger;
-  /** Bumped on every change: local list sync compares it to what a station last received. */
-  private generation = 0;
 
   constructor(idTokens: ReadonlyMap<string, IdTokenEntry>, state: RecordStore, logger: Logger) {
     for (const [token, entry] of idTokens)
@@ -56,14 +54,6 @@ export class IdTokenDirectory {
     return [...merged.values()];
   }
 
-  get size(): number {
-    return this.all().length;
-  }
-
-  get version(): number {
-    return this.generation;
-  }
-
   /**
    * ThingsBoard's current `ocppIdTokens` (a JSON object or its text); undefined = the attribute
    * does not exist (deleted), which leaves only the config's list.
@@ -71,7 +61,6 @@ export class IdTokenDirectory {
   apply(value: unknown, persist = true): void {
     if (value === undefined) {
       this.fromThingsBoard = new Map();
-      this.generation++;
       if (persist) this.save(undefined);
       this.logger.info('ocppIdTokens removed in ThingsBoard: only the idTokens of ocpp.json apply');
       return;
@@ -96,7 +85,6 @@ export class IdTokenDirectory {
     const next = new Map<string, ListedToken>();
     for (const [key, { token, entry }] of entries) next.set(key, { token, entry, source: 'thingsboard' });
     this.fromThingsBoard = next;
-    this.generation++;
     if (persist) {
       const plain: Record<string, IdTokenEntry> = Object.create(null) as Record<string, IdTokenEntry>;
       for (const { token, entry } of next.values()) plain[token] = entry;
