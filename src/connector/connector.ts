@@ -15,11 +15,11 @@ import { newProtocolCounters, type CallHandler, type ChargePointSession } from '
 import type { ValidatorSet } from '../ocpp/validator.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
+import { DeviceAnnouncer, type Announced } from './announcer.js';
 import { ANSWERS } from './answers.js';
 import { DEFAULT_RPC_TIMEOUT_MS, describeFailure, sendDownlink } from './downlink.js';
 import { EntryFeatures, runAfterAnswer } from './feature-host.js';
 import type { CallContext, ConnectionView, CsmsThingsBoardLink } from './features.js';
-import { bootIdentity, provisionalIdentity } from './identity.js';
 import { DeviceRegistry } from './registry.js';
 import { answerRpc, type RpcReply } from './rpc.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
@@ -42,15 +42,8 @@ export interface Route {
   features: EntryFeatures;
 }
 
-export interface Live {
-  session: ChargePointSession;
+export interface Live extends Announced {
   route: Route;
-  /** The identity announced to ThingsBoard with v1/gateway/connect on this connection, if any. */
-  announced: DeviceIdentity | undefined;
-  /** Before a boot: the name and type it would be announced under (never remembered). */
-  provisional?: DeviceIdentity;
-  booted?: boolean;
-  unbootedTimer?: NodeJS.Timeout;
   /** Allocated on first use by a feature. */
   view?: ConnectionView;
   /** Feature work of this connection, one CALL after the other. */
@@ -66,6 +59,7 @@ export class OcppConnector implements CallHandler {
   private readonly csms: CsmsFeatures;
   private readonly routes: Route[];
   private readonly registry: DeviceRegistry;
+  private readonly announcer: DeviceAnnouncer;
   private readonly server: CentralSystemServer<Route>;
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
@@ -83,12 +77,15 @@ export class OcppConnector implements CallHandler {
       logger: this.logger,
       now: this.now,
     });
-    this.routes = deps.config.chargePoints.map((entry) => ({
-      entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
-      features: new EntryFeatures(entry, this.csms.all),
-    }));
+    this.routes = this.buildRoutes(deps.config);
     this.registry = new DeviceRegistry(deps.state, this.logger);
+    this.announcer = new DeviceAnnouncer({
+      registry: this.registry,
+      outbox: deps.outbox,
+      logger: this.logger,
+      announceUnbootedAfter: deps.config.centralSystem.announceUnbootedAfter,
+      isCurrent: (live) => this.live.get(live.session.id) === live,
+    });
     this.server = new CentralSystemServer<Route>({
       config: deps.config.centralSystem,
       logger: this.logger,
@@ -98,6 +95,18 @@ export class OcppConnector implements CallHandler {
       resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
       onSession: (session, route) => this.onSession(session, route),
     });
+  }
+
+  /**
+   * Everything per chargePoints entry is derived from the configuration (mapper, features), so a
+   * new configuration can be applied by building routes again.
+   */
+  private buildRoutes(config: OcppConnectorConfig): Route[] {
+    return config.chargePoints.map((entry) => ({
+      entry,
+      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
+      features: new EntryFeatures(entry, this.csms.all),
+    }));
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -175,43 +184,13 @@ export class OcppConnector implements CallHandler {
         { chargePointId: id },
         'charge point reconnected: the new connection replaces the old',
       );
-      this.forget(previous);
+      this.announcer.forget(previous);
       previous.session.close(1000, 'replaced by a new connection');
     }
     this.logger.info({ chargePointId: id, ocppVersion: session.spec.version }, 'charge point connected');
     session.socket.once('close', () => this.onSessionClosed(live));
-    const remembered = this.registry.remembered(id);
-    if (remembered) this.persist(this.announce(live, remembered), id);
-    else this.announceBeforeBoot(live);
+    this.announcer.connected(live);
     if (route.features.wantsConnections) route.features.connected(this.viewOf(live), this.logger);
-  }
-
-  /**
-   * A charge point never booted here: announced as soon as its name is known — at once when
-   * deviceNameExpression and deviceTypeExpression need only `${ChargePointId}`, else (named after
-   * its charge point id, or the part of the name that needs only the id) if it has not booted
-   * within `announceUnbootedAfter` seconds, so that a silent live socket is reachable.
-   */
-  private announceBeforeBoot(live: Live): void {
-    const id = live.session.id;
-    const { identity, complete } = provisionalIdentity(live.route.entry, id);
-    const delay = this.deps.config.centralSystem.announceUnbootedAfter;
-    if (complete || delay === 0) {
-      this.persist(this.announce(live, identity), id);
-      return;
-    }
-    live.provisional = identity;
-    this.registry.markLive(id, identity.name);
-    live.unbootedTimer = setTimeout(() => {
-      live.unbootedTimer = undefined;
-      if (this.live.get(id) !== live || live.announced || live.booted) return;
-      this.logger.info(
-        { chargePointId: id, device: identity.name },
-        'charge point has not booted: announced under its provisional name',
-      );
-      this.persist(this.announce(live, identity), id);
-    }, delay * 1000);
-    live.unbootedTimer.unref();
   }
 
   private onSessionClosed(live: Live): void {
@@ -219,43 +198,7 @@ export class OcppConnector implements CallHandler {
     if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
     this.live.delete(session.id);
     this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
-    const announced = live.announced;
-    this.forget(live);
-    if (announced) this.persist([{ kind: 'disconnect', device: announced.name, body: '{}' }], session.id);
-  }
-
-  /** Releases what a connection holds in the registry (routing) and its timer. */
-  private forget(live: Live): void {
-    if (live.unbootedTimer) clearTimeout(live.unbootedTimer);
-    if (live.announced) this.registry.markGone(live.session.id, live.announced.name);
-    if (live.provisional) this.registry.markGone(live.session.id, live.provisional.name);
-  }
-
-  /** Records that make `identity` the announced device of this connection. */
-  private announce(live: Live, identity: DeviceIdentity): NewRecord[] {
-    const records: NewRecord[] = [];
-    const old = live.announced;
-    if (old && old.name === identity.name && old.type === identity.type) return records;
-    if (old) {
-      this.registry.markGone(live.session.id, old.name);
-      if (old.name !== identity.name) records.push({ kind: 'disconnect', device: old.name, body: '{}' });
-    }
-    if (live.provisional) {
-      this.registry.markGone(live.session.id, live.provisional.name);
-      delete live.provisional;
-    }
-    live.announced = identity;
-    this.registry.markLive(live.session.id, identity.name);
-    records.push({ kind: 'connect', device: identity.name, body: JSON.stringify({ type: identity.type }) });
-    return records;
-  }
-
-  /** Stores records no charge point waits for (connect/disconnect, SEND data); failures are logged. */
-  private persist(records: NewRecord[], chargePointId: string): void {
-    if (records.length === 0) return;
-    this.deps.outbox.append(records).catch((err: unknown) => {
-      this.logger.error({ chargePointId, err }, 'could not store records in the outbox');
-    });
+    this.announcer.closed(live);
   }
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
@@ -326,21 +269,7 @@ export class OcppConnector implements CallHandler {
   /** A boot's announcement and the mapped datapoints of one message. */
   private recordsOf(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
     const records: NewRecord[] = [];
-    if (action === 'BootNotification') {
-      live.booted = true;
-      if (live.unbootedTimer) clearTimeout(live.unbootedTimer);
-      const { entry } = live.route;
-      const id = live.session.id;
-      const boot = bootIdentity(entry, live.session.spec.version, id, payload);
-      if (boot.unresolved !== undefined) {
-        this.logger.warn(
-          { chargePointId: id, unresolved: boot.unresolved },
-          'deviceNameExpression did not resolve on BootNotification: device named after the charge point id',
-        );
-      }
-      this.registry.remember(id, boot.identity);
-      records.push(...this.announce(live, boot.identity));
-    }
+    if (action === 'BootNotification') records.push(...this.announcer.booted(live, payload));
     records.push(...this.mapData(live, action, payload));
     return records;
   }
@@ -348,12 +277,7 @@ export class OcppConnector implements CallHandler {
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
   handleSend(session: ChargePointSession, action: string, payload: Record<string, unknown>): void {
     const live = this.bySession.get(session);
-    if (live) this.persist(this.mapData(live, action, payload), session.id);
-  }
-
-  /** The identity this connection's data goes to now. */
-  private identityFor(live: Live): DeviceIdentity {
-    return live.announced ?? live.provisional ?? this.registry.identityOf(live.session.id);
+    if (live) this.announcer.persist(this.mapData(live, action, payload), session.id);
   }
 
   /** The records of one message's datapoints, preceded by a connect if the device is not yet announced. */
@@ -362,8 +286,8 @@ export class OcppConnector implements CallHandler {
     if (!mapper.handles(action)) return [];
     const numeric = live.session.spec.version === 'ocpp1.6' && !entry.sampledValuesAsText;
     const scope = mappingScope(action, numeric ? withNumericSampledValues(action, payload) : payload);
-    const data = mapper.map(action, scope, this.identityFor(live).name, this.now().getTime());
-    return this.withAnnouncement(live, data);
+    const data = mapper.map(action, scope, this.announcer.identityFor(live).name, this.now().getTime());
+    return this.announcer.withAnnouncement(live, data);
   }
 
   /** One datapoint record of a feature, announced first if needed. */
@@ -373,17 +297,12 @@ export class OcppConnector implements CallHandler {
     values: Record<string, unknown>,
     ts: number | undefined,
   ): NewRecord[] {
-    const device = this.identityFor(live).name;
+    const device = this.announcer.identityFor(live).name;
     const body =
       kind === 'telemetry'
         ? JSON.stringify({ ts: ts ?? this.now().getTime(), values })
         : JSON.stringify(values);
-    return this.withAnnouncement(live, [{ kind, device, body }]);
-  }
-
-  private withAnnouncement(live: Live, data: NewRecord[]): NewRecord[] {
-    if (data.length === 0 || live.announced) return data;
-    return [...this.announce(live, this.identityFor(live)), ...data];
+    return this.announcer.withAnnouncement(live, [{ kind, device, body }]);
   }
 
   /** How features see a connection (allocated on first use: idle charge points cost nothing). */
@@ -395,10 +314,10 @@ export class OcppConnector implements CallHandler {
       version: live.session.spec.version,
       entry: live.route.entry,
       facts: new Map(),
-      device: () => this.identityFor(live).name,
+      device: () => this.announcer.identityFor(live).name,
       call: (action, payload, timeoutMs = DEFAULT_RPC_TIMEOUT_MS) =>
         live.session.call(action, payload, timeoutMs),
-      publish: (kind, values, ts) => this.persist(this.datapoint(live, kind, values, ts), id),
+      publish: (kind, values, ts) => this.announcer.persist(this.datapoint(live, kind, values, ts), id),
       isCurrent: () => this.live.get(id) === live,
     };
     live.view = view;

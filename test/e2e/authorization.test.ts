@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../helpers/harness.js';
-import { aStartTransaction, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
+import { aStartTransaction, connectChargePoint, RawChargePoint, type RpcClient } from '../helpers/ocpp.js';
 import { aTransactionEvent } from '../helpers/ocpp2.js';
 import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 import { ThingsBoardGatewayDevice } from '../helpers/thingsboard-device.js';
@@ -26,7 +26,15 @@ const entries = (prefix: string) => [
     deviceNameExpression: '${ChargePointId}',
     deviceTypeExpression: 'station',
   },
+  {
+    idRegexpPattern: `${prefix}21-.*`,
+    deviceNameExpression: '${ChargePointId}',
+    deviceTypeExpression: 'station',
+  },
 ];
+
+/** An eMAID longer than 2.0.1's 36 characters, which OCPP 2.1 allows (up to 255). */
+const LONG_EMAID = 'DE-ABC-C12345678-9-CONTRACT-000000000001';
 
 const LIST = {
   centralSystem: { host: '127.0.0.1', port: 0 },
@@ -40,6 +48,7 @@ const LIST = {
       FLEET01: { status: 'Accepted' },
       BANNEDMEMBER: { status: 'Accepted', groupId: 'BANNEDFLEET' },
       BANNEDFLEET: { status: 'Blocked' },
+      [LONG_EMAID]: { status: 'Accepted', type: 'eMAID' },
     },
   },
   chargePoints: entries('L'),
@@ -61,6 +70,7 @@ const RULE_CHAIN: Record<string, unknown> = {
 };
 
 const CLEAR_TOKENS = [
+  LONG_EMAID,
   ...Object.keys(LIST.authorization.idTokens),
   ...Object.keys(RULE_CHAIN),
   'TBCARD',
@@ -72,6 +82,7 @@ describe('authorization end to end', () => {
   let tb: FakeThingsBoard;
   let device: ThingsBoardGatewayDevice;
   const clients: RpcClient[] = [];
+  const raws: RawChargePoint[] = [];
 
   async function chargePoint(
     connector: 'LIST' | 'TB',
@@ -109,6 +120,7 @@ describe('authorization end to end', () => {
 
   afterAll(async () => {
     for (const cp of clients) await cp.close({ force: true }).catch(() => undefined);
+    for (const r of raws) await r.shut();
     await h?.stop();
     await device?.close();
   });
@@ -248,14 +260,15 @@ describe('authorization end to end', () => {
         return { status: 'Accepted' };
       });
       const first = await tb.rpc('L16-1', 4, 'syncLocalList', {});
-      expect(first).toEqual({ result: { status: 'Accepted', listVersion: 1, entries: 8 } });
+      // The eMAID does not fit a 1.6 idTag (20 characters): left out and counted.
+      expect(first).toEqual({ result: { status: 'Accepted', listVersion: 1, entries: 8, skipped: 1 } });
       expect(lists[0]).toMatchObject({ listVersion: 1, updateType: 'Full' });
       expect((lists[0] as { localAuthorizationList: unknown[] }).localAuthorizationList).toContainEqual({
         idTag: 'EXPIRED01',
         idTagInfo: { status: 'Expired', expiryDate: '2020-01-01T00:00:00Z' },
       });
       expect(await tb.rpc('L16-1', 5, 'syncLocalList', {})).toEqual({
-        result: { status: 'UpToDate', listVersion: 1, entries: 8 },
+        result: { status: 'UpToDate', listVersion: 1, entries: 8, skipped: 1 },
       });
       expect(lists).toHaveLength(1);
     });
@@ -268,7 +281,7 @@ describe('authorization end to end', () => {
         ({ params }) => (lists.push(params as Record<string, unknown>), { status: 'Accepted' }),
       );
       expect(await tb.rpc('L201-1', 6, 'syncLocalList', {})).toEqual({
-        result: { status: 'Accepted', listVersion: 1, entries: 8 },
+        result: { status: 'Accepted', listVersion: 1, entries: 8, skipped: 1 },
       });
       expect(lists[0]).toMatchObject({ versionNumber: 1, updateType: 'Full' });
       expect((lists[0] as { localAuthorizationList: unknown[] }).localAuthorizationList).toContainEqual({
@@ -293,6 +306,17 @@ describe('authorization end to end', () => {
         idTagInfo: { status: 'Invalid' },
       });
     });
+  });
+
+  it('2.1 takes idTokens longer than 2.0.1 allows, with free-text types', async () => {
+    const cs = await RawChargePoint.open(`${h.urls.LIST!}/L21-1`, ['ocpp2.1']);
+    raws.push(cs);
+    cs.send(JSON.stringify([2, 'a1', 'Authorize', { idToken: { idToken: LONG_EMAID, type: 'eMAID' } }]));
+    expect(await cs.answerTo('a1')).toEqual([3, 'a1', { idTokenInfo: { status: 'Accepted' } }]);
+    cs.send(
+      JSON.stringify([2, 'a2', 'Authorize', { idToken: { idToken: 'BLOCKED01', type: 'MyCompanyCard' } }]),
+    );
+    expect(await cs.answerTo('a2')).toEqual([3, 'a2', { idTokenInfo: { status: 'Blocked' } }]);
   });
 
   describe('thingsboard mode', () => {
