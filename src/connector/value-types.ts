@@ -2,7 +2,7 @@
  * Typed values for the uplink mapping:
  * - a mapping entry's `type` (the ThingsBoard gateway converters' names) converts the rendered
  *   value, or the datapoint is skipped and counted when it cannot be converted;
- * - OCPP 1.6 `sampledValue.value` is text by schema (§7.45: "Value as a String"), so readings
+ * - OCPP 1.6 `sampledValue.value` is text by schema (SampledValue: "Value as a String"), so readings
  *   such as "28.24" are published as numbers unless the entry sets `sampledValuesAsText`.
  */
 import type { ValueType } from '../config/csms-types.js';

@@ -1,7 +1,7 @@
 /**
  * Authorization in the connector: the same decision (AuthorizationService) answers
- * - OCPP 1.6 Authorize, StartTransaction and StopTransaction with an idTag (idTagInfo, §5.1/§5.12);
- * - OCPP 2.0.1/2.1 Authorize and TransactionEvent with an idToken (idTokenInfo, C01, E01–E07);
+ * - OCPP 1.6 Authorize, StartTransaction and StopTransaction with an idTag (idTagInfo, §4.1/§4.8/§4.10);
+ * - OCPP 2.0.1/2.1 Authorize and TransactionEvent with an idToken (idTokenInfo, C01 and the E block);
  * - remote starts from ThingsBoard (1.6 RemoteStartTransaction, 2.x RequestStartTransaction,
  *   F01): checked before they are sent, refused with an error reply when not Accepted;
  * and every decision is published as `authorization` telemetry of the charge point's device with

@@ -3,8 +3,8 @@
  * TransactionEvent with an idToken and remote starts, per `authorization.mode`:
  *
  * - acceptAll: Accepted (the behaviour without an `authorization` key);
- * - list: the IdTokenDirectory; an entry past its expiryDate answers Expired (OCPP 1.6 §7.17,
- *   2.0.1 C01/C05), a token whose group entry is not Accepted takes the group's status (a blocked
+ * - list: the IdTokenDirectory; an entry past its expiryDate answers Expired (OCPP 1.6 IdTagInfo,
+ *   2.0.1 IdTokenInfoType), a token whose group entry is not Accepted takes the group's status (a blocked
  *   fleet card blocks its members), an unlisted token gets `unknownStatus`;
  * - thingsboard: a client-side RPC of the gateway device asks ThingsBoard (a rule chain decides);
  *   answers are cached per charge point and token with their cacheExpiryDateTime (OCPP 2.0.1

@@ -1,5 +1,5 @@
 /**
- * Who takes a charge point's DataTransfer (OCPP 1.6 §4.3, 2.0.1 P01): the answer says whether
+ * Who takes a charge point's DataTransfer (OCPP 1.6 §4.3, 2.0.1 P02): the answer says whether
  * anything at this Central System understands the message.
  *
  * - Accepted when an `attributes`/`timeseries` entry of the charge point's chargePoints entry

@@ -5,7 +5,7 @@
 import type { AuthorizationStatus } from '../config/csms-types.js';
 import type { OcppVersion } from '../config/types.js';
 
-/** OCPP 1.6 §7.2 AuthorizationStatus: the 2.x-only statuses have no 1.6 spelling. */
+/** OCPP 1.6 AuthorizationStatus: the 2.x-only statuses have no 1.6 spelling. */
 const OCPP16_STATUSES: ReadonlySet<AuthorizationStatus> = new Set([
   'Accepted',
   'Blocked',

@@ -3,7 +3,7 @@
  * `unit` Wh/kWh/W/kW, no multiplier) and 2.0.1/2.1 (`value` is a number, `unitOfMeasure` with a
  * power-of-ten `multiplier`).
  *
- * OCPP 1.6 §7.31 / 2.0.1 SampledValueType: a sample without `measurand` is
+ * OCPP 1.6 SampledValue / 2.0.1 SampledValueType: a sample without `measurand` is
  * Energy.Active.Import.Register; without unit, energy is Wh and power W. Phase samples are used
  * only when the total is missing (power: summed over L1/L2/L3).
  */

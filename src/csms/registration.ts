@@ -246,7 +246,7 @@ export class RegistrationFeature implements ConnectorFeature {
     const decided = await status;
     this.counters[decided === 'Accepted' ? 'accepted' : decided === 'Pending' ? 'pending' : 'rejected']++;
     if (decided === 'Accepted') return;
-    // 1.6 §4.2 / 2.0.1 B02.FR.01: for a status other than Accepted, interval is the retry wait.
+    // 1.6 §4.2 / 2.0.1 B02: for a status other than Accepted, interval is the retry wait.
     ctx.response.status = decided;
     ctx.response.interval = connection.entry.registrationRetryInterval;
     this.logger.info(

@@ -1,8 +1,8 @@
 /**
  * Charging sessions in the connector: transactions tracked per charge point and EVSE (OCPP 1.6
- * StartTransaction/MeterValues/StopTransaction/StatusNotification §5.16/§6.x; 2.0.1/2.1
- * TransactionEvent Started/Updated/Ended, E01–E15), cost from the tariff (I block: `totalCost`
- * in the TransactionEventResponse of an Ended event, I03.FR; CostUpdated while charging, I02/I03),
+ * StartTransaction/MeterValues/StopTransaction/StatusNotification §4.7–§4.10; 2.0.1/2.1
+ * TransactionEvent Started/Updated/Ended, the E block), cost from the tariff (I block: `totalCost`
+ * in the TransactionEventResponse of an Ended event, I03; CostUpdated while charging, I02),
  * and — with `"sessions": true` on the chargePoints entry — a `session` record as telemetry when a
  * transaction ends plus `evse_<n>_…` attributes of each EVSE's state.
  *
@@ -208,7 +208,7 @@ export class SessionsFeature implements ConnectorFeature {
       if (connectorId !== undefined) tx.connectorId = connectorId;
       if (p.eventType === 'Started') await this.endAbandoned(ctx, tx);
     }
-    // E03/E06: the idToken may come after the start (cable first, card later).
+    // E02: the idToken may come after the start (cable first, card later).
     if (isRecord(p.idToken) && typeof p.idToken.idToken === 'string')
       tx.idToken = this.presenter.present(p.idToken.idToken);
     applyReading(tx, readMeter(p.meterValue));
@@ -220,7 +220,7 @@ export class SessionsFeature implements ConnectorFeature {
         at,
         typeof info.stoppedReason === 'string' ? info.stoppedReason : 'Local',
       );
-      // I03.FR: the CSMS gives the final cost in the response to the Ended event.
+      // I03: the CSMS gives the final cost in the response to the Ended event.
       if (cost !== undefined) ctx.response.totalCost = cost;
       return;
     }
@@ -253,7 +253,7 @@ export class SessionsFeature implements ConnectorFeature {
 
   /**
    * A new transaction on an EVSE that still has an open one: the station delivers transaction
-   * messages in order (1.6 §4.7, 2.0.1 E04), so the old one's end will never come. It is closed
+   * messages in order, offline queues included, so the old one's end will never come. It is closed
    * with stopReason "Unknown" so the EVSE's state and the store stay true.
    */
   private async endAbandoned(ctx: CallContext, tx: OpenTransaction): Promise<void> {
@@ -336,7 +336,7 @@ export class SessionsFeature implements ConnectorFeature {
     return state;
   }
 
-  /** I02/I03: CostUpdated to a 2.x station while it charges, at most every costUpdatedInterval. */
+  /** I02: CostUpdated to a 2.x station while it charges, at most every costUpdatedInterval. */
   private costUpdate(ctx: CallContext, tx: OpenTransaction): void {
     const { connection } = ctx;
     if (connection.version === 'ocpp1.6') return;
