@@ -7,9 +7,11 @@
  *   2.0.1 IdTokenInfoType), a token whose group entry is not Accepted takes the group's status (a blocked
  *   fleet card blocks its members), an unlisted token gets `unknownStatus`;
  * - thingsboard: a client-side RPC of the gateway device asks ThingsBoard (a rule chain decides);
- *   answers are cached per charge point and token with their cacheExpiryDateTime (OCPP 2.0.1
- *   C10, the same rule a station's own cache follows) and, without an answer in time,
- *   `whenThingsBoardUnreachable` applies: the last answer (cache), Accepted, or `unknownStatus`.
+ *   Accepted answers are cached per charge point and token with their cacheExpiryDateTime (OCPP
+ *   2.0.1 C10: a station's own cache keeps only Accepted tokens too) and, without an answer in
+ *   time, `whenThingsBoardUnreachable` applies: the cached answer, Accepted, or `unknownStatus`.
+ *   Refusals are not kept: a station sending made-up tokens cannot grow the cache, and a token
+ *   ThingsBoard stops accepting loses its cached answer at once.
  *
  * Tokens of type NoAuthorization carry no identity (2.0.1 IdTokenEnumType) and are Accepted.
  */
@@ -254,6 +256,14 @@ export class AuthorizationService {
   }
 
   private writeCache(key: string, answer: ThingsBoardAnswer, now: number): void {
+    if (answer.status !== 'Accepted') {
+      this.state
+        .deleteRecord(CACHE_NAMESPACE, key)
+        .catch((err: unknown) =>
+          this.logger.warn({ err: String(err) }, 'could not drop a cached authorization'),
+        );
+      return;
+    }
     const record: CachedAnswer = {
       status: answer.status,
       freshUntil: answer.cacheExpiryDateTime === undefined ? 0 : Date.parse(answer.cacheExpiryDateTime),

@@ -105,21 +105,34 @@ describe('thingsboard mode', () => {
   }
 
   it.each([
-    ['cache', 'Blocked', 'cache'],
+    ['cache', 'Accepted', 'cache'],
     ['accept', 'Accepted', 'unreachable'],
     ['reject', 'NoCredit', 'unreachable'],
   ] as const)('unreachable with %s: %s', async (policy, status, source) => {
-    const answers: Record<string, unknown> = { T: { status: 'Blocked' } };
+    const answers: Record<string, unknown> = { T: { status: 'Accepted' } };
     const calls: unknown[] = [];
     const { service } = aService(
       { mode: 'thingsboard', whenThingsBoardUnreachable: policy, unknownStatus: 'NoCredit' },
       rpcAnswering(answers, calls),
     );
-    expect(await service.decide(request('T'))).toEqual({ status: 'Blocked', source: 'thingsboard' });
+    expect(await service.decide(request('T'))).toEqual({ status: 'Accepted', source: 'thingsboard' });
     delete answers.T;
     expect(await service.decide(request('T'))).toEqual({ status, source });
     expect(calls).toHaveLength(2);
     expect(service.counters).toMatchObject({ askedThingsBoard: 2, thingsBoardUnreachable: 1 });
+  });
+
+  it('refusals are not cached, and a refusal drops the cached acceptance', async () => {
+    const answers: Record<string, unknown> = { T: { status: 'Accepted' }, B: { status: 'Blocked' } };
+    const { service } = aService({ mode: 'thingsboard' }, rpcAnswering(answers, []));
+    await service.decide(request('T'));
+    await service.decide(request('B'));
+    answers.T = { status: 'Blocked' };
+    expect((await service.decide(request('T'))).status).toBe('Blocked');
+    delete answers.T;
+    delete answers.B;
+    expect(await service.decide(request('T'))).toEqual({ status: 'Invalid', source: 'unreachable' });
+    expect(await service.decide(request('B'))).toEqual({ status: 'Invalid', source: 'unreachable' });
   });
 
   it('a fresh cached answer is used without asking; answers are per charge point', async () => {

@@ -384,14 +384,15 @@ describe('authorization end to end', () => {
       expect(device.rpcs).toHaveLength(asked);
     });
 
-    it('ThingsBoard unreachable: the last answer for a known token, unknownStatus for a new one', async () => {
+    it('ThingsBoard unreachable: the cached answer for an accepted token, unknownStatus for the others', async () => {
       device.stopAnswering('ocppAuthorize');
       // The cached answer keeps the cacheExpiryDateTime ThingsBoard gave (past: the station must not cache it).
       await expect(cp16.call('Authorize', { idTag: 'VALID02' })).resolves.toEqual({
         idTagInfo: { status: 'Accepted', expiryDate: '2020-01-01T00:00:00Z' },
       });
+      // Refusals are not cached: unknownStatus.
       await expect(cp16.call('Authorize', { idTag: 'BLOCKED02' })).resolves.toEqual({
-        idTagInfo: { status: 'Blocked' },
+        idTagInfo: { status: 'Invalid' },
       });
       await expect(cp16.call('Authorize', { idTag: 'NEVERSEEN' })).resolves.toEqual({
         idTagInfo: { status: 'Invalid' },
