@@ -259,7 +259,14 @@ export class OcppConnector implements CallHandler {
       publish: (kind, values, ts) => published.push({ kind, values, ts }),
       afterAnswer: (task) => after.push(task),
     };
-    await features.runHooks(ctx);
+    try {
+      await features.runHooks(ctx);
+    } catch (err) {
+      // The charge point gets a CALLERROR and may send again; what it sent (and its device's
+      // announcement, already made) is stored all the same: at least once, never lost.
+      this.announcer.persist(records, live.session.id);
+      throw err;
+    }
     for (const p of published) records.push(...this.datapoint(live, p.kind, p.values, p.ts));
     if (records.length > 0) await this.deps.outbox.append(records);
     runAfterAnswer(after, this.logger);
