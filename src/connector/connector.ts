@@ -5,6 +5,7 @@
  * is already safe.
  */
 import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
 import { CentralSystemServer } from '../ocpp/server.js';
@@ -29,6 +30,8 @@ export interface ConnectorDeps {
   state: StateStore;
   validators: ValidatorSet;
   logger: Logger;
+  /** Per-message warnings, summarised; the gateway shares one among its stages. */
+  warnings?: LogSummary;
   now?: () => Date;
 }
 
@@ -46,7 +49,12 @@ interface Live {
 
 export class OcppConnector implements CallHandler {
   readonly name: string;
-  readonly uplinkCounters: UplinkCounters = { mapped: 0, skipped: 0 };
+  readonly uplinkCounters: UplinkCounters = {
+    mapped: 0,
+    skipped: 0,
+    skippedNotFinite: 0,
+    receiveTimeUsed: 0,
+  };
   readonly protocolCounters = newProtocolCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
@@ -56,15 +64,17 @@ export class OcppConnector implements CallHandler {
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
+  private readonly warnings: LogSummary;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
     this.name = deps.config.name;
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
+    this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.routes = deps.config.chargePoints.map((entry) => ({
       entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
+      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
     }));
     this.registry = new DeviceRegistry(deps.state, this.logger);
     this.server = new CentralSystemServer<Route>({
@@ -75,6 +85,7 @@ export class OcppConnector implements CallHandler {
       protocolCounters: this.protocolCounters,
       resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
       onSession: (session, route) => this.onSession(session, route),
+      warnings: this.warnings,
     });
   }
 
@@ -166,13 +177,17 @@ export class OcppConnector implements CallHandler {
   private persist(records: NewRecord[], chargePointId: string): void {
     if (records.length === 0) return;
     this.deps.outbox.append(records).catch((err: unknown) => {
-      this.logger.error({ chargePointId, err }, 'could not store records in the outbox');
+      this.warnings.error(
+        'persist-failed',
+        { chargePointId, reason: err instanceof Error ? err.message : String(err) },
+        'could not store records in the outbox',
+      );
     });
   }
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
     const live = this.bySession.get(session);
-    const answer = ANSWERS[session.spec.version][action];
+    const answer = ANSWERS[session.spec.version].get(action);
     if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
@@ -200,7 +215,8 @@ export class OcppConnector implements CallHandler {
   private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
     const id = live.session.id;
     const device = live.announced?.name ?? this.registry.identityOf(id).name;
-    const data = live.route.mapper.map(action, mappingScope(action, payload), device, this.now().getTime());
+    const scope = mappingScope(action, payload, this.deps.config.centralSystem.maxJsonDepth);
+    const data = live.route.mapper.map(action, scope, device, this.now().getTime());
     if (data.length === 0 || live.announced) return data;
     return [...this.announce(live, this.registry.identityOf(id)), ...data];
   }
@@ -236,7 +252,11 @@ export class OcppConnector implements CallHandler {
   onAttributeUpdate(device: string, data: Record<string, unknown>): void {
     const live = this.sessionOfDevice(device);
     if (!live) {
-      this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
+      this.warnings.warn(
+        'attribute-update-no-live-device',
+        { device },
+        'attribute update for a device with no live charge point: not delivered',
+      );
       return;
     }
     for (const [key, value] of Object.entries(data)) {
@@ -250,7 +270,11 @@ export class OcppConnector implements CallHandler {
         ).then(
           (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
           (err: unknown) =>
-            this.logger.warn({ device, key, reason: describeFailure(err) }, 'attribute update not delivered'),
+            this.warnings.warn(
+              'attribute-update-failed',
+              { device, key, reason: describeFailure(err) },
+              'attribute update not delivered',
+            ),
         );
       }
     }
@@ -270,7 +294,7 @@ export class OcppConnector implements CallHandler {
         const reply = sendDownlink(live.session, entry, { params, method }, rpcTimeout(entry));
         if (!entry.withResponse) {
           reply.catch((err: unknown) =>
-            this.logger.warn({ device, method, reason: describeFailure(err) }, 'RPC failed'),
+            this.warnings.warn('rpc-failed', { device, method, reason: describeFailure(err) }, 'RPC failed'),
           );
           return undefined;
         }

@@ -37,8 +37,8 @@ describe('the seed document', () => {
           type: 'basic',
           credentials: [{ username: 'admin', password: 'admin' }],
           usernameIsChargePointId: false,
-          passwords: {},
-          passwordHashes: {},
+          passwords: new Map(),
+          passwordHashes: new Map(),
         },
       ],
       ocppVersions: ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'],
@@ -46,6 +46,11 @@ describe('the seed document', () => {
       pingInterval: 30,
       maxMessageSize: 1_048_576,
       compression: true,
+      maxJsonDepth: 64,
+      maxSendBufferSize: 1_048_576,
+      sendStallTimeoutMs: 30_000,
+      maxQueuedCalls: 64,
+      maxChargePointIdLength: 255,
     });
 
     const cp = firstChargePoint(config);
@@ -155,6 +160,7 @@ describe('defaults', () => {
       reconnectMinMs: 1000,
       reconnectMaxMs: 30000,
       shutdownGracePeriodMs: 10_000,
+      maxJsonDepth: 64,
       username: 'T',
     });
     expect(config.storage).toEqual({ type: 'memory', maxRecordsCount: 100_000, maxReadRecordsCount: 1000 });
@@ -264,8 +270,11 @@ describe('centralSystem.security', () => {
         type: 'basic',
         credentials: [],
         usernameIsChargePointId: true,
-        passwords: {},
-        passwordHashes: { CP_1: 'ab'.repeat(32), 'CP:2': 'cd'.repeat(32) },
+        passwords: new Map(),
+        passwordHashes: new Map([
+          ['CP_1', 'ab'.repeat(32)],
+          ['CP:2', 'cd'.repeat(32)],
+        ]),
       },
     ]);
   });
