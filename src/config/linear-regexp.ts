@@ -32,13 +32,14 @@ function linearEngineAvailable(): boolean {
 }
 
 /**
- * Compiles `pattern` to match a whole string (`^(?:…)$`) in linear time. `linear` is for tests
- * of the fallback; by default the engine is used when this Node has it.
+ * Compiles `pattern` to match a whole string (`^(?:…)$`) in linear time. `engine` is for tests of
+ * the fallback: by default the linear engine is used when this Node has it.
  */
 export function compileLinearPattern(
   pattern: string,
-  linear: boolean = linearEngineAvailable(),
+  engine: 'auto' | 'backtracking' = 'auto',
 ): CompiledPattern {
+  const linear = engine === 'auto' && linearEngineAvailable();
   try {
     // Alone first: wrapped in `(?:…)`, an unbalanced pattern such as `a)|(b` would compile and
     // silently match differently.
