@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../../src/config/types.js';
-import { aGatewayJson, anOcppJson, SEED_OCPP_JSON, useConfigDir } from './fixtures.js';
+import { aGatewayJson, anOcppJson, SEED_OCPP_JSON, testPem, useConfigDir } from './fixtures.js';
+
+const PEM = testPem();
 
 const configDir = useConfigDir();
 
@@ -283,9 +285,9 @@ describe('centralSystem.security', () => {
 describe('TLS files', () => {
   it('reads the central system certificate, key and CA relative to ocpp.json', () => {
     const dir = configDir();
-    dir.write('cs.pem', 'CERT');
-    dir.write('cs.key', 'KEY');
-    dir.write('ca.pem', 'CA');
+    dir.write('cs.pem', PEM.cert);
+    dir.write('cs.key', PEM.key);
+    dir.write('ca.pem', PEM.ca);
     const connection = {
       type: 'tls',
       cert: 'cs.pem',
@@ -297,9 +299,9 @@ describe('TLS files', () => {
     const tls = onlyConnector(config).centralSystem.connection;
     expect(tls).toEqual({
       type: 'tls',
-      cert: Buffer.from('CERT'),
-      key: Buffer.from('KEY'),
-      ca: Buffer.from('CA'),
+      cert: Buffer.from(PEM.cert),
+      key: Buffer.from(PEM.key),
+      ca: Buffer.from(PEM.ca),
       requireClientCertificate: true,
       clientCertificateCnMustMatchId: false,
       allowLegacyTls: false,
@@ -308,17 +310,17 @@ describe('TLS files', () => {
 
   it('reads the broker files of tlsPrivateKey, typed or in the old untyped form', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
-    dir.write('cert.pem', 'CERT');
-    dir.write('key.pem', 'KEY');
+    dir.write('ca.pem', PEM.ca);
+    dir.write('cert.pem', PEM.clientCert);
+    dir.write('key.pem', PEM.clientKey);
     const files = { caCert: 'ca.pem', cert: 'cert.pem', privateKey: 'key.pem' };
     for (const security of [{ type: 'tlsPrivateKey', ...files }, files]) {
       const gateway = aGatewayJson({ thingsboard: { port: 8883, security } });
       const config = loadConfig(dir.files(gateway), {});
       expect(config.thingsboard.tls).toEqual({
-        ca: Buffer.from('CA'),
-        cert: Buffer.from('CERT'),
-        key: Buffer.from('KEY'),
+        ca: Buffer.from(PEM.ca),
+        cert: Buffer.from(PEM.clientCert),
+        key: Buffer.from(PEM.clientKey),
       });
       expect(config.thingsboard.username).toBeUndefined();
     }
@@ -326,20 +328,20 @@ describe('TLS files', () => {
 
   it('tlsAccessToken logs in with the token over TLS', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
+    dir.write('ca.pem', PEM.ca);
     const security = { type: 'tlsAccessToken', accessToken: 'T', caCert: 'ca.pem' };
     const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {});
-    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from('CA') } });
+    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from(PEM.ca) } });
   });
 });
 
 describe('broker credentials', () => {
   it('read the untyped {accessToken, caCert} form as tlsAccessToken', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
+    dir.write('ca.pem', PEM.ca);
     const security = { accessToken: 'T', caCert: 'ca.pem' };
     const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {});
-    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from('CA') } });
+    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from(PEM.ca) } });
   });
 
   it('may be left out: the gateway then connects without any, and says so', () => {
@@ -378,7 +380,7 @@ describe('environment overrides', () => {
 
   it('can switch the security type and supply its settings', () => {
     const dir = configDir();
-    dir.write('env-ca.pem', 'ENV CA');
+    dir.write('env-ca.pem', PEM.ca);
     const config = loadConfig(dir.files(), {
       TB_GW_SECURITY_TYPE: 'usernamePassword',
       TB_GW_USERNAME: 'env-user',
@@ -390,18 +392,18 @@ describe('environment overrides', () => {
       username: 'env-user',
       password: 'env-pw',
       clientId: 'env-client',
-      tls: { ca: Buffer.from('ENV CA') },
+      tls: { ca: Buffer.from(PEM.ca) },
     });
   });
 
   it('keeps tlsAccessToken when only the token comes from the environment', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
+    dir.write('ca.pem', PEM.ca);
     const security = { type: 'tlsAccessToken', accessToken: 'FILE', caCert: 'ca.pem' };
     const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {
       TB_GW_ACCESS_TOKEN: 'ENV',
     });
-    expect(config.thingsboard).toMatchObject({ username: 'ENV', tls: { ca: Buffer.from('CA') } });
+    expect(config.thingsboard).toMatchObject({ username: 'ENV', tls: { ca: Buffer.from(PEM.ca) } });
   });
 
   it('ignores empty variables', () => {
