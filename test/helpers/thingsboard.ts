@@ -27,6 +27,8 @@ export class FakeThingsBoard {
       } catch {
         return;
       }
+      // Only objects are gateway-API messages (a test may publish anything on these topics).
+      if (typeof json !== 'object' || json === null) return;
       this.messages.push({
         topic,
         json: json as Record<string, unknown>,
