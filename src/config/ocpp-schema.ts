@@ -17,10 +17,13 @@ import {
   valueType,
 } from './csms-schema.js';
 import { readConfiguredFile } from './files.js';
+import { compileLinearPattern } from './linear-regexp.js';
+import { checkTlsMaterial, type TlsFile } from './tls.js';
 import { byType, type KeyRules } from './keys.js';
 import type {
   AttributeUpdateMapping,
   ChargePointConfig,
+  ConnectionConfig,
   DatapointMapping,
   OcppVersion,
   RpcMapping,
@@ -88,24 +91,16 @@ const messageTypeFilter = z
 
 /**
  * Anchored at both ends, unlike Python's re.match (start only), so that `CP_1` does not also
- * claim `CP_10`. The pattern is compiled alone first: wrapped in `(?:…)`, an unbalanced pattern
- * such as `a)|(b` would compile and silently match differently.
+ * claim `CP_10`; matched in linear time (see linear-regexp.ts), because ids are attacker-chosen.
  */
 const idRegexpPattern = z
   .string()
   .min(1)
   .default('charge_points/CP_1')
   .transform((pattern, ctx) => {
-    try {
-      new RegExp(pattern);
-      return { pattern, regexp: new RegExp('^(?:' + pattern + ')$') };
-    } catch (error) {
-      const reason = String((error as Error).message).replace(
-        /^Invalid regular expression: \/.*\/[a-z]*: /s,
-        '',
-      );
-      return fail(ctx.issues, `invalid regular expression: ${reason}`, pattern);
-    }
+    const compiled = compileLinearPattern(pattern);
+    if (compiled.ok) return { pattern, regexp: compiled.regexp };
+    return fail(ctx.issues, compiled.reason, pattern);
   });
 
 const DATAPOINT_SHAPE = {
@@ -200,23 +195,40 @@ const ocppVersions = z
 
 export type ParsedSecurityRule = SecurityRule | { type: 'anonymous' };
 
+/**
+ * An object of strings read into a Map. Not z.record: its output is a plain object, which drops a
+ * `__proto__` key (a valid charge point id) and would let `constructor` read Object.prototype.
+ */
+const stringMap = z.unknown().transform((raw, ctx): Map<string, string> => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return fail(ctx.issues, 'expected an object', raw);
+  }
+  const map = new Map<string, string>();
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value === 'string') map.set(key, value);
+    else ctx.issues.push({ code: 'invalid_type', expected: 'string', path: [key], input: value });
+  }
+  return map;
+});
+
 /** The schema of one ocpp.json, and the key names it allows (for the unknown-key check). */
 export function ocppFileSchema(dir: string) {
-  const configuredFile = z
+  // Certificates keep their file name until checked, so that a problem can name the file.
+  const tlsFile = z
     .string()
     .min(1)
-    .transform((path, ctx) => {
+    .transform((path, ctx): TlsFile => {
       const read = readConfiguredFile(dir, path);
-      return read.ok ? read.data : fail(ctx.issues, read.message, path);
+      return read.ok ? { file: read.file, data: read.data } : fail(ctx.issues, read.message, path);
     });
 
   const INSECURE_SHAPE = { type: z.literal('insecure') };
   const TLS_SHAPE = {
     type: z.literal('tls'),
-    cert: configuredFile,
-    key: configuredFile,
+    cert: tlsFile,
+    key: tlsFile,
     password: z.string().optional(),
-    ca: configuredFile.optional(),
+    ca: tlsFile.optional(),
     requireClientCertificate: z.boolean().default(false),
     clientCertificateCnMustMatchId: z.boolean().default(false),
     allowLegacyTls: z.boolean().default(false),
@@ -225,6 +237,9 @@ export function ocppFileSchema(dir: string) {
     .discriminatedUnion('type', [
       z.object(INSECURE_SHAPE),
       z.object(TLS_SHAPE).superRefine((tls, ctx) => {
+        for (const problem of checkTlsMaterial(tls)) {
+          ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message, input: undefined });
+        }
         if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
           ctx.addIssue({
             code: 'custom',
@@ -235,7 +250,12 @@ export function ocppFileSchema(dir: string) {
         }
       }),
     ])
-    .default({ type: 'insecure' });
+    .default({ type: 'insecure' })
+    .transform((c): ConnectionConfig => {
+      if (c.type === 'insecure') return c;
+      const { cert, key, ca, ...rest } = c;
+      return { ...rest, cert: cert.data, key: key.data, ...(ca === undefined ? {} : { ca: ca.data }) };
+    });
 
   const CREDENTIAL_SHAPE = { username: z.string(), password: z.string() };
   const TOKEN_SHAPE = { type: z.literal('token'), tokens: z.array(z.string()) };
@@ -243,7 +263,7 @@ export function ocppFileSchema(dir: string) {
     type: z.literal('basic'),
     credentials: z.array(z.object(CREDENTIAL_SHAPE)).default([]),
     usernameIsChargePointId: z.boolean().default(false),
-    passwords: z.record(z.string(), z.string()).default({}),
+    passwords: stringMap.default(new Map()),
     passwordsFile: z
       .string()
       .min(1)
@@ -258,7 +278,7 @@ export function ocppFileSchema(dir: string) {
   const securityRule = z.discriminatedUnion('type', [
     z.object(TOKEN_SHAPE),
     z.object(BASIC_SHAPE).superRefine((basic, ctx) => {
-      const none = basic.credentials.length === 0 && Object.keys(basic.passwords).length === 0;
+      const none = basic.credentials.length === 0 && basic.passwords.size === 0;
       if (basic.usernameIsChargePointId && none && basic.passwordsFile === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -277,7 +297,7 @@ export function ocppFileSchema(dir: string) {
           credentials: rule.credentials,
           usernameIsChargePointId: rule.usernameIsChargePointId,
           passwords: rule.passwords,
-          passwordHashes: rule.passwordsFile ?? {},
+          passwordHashes: rule.passwordsFile ?? new Map(),
         }
       : rule;
 
@@ -294,6 +314,12 @@ export function ocppFileSchema(dir: string) {
     maxMessageSize: z.number().int().min(1024).default(1_048_576),
     compression: z.boolean().default(true),
     announceUnbootedAfter: z.number().int().min(0).default(10),
+    // Bounds against hostile or broken peers (ours; README "Security and limits").
+    maxJsonDepth: z.number().int().min(8).max(1000).default(64),
+    maxSendBufferSize: z.number().int().min(16_384).default(1_048_576),
+    sendStallTimeout: z.number().positive().default(30),
+    maxQueuedCalls: z.number().int().min(1).max(10_000).default(64),
+    maxChargePointIdLength: z.number().int().min(1).max(8192).default(255),
   };
   const OCPP_FILE_SHAPE = {
     centralSystem: z.object(CENTRAL_SYSTEM_SHAPE).prefault({}),
@@ -350,8 +376,8 @@ const PASSWORD_LINE = /^(.+):([0-9a-fA-F]{64})$/;
  * `passwordsFile`: one `<charge point id>:<sha256 hex>` per line; blank lines and `#` comments
  * are skipped. Problems name the line number, never its content (a hash is still a secret).
  */
-function parsePasswordsFile(file: string, text: string, issues: Issues): Record<string, string> {
-  const hashes: Record<string, string> = {};
+function parsePasswordsFile(file: string, text: string, issues: Issues): Map<string, string> {
+  const hashes = new Map<string, string>();
   const lineOf = new Map<string, number>();
   const before = issues.length;
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -379,7 +405,7 @@ function parsePasswordsFile(file: string, text: string, issues: Issues): Record<
       return;
     }
     lineOf.set(id, n);
-    hashes[id] = hash.toLowerCase();
+    hashes.set(id, hash.toLowerCase());
   });
   return issues.length === before ? hashes : z.NEVER;
 }

@@ -4,6 +4,7 @@
  * when it is complete, else after `announceUnbootedAfter` seconds of silence); the boot's
  * identity when it comes (the provisional device disconnected if the name changed).
  */
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { DeviceIdentity, NewRecord, Outbox } from '../outbox/types.js';
@@ -27,6 +28,7 @@ export class DeviceAnnouncer {
   private readonly registry: DeviceRegistry;
   private readonly outbox: Outbox;
   private readonly logger: Logger;
+  private readonly warnings: LogSummary;
   private readonly unbootedAfterS: number;
   private readonly isCurrent: (live: Announced) => boolean;
 
@@ -34,12 +36,14 @@ export class DeviceAnnouncer {
     registry: DeviceRegistry;
     outbox: Outbox;
     logger: Logger;
+    warnings: LogSummary;
     announceUnbootedAfter: number;
     isCurrent(live: Announced): boolean;
   }) {
     this.registry = deps.registry;
     this.outbox = deps.outbox;
     this.logger = deps.logger;
+    this.warnings = deps.warnings;
     this.unbootedAfterS = deps.announceUnbootedAfter;
     this.isCurrent = deps.isCurrent;
   }
@@ -119,7 +123,11 @@ export class DeviceAnnouncer {
   persist(records: NewRecord[], chargePointId: string): void {
     if (records.length === 0) return;
     this.outbox.append(records).catch((err: unknown) => {
-      this.logger.error({ chargePointId, err }, 'could not store records in the outbox');
+      this.warnings.error(
+        'persist-failed',
+        { chargePointId, reason: err instanceof Error ? err.message : String(err) },
+        'could not store records in the outbox',
+      );
     });
   }
 

@@ -8,6 +8,7 @@
 import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
 import { createCsmsFeatures, type CsmsFeatures } from '../csms/index.js';
 import type { OpenTransactionView } from '../csms/sessions-feature.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
 import { CentralSystemServer } from '../ocpp/server.js';
@@ -33,6 +34,8 @@ export interface ConnectorDeps {
   logger: Logger;
   /** The gateway device's channel to ThingsBoard (authorization RPCs, attributes); absent in some tests. */
   thingsboard?: CsmsThingsBoardLink;
+  /** Per-message warnings, summarised; the gateway shares one among its stages. */
+  warnings?: LogSummary;
   now?: () => Date;
 }
 
@@ -52,7 +55,13 @@ export interface Live extends Announced {
 
 export class OcppConnector implements CallHandler {
   readonly name: string;
-  readonly uplinkCounters: UplinkCounters = { mapped: 0, skipped: 0, unconvertible: 0 };
+  readonly uplinkCounters: UplinkCounters = {
+    mapped: 0,
+    skipped: 0,
+    unconvertible: 0,
+    skippedNotFinite: 0,
+    receiveTimeUsed: 0,
+  };
   readonly protocolCounters = newProtocolCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
@@ -64,12 +73,14 @@ export class OcppConnector implements CallHandler {
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
+  private readonly warnings: LogSummary;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
     this.name = deps.config.name;
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
+    this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.csms = createCsmsFeatures({
       config: deps.config,
       state: deps.state,
@@ -83,6 +94,7 @@ export class OcppConnector implements CallHandler {
       registry: this.registry,
       outbox: deps.outbox,
       logger: this.logger,
+      warnings: this.warnings,
       announceUnbootedAfter: deps.config.centralSystem.announceUnbootedAfter,
       isCurrent: (live) => this.live.get(live.session.id) === live,
     });
@@ -94,6 +106,7 @@ export class OcppConnector implements CallHandler {
       protocolCounters: this.protocolCounters,
       resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
       onSession: (session, route) => this.onSession(session, route),
+      warnings: this.warnings,
     });
   }
 
@@ -104,7 +117,7 @@ export class OcppConnector implements CallHandler {
   private buildRoutes(config: OcppConnectorConfig): Route[] {
     return config.chargePoints.map((entry) => ({
       entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
+      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
       features: new EntryFeatures(entry, this.csms.all),
     }));
   }
@@ -203,7 +216,7 @@ export class OcppConnector implements CallHandler {
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
     const live = this.bySession.get(session);
-    const answer = ANSWERS[session.spec.version][action];
+    const answer = ANSWERS[session.spec.version].get(action);
     if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     if (live.route.features.involves(action)) {
       const run = (): Promise<unknown> => this.answerWithFeatures(live, action, payload);
@@ -224,7 +237,7 @@ export class OcppConnector implements CallHandler {
     action: string,
     payload: Record<string, unknown>,
   ): Record<string, unknown> {
-    const answer = ANSWERS[live.session.spec.version][action];
+    const answer = ANSWERS[live.session.spec.version].get(action);
     if (!answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     return answer({
       payload,
@@ -292,7 +305,11 @@ export class OcppConnector implements CallHandler {
     const { mapper, entry } = live.route;
     if (!mapper.handles(action)) return [];
     const numeric = live.session.spec.version === 'ocpp1.6' && !entry.sampledValuesAsText;
-    const scope = mappingScope(action, numeric ? withNumericSampledValues(action, payload) : payload);
+    const scope = mappingScope(
+      action,
+      numeric ? withNumericSampledValues(action, payload) : payload,
+      this.deps.config.centralSystem.maxJsonDepth,
+    );
     const data = mapper.map(action, scope, this.announcer.identityFor(live).name, this.now().getTime());
     return this.announcer.withAnnouncement(live, data);
   }
@@ -363,7 +380,11 @@ export class OcppConnector implements CallHandler {
       }
     }
     if (!live) {
-      this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
+      this.warnings.warn(
+        'attribute-update-no-live-device',
+        { device },
+        'attribute update for a device with no live charge point: not delivered',
+      );
       return;
     }
     for (const [key, value] of Object.entries(data)) {
@@ -377,7 +398,11 @@ export class OcppConnector implements CallHandler {
         ).then(
           (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
           (err: unknown) =>
-            this.logger.warn({ device, key, reason: describeFailure(err) }, 'attribute update not delivered'),
+            this.warnings.warn(
+              'attribute-update-failed',
+              { device, key, reason: describeFailure(err) },
+              'attribute update not delivered',
+            ),
         );
       }
     }
@@ -406,7 +431,8 @@ export class OcppConnector implements CallHandler {
       veto: (action, payload) =>
         live.route.features.beforeSend({ connection: this.viewOf(live), action, payload }),
       connection: () => this.viewOf(live),
-      logger: this.logger.child({ device }),
+      warnings: this.warnings,
+      device,
     });
   }
 }

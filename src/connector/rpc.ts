@@ -4,7 +4,7 @@
  * is named after. Every CALL goes through `send`, where the features may refuse it.
  */
 import type { ChargePointConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
+import type { LogSummary } from '../log-summary.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import { describeFailure, rpcTimeout, sendDownlink, settingCall, type RpcReplyData } from './downlink.js';
 import type { ConnectionView, RpcMethod } from './features.js';
@@ -22,7 +22,9 @@ export interface RpcRequest {
   /** The features' vetoes for a method they answer themselves (it is named like an action). */
   veto(action: string, payload: unknown): Promise<void>;
   connection(): ConnectionView;
-  logger: Logger;
+  warnings: LogSummary;
+  /** The device the RPC was addressed to (for the log). */
+  device: string;
 }
 
 export async function answerRpc(r: RpcRequest): Promise<RpcReply | undefined> {
@@ -34,7 +36,13 @@ export async function answerRpc(r: RpcRequest): Promise<RpcReply | undefined> {
     if (entry) {
       const reply = sendDownlink(caller, entry, { params: r.params, method }, rpcTimeout(entry));
       if (!entry.withResponse) {
-        reply.catch((err: unknown) => r.logger.warn({ method, reason: describeFailure(err) }, 'RPC failed'));
+        reply.catch((err: unknown) =>
+          r.warnings.warn(
+            'rpc-failed',
+            { device: r.device, method, reason: describeFailure(err) },
+            'RPC failed',
+          ),
+        );
         return undefined;
       }
       response = await reply;

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CentralSystemConfig } from '../config/types.js';
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { authenticate, challengeHeader, identityOf } from './auth.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
@@ -22,6 +23,10 @@ export interface ServerCounters {
   rejectedVersion: number;
   /** TLS handshakes that failed (protocol version, cipher, …) before any charge point id was sent. */
   rejectedTls: number;
+  /** Handshakes refused as malformed: an id too long, several Authorization headers. */
+  rejectedBadRequest: number;
+  /** Exceptions while handling a handshake: answered 500, counted, logged, never fatal. */
+  handshakeErrors: number;
 }
 
 export interface CentralSystemServerOptions<Route> {
@@ -34,7 +39,8 @@ export interface CentralSystemServerOptions<Route> {
   resolveChargePoint(id: string): Route | undefined;
   /** A new session whose handshake completed with a common OCPP version. */
   onSession(session: ChargePointSession, route: Route): void;
-  maxQueuedCalls?: number;
+  /** Where per-message warnings are summarised. */
+  warnings?: LogSummary;
 }
 
 interface Admission {
@@ -97,6 +103,8 @@ export class CentralSystemServer<Route> {
     rejectedAuth: 0,
     rejectedVersion: 0,
     rejectedTls: 0,
+    rejectedBadRequest: 0,
+    handshakeErrors: 0,
   };
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
@@ -223,10 +231,33 @@ export class CentralSystemServer<Route> {
     }
   }
 
+  /**
+   * Anyone can send a handshake, before any authentication: whatever it holds, an exception here
+   * is answered with 500, counted and logged, and never reaches the process.
+   */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    try {
+      this.admit(req, socket, head);
+    } catch (err) {
+      this.counters.handshakeErrors++;
+      this.opts.logger.error({ err, url: String(req.url).slice(0, 256) }, 'handling a handshake failed');
+      if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
+    }
+  }
+
+  private admit(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { logger, config } = this.opts;
     socket.on('error', (err) => logger.debug({ err }, 'handshake socket error'));
     const id = chargePointIdFromUrl(req.url);
+    if (id !== undefined && id.length > config.maxChargePointIdLength) {
+      // Checked before any pattern sees it: ids are attacker-chosen (see README, Security and limits).
+      this.counters.rejectedBadRequest++;
+      logger.warn(
+        { chargePointId: id.slice(0, 64) + '…', length: id.length, reason: 'charge point id too long' },
+        `charge point refused: its id is longer than maxChargePointIdLength (${config.maxChargePointIdLength})`,
+      );
+      return refuse(socket, 400, 'Bad Request');
+    }
     if (!id) {
       this.counters.rejectedNotFound++;
       logger.warn(
@@ -270,6 +301,11 @@ export class CentralSystemServer<Route> {
       }
     }
     const auth = authenticate(config.security, req, id);
+    if (!auth.ok && auth.ambiguous) {
+      this.counters.rejectedBadRequest++;
+      logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: ambiguous credentials');
+      return refuse(socket, 400, 'Bad Request');
+    }
     if (!auth.ok) {
       this.counters.rejectedAuth++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
@@ -293,7 +329,13 @@ export class CentralSystemServer<Route> {
         ws.close(1002, 'no common OCPP version');
         return;
       }
-      this.accept(ws, id, version, route);
+      try {
+        this.accept(ws, id, version, route);
+      } catch (err) {
+        this.counters.handshakeErrors++;
+        logger.error({ chargePointId: id, err }, 'setting up a charge point connection failed');
+        ws.terminate();
+      }
     });
   }
 
@@ -311,7 +353,13 @@ export class CentralSystemServer<Route> {
       handler: this.opts.handler,
       logger: this.opts.logger,
       counters: this.opts.protocolCounters,
-      maxQueuedCalls: this.opts.maxQueuedCalls ?? 64,
+      maxQueuedCalls: this.opts.config.maxQueuedCalls,
+      maxJsonDepth: this.opts.config.maxJsonDepth,
+      sendBuffer: {
+        maxBytes: this.opts.config.maxSendBufferSize,
+        stallTimeoutMs: this.opts.config.sendStallTimeoutMs,
+      },
+      ...(this.opts.warnings ? { warnings: this.opts.warnings } : {}),
     });
     this.opts.onSession(session, route);
   }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
 import { ConfigError, type ConfigProblem } from '../../src/errors.js';
-import { aGatewayJson, anOcppJson, type ConfigDir, useConfigDir } from './fixtures.js';
+import { aGatewayJson, anOcppJson, type ConfigDir, testPem, useConfigDir } from './fixtures.js';
+
+const PEM = testPem();
 
 const configDir = useConfigDir();
 
@@ -273,7 +275,7 @@ const BAD_CONFIGS: BadConfig[] = [
     ocpp: centralSystem({
       connection: { type: 'tls', cert: 'c.pem', key: 'k.pem', clientCertificateCnMustMatchId: true },
     }),
-    extra: { 'c.pem': 'C', 'k.pem': 'K' },
+    extra: { 'c.pem': PEM.cert, 'k.pem': PEM.key },
     file: 'ocpp.json',
     path: '$.centralSystem.connection.clientCertificateCnMustMatchId',
     message: 'needs "requireClientCertificate": true',
