@@ -19,11 +19,15 @@ import type { KeyRules } from './keys.js';
 /** A list in ocpp.json is for a site, not a card database: beyond this use `thingsboard` mode. */
 export const MAX_CONFIGURED_ID_TOKENS = 100_000;
 
+/**
+ * Not z.record: its output is a plain object, which drops a `__proto__` key (a valid idToken);
+ * the list is read straight from the parsed JSON into a Map.
+ */
 const idTokens = z
-  .record(z.string(), z.unknown())
-  .default({})
+  .unknown()
+  .optional()
   .transform((raw, ctx) => {
-    const { entries, problems } = parseIdTokenList(raw, MAX_CONFIGURED_ID_TOKENS);
+    const { entries, problems } = parseIdTokenList(raw ?? {}, MAX_CONFIGURED_ID_TOKENS);
     for (const message of problems) ctx.issues.push({ code: 'custom', message, input: undefined });
     const out = new Map<string, IdTokenEntry>();
     for (const { token, entry } of entries.values()) out.set(token, entry);

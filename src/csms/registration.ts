@@ -99,15 +99,18 @@ const PENDING_RPCS: Readonly<Record<OcppVersion, ReadonlySet<string>>> = {
   ]),
 };
 
-/** TriggerMessage requestedMessage → the action the station then sends. */
-const TRIGGERED_ACTION: Readonly<Record<string, string>> = {
-  SignChargePointCertificate: 'SignCertificate',
-  SignChargingStationCertificate: 'SignCertificate',
-  SignV2GCertificate: 'SignCertificate',
-  SignV2G20Certificate: 'SignCertificate',
-  SignCombinedCertificate: 'SignCertificate',
-  DiagnosticsStatusNotification: 'DiagnosticsStatusNotification',
-};
+/**
+ * TriggerMessage requestedMessage → the action the station then sends. A Map: the name comes from
+ * ThingsBoard's RPC (`constructor` would read Object.prototype from a plain object).
+ */
+const TRIGGERED_ACTION: ReadonlyMap<string, string> = new Map([
+  ['SignChargePointCertificate', 'SignCertificate'],
+  ['SignChargingStationCertificate', 'SignCertificate'],
+  ['SignV2GCertificate', 'SignCertificate'],
+  ['SignV2G20Certificate', 'SignCertificate'],
+  ['SignCombinedCertificate', 'SignCertificate'],
+  ['DiagnosticsStatusNotification', 'DiagnosticsStatusNotification'],
+]);
 
 export type RegistrationCounters = Record<
   'accepted' | 'pending' | 'rejected' | 'refusedCalls' | 'refusedRpcs' | 'approvals',
@@ -178,7 +181,7 @@ export class RegistrationFeature implements ConnectorFeature {
       }
       if (ctx.action === 'TriggerMessage' || ctx.action === 'ExtendedTriggerMessage') {
         const requested = (ctx.payload as Record<string, unknown> | null)?.requestedMessage;
-        if (typeof requested === 'string') fact.triggered.add(TRIGGERED_ACTION[requested] ?? requested);
+        if (typeof requested === 'string') fact.triggered.add(TRIGGERED_ACTION.get(requested) ?? requested);
       }
     });
   }

@@ -182,4 +182,36 @@ describe('Central System keys', () => {
     ]);
     expect(JSON.stringify(result.problems)).not.toContain('SECRETCARD99');
   });
+
+  it.each(['__proto__', 'constructor', 'toString'])(
+    'an idToken named %s is an ordinary list entry',
+    (token) => {
+      // Parsed from text: an object literal would make `__proto__` the prototype, not a key.
+      const idTokens: unknown = JSON.parse(
+        `{${JSON.stringify(token)}: {"status": "Blocked"}, "CARD1": {"status": "Accepted"}}`,
+      );
+      const connector = load(cp({}, { authorization: { mode: 'list', idTokens } }));
+      expect([...connector.authorization.idTokens]).toEqual([
+        [token, { status: 'Blocked' }],
+        ['CARD1', { status: 'Accepted' }],
+      ]);
+    },
+  );
+
+  it('idTokens that are not an object are refused at their path', () => {
+    const dir = configDir();
+    const result = checkConfig(
+      dir.files(aGatewayJson(), cp({}, { authorization: { mode: 'list', idTokens: ['CARD1'] } })),
+      {},
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      {
+        file: dir.path('ocpp.json'),
+        path: '$.authorization.idTokens',
+        message: expect.stringContaining('expected an object'),
+      },
+    ]);
+  });
 });
