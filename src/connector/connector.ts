@@ -117,7 +117,13 @@ export class OcppConnector implements CallHandler {
   private buildRoutes(config: OcppConnectorConfig): Route[] {
     return config.chargePoints.map((entry) => ({
       entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
+      mapper: new UplinkMapper(
+        entry,
+        this.uplinkCounters,
+        this.logger,
+        this.warnings,
+        config.centralSystem.maxJsonDepth,
+      ),
       features: new EntryFeatures(entry, this.csms.all),
     }));
   }

@@ -35,11 +35,19 @@ export class UplinkMapper {
   private readonly counters: UplinkCounters;
   private readonly logger: Logger;
   private readonly warnings: LogSummary | undefined;
+  private readonly maxJsonDepth: number;
 
-  constructor(entry: ChargePointConfig, counters: UplinkCounters, logger: Logger, warnings?: LogSummary) {
+  constructor(
+    entry: ChargePointConfig,
+    counters: UplinkCounters,
+    logger: Logger,
+    warnings?: LogSummary,
+    maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
+  ) {
     this.counters = counters;
     this.logger = logger;
     this.warnings = warnings;
+    this.maxJsonDepth = maxJsonDepth;
     const slot = (action: string): ActionMappings => {
       let m = this.byAction.get(action);
       if (!m) {
@@ -119,7 +127,7 @@ export class UplinkMapper {
     if (!isJsonSafe(value.value)) return this.notFinite(device, action, key.value);
     let out = value.value;
     if (m.type !== undefined) {
-      const converted = convertValue(m.type, out);
+      const converted = convertValue(m.type, out, this.maxJsonDepth);
       if (!converted.ok) {
         this.counters.unconvertible++;
         if (this.logger.isLevelEnabled('debug')) {
@@ -131,6 +139,8 @@ export class UplinkMapper {
         return undefined;
       }
       out = converted.value;
+      // A conversion can make such a number too: `json` of the text "1e309".
+      if (!isJsonSafe(out)) return this.notFinite(device, action, key.value);
     }
     this.counters.mapped++;
     return { key: key.value, value: out, timestamp: value.timestamp };

@@ -6,6 +6,7 @@
  *   such as "28.24" are published as numbers unless the entry sets `sampledValuesAsText`.
  */
 import type { ValueType } from '../config/csms-types.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from '../json-depth.js';
 
 /** JSON number grammar (RFC 8259 §6), so that "0x1A", "1e", " 5" or "Infinity" stay text. */
 const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
@@ -20,8 +21,15 @@ export type Converted = { ok: true; value: unknown } | { ok: false };
 
 const FAILED: Converted = Object.freeze({ ok: false });
 
-/** Converts a rendered value to `type`, as the ThingsBoard gateway's converters would. */
-export function convertValue(type: ValueType, value: unknown): Converted {
+/**
+ * Converts a rendered value to `type`, as the ThingsBoard gateway's converters would. `json` text
+ * nested deeper than `maxJsonDepth` is not converted: parsed, it could not be serialised again.
+ */
+export function convertValue(
+  type: ValueType,
+  value: unknown,
+  maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): Converted {
   switch (type) {
     case 'string':
       return { ok: true, value: typeof value === 'string' ? value : JSON.stringify(value) };
@@ -41,6 +49,7 @@ export function convertValue(type: ValueType, value: unknown): Converted {
       return toBoolean(value);
     case 'json':
       if (typeof value !== 'string') return { ok: true, value };
+      if (jsonDepthExceeds(value, maxJsonDepth)) return FAILED;
       try {
         return { ok: true, value: JSON.parse(value) as unknown };
       } catch {

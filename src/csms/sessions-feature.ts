@@ -53,6 +53,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A meter register in Wh. The 1.6 schema's `integer` admits 1e309 (JSON.parse makes it Infinity),
+ * which would become `null` in the state store and in the session record: not a reading.
+ */
+function whOf(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
 function intOf(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
 }
@@ -141,7 +149,8 @@ export class SessionsFeature implements ConnectorFeature {
     const tx = this.begin(ctx.connection, String(transactionId), isoOf(p.timestamp, ctx.receivedAt), false);
     tx.evseId = intOf(p.connectorId) ?? 0;
     if (typeof p.idTag === 'string') tx.idToken = this.presenter.present(p.idTag);
-    if (typeof p.meterStart === 'number') tx.meterStartWh = tx.lastMeterWh = p.meterStart;
+    const meterStart = whOf(p.meterStart);
+    if (meterStart !== undefined) tx.meterStartWh = tx.lastMeterWh = meterStart;
     await this.endAbandoned(ctx, tx);
     await this.book.put(tx);
     this.publishState(ctx, tx);
@@ -154,7 +163,8 @@ export class SessionsFeature implements ConnectorFeature {
     const tx =
       (await this.book.get(ctx.connection.chargePointId, id)) ?? this.begin(ctx.connection, id, stop, true);
     applyReading(tx, readMeter(p.transactionData));
-    if (typeof p.meterStop === 'number') tx.lastMeterWh = p.meterStop;
+    const meterStop = whOf(p.meterStop);
+    if (meterStop !== undefined) tx.lastMeterWh = meterStop;
     this.end(ctx, tx, stop, typeof p.reason === 'string' ? p.reason : 'Local');
   }
 

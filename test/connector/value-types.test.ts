@@ -32,6 +32,13 @@ describe('convertValue', () => {
   ] as const)('%s from %j cannot be converted', (type, value) => {
     expect(convertValue(type, value)).toEqual({ ok: false });
   });
+
+  it('json text nested deeper than the bound is not converted (it could not be serialised again)', () => {
+    const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    expect(convertValue('json', nested(8), 8)).toEqual({ ok: true, value: JSON.parse(nested(8)) });
+    expect(convertValue('json', nested(9), 8)).toEqual({ ok: false });
+    expect(convertValue('json', nested(100_000))).toEqual({ ok: false });
+  });
 });
 
 describe('withNumericSampledValues', () => {
@@ -49,6 +56,8 @@ describe('withNumericSampledValues', () => {
             { value: 'abc' },
             { value: '0012' },
             { value: '12', format: 'SignedData' },
+            // A number JSON cannot carry: kept as the text it came as.
+            { value: '1e309' },
           ],
         },
       ],
@@ -56,7 +65,7 @@ describe('withNumericSampledValues', () => {
     const copy = withNumericSampledValues('MeterValues', payload);
     expect(
       (copy.meterValue as { sampledValue: { value: unknown }[] }[])[0]?.sampledValue.map((s) => s.value),
-    ).toEqual([28.24, -3, 150, ' 5', 'abc', '0012', '12']);
+    ).toEqual([28.24, -3, 150, ' 5', 'abc', '0012', '12', '1e309']);
     expect(payload.meterValue[0]?.sampledValue[0]?.value).toBe('28.24');
   });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TempDir } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
-import { aBootNotification, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
+import { aBootNotification, connectChargePoint, RawChargePoint, type RpcClient } from '../helpers/ocpp.js';
 import { aBootNotification2 } from '../helpers/ocpp2.js';
 import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 import { ThingsBoardGatewayDevice } from '../helpers/thingsboard-device.js';
@@ -83,6 +83,7 @@ describe('sessions end to end', () => {
   let tb: FakeThingsBoard;
   let device: ThingsBoardGatewayDevice;
   const clients: RpcClient[] = [];
+  const raws: RawChargePoint[] = [];
 
   async function chargePoint(identity: string, version = 'ocpp1.6'): Promise<RpcClient> {
     const cp = await connectChargePoint({ url: h.urls.OCPP!, identity, protocols: [version] });
@@ -121,6 +122,7 @@ describe('sessions end to end', () => {
 
   afterAll(async () => {
     for (const cp of clients) await cp.close({ force: true }).catch(() => undefined);
+    for (const r of raws) await r.shut();
     await h?.stop();
     await device?.close();
   });
@@ -224,6 +226,42 @@ describe('sessions end to end', () => {
       cost: 1,
       currency: 'EUR',
     });
+  });
+
+  it('OCPP 1.6: a meter register of 1e309 is no reading (never published as null)', async () => {
+    // A raw client: a JSON library would not write 1e309; the 1.6 schema's integer admits it.
+    const cp = await RawChargePoint.open(`${h.urls.OCPP!}/S16-3`, ['ocpp1.6']);
+    raws.push(cp);
+    const t0 = Date.now() - 10 * 60_000;
+    cp.send(JSON.stringify([2, 'b', 'BootNotification', aBootNotification()]));
+    await cp.answerTo('b');
+    cp.send(
+      `[2,"s","StartTransaction",{"connectorId":1,"idTag":"CARD16","meterStart":1e309,"timestamp":"${minutes(t0, 0)}"}]`,
+    );
+    const started = (await cp.answerTo('s'))[2] as { transactionId: number };
+    cp.send(
+      `[2,"e","StopTransaction",{"transactionId":${started.transactionId},"meterStop":1e309,"timestamp":"${minutes(t0, 10)}"}]`,
+    );
+    expect((await cp.answerTo('e'))[0]).toBe(3);
+    const ended = await tb.waitFor(() => telemetry('S16-3').find((t) => t.values.session !== undefined));
+    // 1 € per session + 10 minutes × 0.05 €; no energy, so nothing priced by the kWh.
+    expect(ended.values).toEqual({
+      session: {
+        transactionId: String(started.transactionId),
+        idToken: '*****6',
+        evseId: 1,
+        start: minutes(t0, 0),
+        stop: minutes(t0, 10),
+        durationSeconds: 600,
+        stopReason: 'Local',
+        cost: 1.5,
+        currency: 'EUR',
+      },
+      sessionDurationSeconds: 600,
+      sessionCost: 1.5,
+    });
+    const published = tb.messages.filter((m) => m.raw.includes('"S16-3"')).map((m) => m.raw);
+    for (const raw of published) expect(raw).not.toContain('null');
   });
 
   it('OCPP 2.0.1: CostUpdated while charging, a reconnect, then totalCost on the Ended event', async () => {

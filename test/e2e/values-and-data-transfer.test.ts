@@ -117,6 +117,31 @@ describe('typed values and DataTransfer answers', () => {
     expect(values('TV16')).not.toHaveProperty('level');
   });
 
+  it('`json` never publishes a number JSON cannot carry, nor a value nested past maxJsonDepth', async () => {
+    const cp = await chargePoint('TV16');
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    for (const [raw, count] of [
+      ['{"max":1e309}', 1],
+      [deep, 2],
+    ] as const) {
+      const data = JSON.stringify({ raw, count });
+      await expect(cp.call('DataTransfer', { vendorId: 'anyone', data })).resolves.toEqual({
+        status: 'Accepted',
+      });
+    }
+    await tb.waitFor(() => values('TV16').count === 2);
+    const published = tb
+      .fromGateway('v1/gateway/telemetry')
+      .flatMap((m) => (m.TV16 ?? []) as { values: Record<string, unknown> }[])
+      .map((e) => e.values)
+      .filter((v) => v.count === 1 || v.count === 2);
+    // Each message published its other datapoint and no `settings` (never `{"max": null}`).
+    expect(published).toEqual([{ count: 1 }, { count: 2 }]);
+    await h.gateway.waitForLog((l) =>
+      l.msg.startsWith('datapoint skipped: its value is a number JSON cannot carry'),
+    );
+  });
+
   it.each([
     ['ocpp1.6', 'DT16'],
     ['ocpp2.0.1', 'DT201'],
