@@ -19,7 +19,7 @@ import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
 import { DeviceAnnouncer, type Announced } from './announcer.js';
 import { ANSWERS } from './answers.js';
 import { DEFAULT_RPC_TIMEOUT_MS, describeFailure, sendDownlink } from './downlink.js';
-import { EntryFeatures, runAfterAnswer } from './feature-host.js';
+import { EntryFeatures, FeatureFailures, runAfterAnswer } from './feature-host.js';
 import type { CallContext, ConnectionView, CsmsThingsBoardLink } from './features.js';
 import { DeviceRegistry } from './registry.js';
 import { answerRpc, type RpcReply } from './rpc.js';
@@ -74,6 +74,7 @@ export class OcppConnector implements CallHandler {
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
+  private readonly failures: FeatureFailures;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -81,11 +82,13 @@ export class OcppConnector implements CallHandler {
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
     this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
+    this.failures = new FeatureFailures(this.warnings);
     this.csms = createCsmsFeatures({
       config: deps.config,
       state: deps.state,
       thingsboard: deps.thingsboard,
       logger: this.logger,
+      warnings: this.warnings,
       now: this.now,
     });
     this.routes = this.buildRoutes(deps.config);
@@ -153,9 +156,12 @@ export class OcppConnector implements CallHandler {
     return this.live.size;
   }
 
-  /** Counters of the Central System's decisions, per feature. */
+  /** Counters of the Central System's decisions, per feature, and of features that failed, per stage. */
   get csmsCounters(): Record<string, Record<string, number>> {
-    return Object.fromEntries(this.csms.all.map((f) => [f.name, { ...f.counters }]));
+    return {
+      ...Object.fromEntries(this.csms.all.map((f) => [f.name, { ...f.counters }])),
+      failures: { ...this.failures.counters },
+    };
   }
 
   /** Open transactions of a charge point (read-only view; the StateStore holds them). */
@@ -182,12 +188,14 @@ export class OcppConnector implements CallHandler {
 
   /** Shared attributes of the gateway device itself (e.g. `ocppIdTokens`). */
   onGatewayAttributes(update: SharedAttributesUpdate): void {
-    for (const f of this.csms.all) f.onGatewayAttributes?.(update);
+    for (const f of this.csms.all)
+      this.failures.run('onGatewayAttributes', { feature: f.name }, () => f.onGatewayAttributes?.(update));
   }
 
   /** Every (re)connect to ThingsBoard. */
   onThingsBoardConnected(): void {
-    for (const f of this.csms.all) f.onThingsBoardConnected?.();
+    for (const f of this.csms.all)
+      this.failures.run('onThingsBoardConnected', { feature: f.name }, () => f.onThingsBoardConnected?.());
   }
 
   // ---- charge point → ThingsBoard ----
@@ -209,7 +217,7 @@ export class OcppConnector implements CallHandler {
     this.logger.info({ chargePointId: id, ocppVersion: session.spec.version }, 'charge point connected');
     session.socket.once('close', () => this.onSessionClosed(live));
     this.announcer.connected(live);
-    if (route.features.wantsConnections) route.features.connected(this.viewOf(live), this.logger);
+    if (route.features.wantsConnections) route.features.connected(this.viewOf(live), this.failures);
   }
 
   private onSessionClosed(live: Live): void {
@@ -288,7 +296,7 @@ export class OcppConnector implements CallHandler {
     }
     for (const p of published) records.push(...this.datapoint(live, p.kind, p.values, p.ts));
     if (records.length > 0) await this.deps.outbox.append(records);
-    runAfterAnswer(after, this.logger);
+    runAfterAnswer(after, this.failures, { chargePointId: live.session.id, action });
     return ctx.response;
   }
 
@@ -378,11 +386,9 @@ export class OcppConnector implements CallHandler {
       const values = new Map(Object.entries(data));
       const connection = live ? this.viewOf(live) : undefined;
       for (const f of live?.route.features.features ?? this.csms.all) {
-        try {
-          f.onDeviceAttributes?.(chargePointId, device, values, connection);
-        } catch (err) {
-          this.logger.error({ device, feature: f.name, err }, 'feature failed on an attribute update');
-        }
+        this.failures.run('onDeviceAttributes', { device, feature: f.name }, () =>
+          f.onDeviceAttributes?.(chargePointId, device, values, connection),
+        );
       }
     }
     if (!live) {

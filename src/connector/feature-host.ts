@@ -5,7 +5,7 @@
  * new configuration rebuilds it.
  */
 import type { ChargePointConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
+import type { LogSummary } from '../log-summary.js';
 import type { OcppError } from '../ocpp/errors.js';
 import type {
   CallContext,
@@ -71,13 +71,11 @@ export class EntryFeatures {
     return undefined;
   }
 
-  connected(connection: ConnectionView, logger: Logger): void {
+  connected(connection: ConnectionView, failures: FeatureFailures): void {
     for (const f of this.features) {
-      try {
-        f.onConnected?.(connection);
-      } catch (err) {
-        logger.error({ feature: f.name, err }, 'feature failed on a new connection');
-      }
+      failures.run('onConnected', { feature: f.name, chargePointId: connection.chargePointId }, () =>
+        f.onConnected?.(connection),
+      );
     }
   }
 
@@ -86,16 +84,51 @@ export class EntryFeatures {
   }
 }
 
-/** Runs tasks queued by afterAnswer, once the answer is on its way; a failing task is logged. */
-export function runAfterAnswer(tasks: (() => void)[], logger: Logger): void {
+/** Where a feature runs outside the answer to a CALL (whose failure is that CALL's CALLERROR). */
+export type FeatureStage =
+  'onConnected' | 'afterAnswer' | 'onDeviceAttributes' | 'onGatewayAttributes' | 'onThingsBoardConnected';
+
+/**
+ * Failures of features outside a CALL's answer, where input from ThingsBoard or a charge point
+ * arrives: counted per stage, logged summarised (at most a line per stage a minute), never thrown
+ * — a feature may fail on such input, the gateway and the other features carry on.
+ */
+export class FeatureFailures {
+  readonly counters: Record<FeatureStage, number> = {
+    onConnected: 0,
+    afterAnswer: 0,
+    onDeviceAttributes: 0,
+    onGatewayAttributes: 0,
+    onThingsBoardConnected: 0,
+  };
+  private readonly warnings: LogSummary;
+
+  constructor(warnings: LogSummary) {
+    this.warnings = warnings;
+  }
+
+  run(stage: FeatureStage, fields: Record<string, unknown>, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.counters[stage]++;
+      this.warnings.error(
+        `feature-failed-${stage}`,
+        { ...fields, stage, err },
+        `a Central System feature failed in ${stage} (counted; the gateway carries on)`,
+      );
+    }
+  }
+}
+
+/** Runs tasks queued by afterAnswer, once the answer is on its way; a failing task is counted. */
+export function runAfterAnswer(
+  tasks: (() => void)[],
+  failures: FeatureFailures,
+  fields: Record<string, unknown>,
+): void {
   if (tasks.length === 0) return;
   setImmediate(() => {
-    for (const task of tasks) {
-      try {
-        task();
-      } catch (err) {
-        logger.error({ err }, 'a task after an answer failed');
-      }
-    }
+    for (const task of tasks) failures.run('afterAnswer', fields, task);
   });
 }

@@ -16,6 +16,7 @@ import {
   type CsmsThingsBoardLink,
   type SendContext,
 } from '../connector/features.js';
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
@@ -68,6 +69,7 @@ export class AuthorizationFeature implements ConnectorFeature {
     state: RecordStore;
     thingsboard: CsmsThingsBoardLink | undefined;
     logger: Logger;
+    warnings?: LogSummary;
     now: () => Date;
   }) {
     this.config = deps.config;
@@ -75,7 +77,7 @@ export class AuthorizationFeature implements ConnectorFeature {
     this.state = deps.state;
     this.logger = deps.logger.child({ feature: 'authorization' });
     this.now = deps.now;
-    this.directory = new IdTokenDirectory(deps.config.idTokens, deps.state, this.logger);
+    this.directory = new IdTokenDirectory(deps.config.idTokens, deps.state, this.logger, deps.warnings);
     this.service = new AuthorizationService({
       config: deps.config,
       directory: this.directory,
@@ -83,6 +85,7 @@ export class AuthorizationFeature implements ConnectorFeature {
       state: deps.state,
       rpc: deps.thingsboard,
       logger: this.logger,
+      ...(deps.warnings === undefined ? {} : { warnings: deps.warnings }),
       now: deps.now,
     });
     this.onCall = {

@@ -21,6 +21,7 @@ import {
   type AuthorizationConfig,
   type AuthorizationStatus,
 } from '../config/csms-types.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
 import type { IdTokenDirectory } from './id-token-directory.js';
@@ -97,6 +98,7 @@ export class AuthorizationService {
   private readonly state: RecordStore;
   private readonly rpc: AuthorizationRpc | undefined;
   private readonly logger: Logger;
+  private readonly warnings: LogSummary;
   private readonly now: () => Date;
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -107,6 +109,8 @@ export class AuthorizationService {
     state: RecordStore;
     rpc: AuthorizationRpc | undefined;
     logger: Logger;
+    /** Per-decision warnings, summarised (ThingsBoard unreachable means one per card presented). */
+    warnings?: LogSummary;
     now: () => Date;
   }) {
     this.config = deps.config;
@@ -115,6 +119,7 @@ export class AuthorizationService {
     this.state = deps.state;
     this.rpc = deps.rpc;
     this.logger = deps.logger;
+    this.warnings = deps.warnings ?? new LogSummary({ logger: deps.logger });
     this.now = deps.now;
     this.byStatus = Object.fromEntries(AUTHORIZATION_STATUSES.map((s) => [s, 0])) as Record<
       AuthorizationStatus,
@@ -215,7 +220,8 @@ export class AuthorizationService {
       return decision;
     }
     this.counters.thingsBoardUnreachable++;
-    this.logger.warn(
+    this.warnings.warn(
+      'authorization-unanswered',
       {
         chargePointId: req.chargePointId,
         idToken: this.presenter.present(req.idToken),
@@ -250,7 +256,11 @@ export class AuthorizationService {
       const v = await this.state.getRecord(CACHE_NAMESPACE, key);
       return isCachedAnswer(v) ? v : undefined;
     } catch (err) {
-      this.logger.warn({ err: String(err) }, 'authorization cache unreadable');
+      this.warnings.warn(
+        'authorization-cache-unreadable',
+        { err: String(err) },
+        'authorization cache unreadable',
+      );
       return undefined;
     }
   }
@@ -260,7 +270,11 @@ export class AuthorizationService {
       this.state
         .deleteRecord(CACHE_NAMESPACE, key)
         .catch((err: unknown) =>
-          this.logger.warn({ err: String(err) }, 'could not drop a cached authorization'),
+          this.warnings.warn(
+            'authorization-cache-write-failed',
+            { err: String(err) },
+            'could not drop a cached authorization',
+          ),
         );
       return;
     }
@@ -274,7 +288,11 @@ export class AuthorizationService {
     this.state
       .putRecord(CACHE_NAMESPACE, key, record)
       .catch((err: unknown) =>
-        this.logger.warn({ err: String(err) }, 'could not cache an authorization answer'),
+        this.warnings.warn(
+          'authorization-cache-write-failed',
+          { err: String(err) },
+          'could not cache an authorization answer',
+        ),
       );
   }
 

@@ -6,6 +6,7 @@
  * ThingsBoard is unreachable still knows it.
  */
 import type { IdTokenEntry } from '../config/csms-types.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
 import { idTokenKey, parseIdTokenList } from './id-tokens.js';
@@ -28,12 +29,20 @@ export class IdTokenDirectory {
   private fromThingsBoard = new Map<string, ListedToken>();
   private readonly state: RecordStore;
   private readonly logger: Logger;
+  /** ThingsBoard may push the attribute often: its complaints are summarised. */
+  private readonly warnings: LogSummary;
 
-  constructor(idTokens: ReadonlyMap<string, IdTokenEntry>, state: RecordStore, logger: Logger) {
+  constructor(
+    idTokens: ReadonlyMap<string, IdTokenEntry>,
+    state: RecordStore,
+    logger: Logger,
+    warnings?: LogSummary,
+  ) {
     for (const [token, entry] of idTokens)
       this.configured.set(idTokenKey(token), { token, entry, source: 'config' });
     this.state = state;
     this.logger = logger;
+    this.warnings = warnings ?? new LogSummary({ logger });
   }
 
   /** Loads the list ThingsBoard gave last time (before ThingsBoard answers again). */
@@ -70,14 +79,19 @@ export class IdTokenDirectory {
       try {
         v = JSON.parse(v);
       } catch {
-        this.logger.warn('ocppIdTokens is not JSON: the previous list stays in force');
+        this.warnings.warn(
+          'ocpp-id-tokens-not-json',
+          {},
+          'ocppIdTokens is not JSON: the previous list stays in force',
+        );
         return;
       }
     }
     const { entries, problems } = parseIdTokenList(v, MAX_ATTRIBUTE_ID_TOKENS);
     if (problems.length > 0) {
       // Messages name entry positions and masked tokens only.
-      this.logger.warn(
+      this.warnings.warn(
+        'ocpp-id-tokens-entries-ignored',
         { problems: problems.slice(0, 20), count: problems.length },
         'ocppIdTokens: entries ignored',
       );
@@ -99,7 +113,11 @@ export class IdTokenDirectory {
         ? this.state.deleteRecord(STATE_NAMESPACE, STATE_KEY)
         : this.state.putRecord(STATE_NAMESPACE, STATE_KEY, value);
     write.catch((err: unknown) =>
-      this.logger.warn({ err: String(err) }, 'could not keep ocppIdTokens in the state store'),
+      this.warnings.warn(
+        'ocpp-id-tokens-not-kept',
+        { err: String(err) },
+        'could not keep ocppIdTokens in the state store',
+      ),
     );
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { OcppConnectorConfig } from '../config/types.js';
 import type { ConnectorFeature, CsmsThingsBoardLink } from '../connector/features.js';
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
 import { AuthorizationFeature } from './authorization-feature.js';
@@ -23,15 +24,18 @@ export function createCsmsFeatures(deps: {
   state: RecordStore;
   thingsboard: CsmsThingsBoardLink | undefined;
   logger: Logger;
+  /** Per-message warnings (the connector's, shared by the gateway's stages). */
+  warnings: LogSummary;
   now: () => Date;
 }): CsmsFeatures {
-  const { state, thingsboard, logger, now } = deps;
-  const registration = new RegistrationFeature({ state, thingsboard, logger });
+  const { state, thingsboard, logger, warnings, now } = deps;
+  const registration = new RegistrationFeature({ state, thingsboard, logger, warnings });
   const authorization = new AuthorizationFeature({
     config: deps.config.authorization,
     state,
     thingsboard,
     logger,
+    warnings,
     now,
   });
   const sessions = new SessionsFeature({
@@ -39,6 +43,7 @@ export function createCsmsFeatures(deps: {
     presenter: authorization.service.presenter,
     thingsboard,
     logger,
+    warnings,
     now,
   });
   return { all: [registration, authorization, sessions, new DataTransferFeature()], authorization, sessions };

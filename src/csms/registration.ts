@@ -27,6 +27,7 @@ import {
   type CsmsThingsBoardLink,
   type SendContext,
 } from '../connector/features.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
 import type { RecordStore } from '../outbox/types.js';
@@ -131,11 +132,18 @@ export class RegistrationFeature implements ConnectorFeature {
   private readonly state: RecordStore;
   private readonly thingsboard: CsmsThingsBoardLink | undefined;
   private readonly logger: Logger;
+  private readonly warnings: LogSummary;
 
-  constructor(deps: { state: RecordStore; thingsboard: CsmsThingsBoardLink | undefined; logger: Logger }) {
+  constructor(deps: {
+    state: RecordStore;
+    thingsboard: CsmsThingsBoardLink | undefined;
+    logger: Logger;
+    warnings?: LogSummary;
+  }) {
     this.state = deps.state;
     this.thingsboard = deps.thingsboard;
     this.logger = deps.logger.child({ feature: 'registration' });
+    this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.onCall = { BootNotification: (ctx) => this.onBoot(ctx) };
   }
 
@@ -198,7 +206,8 @@ export class RegistrationFeature implements ConnectorFeature {
     if (!data.has(REGISTRATION_ATTRIBUTE) && !removed) return;
     const value = data.get(REGISTRATION_ATTRIBUTE);
     if (!removed && !isStatus(value)) {
-      this.logger.warn(
+      this.warnings.warn(
+        'registration-attribute-invalid',
         { device },
         `${REGISTRATION_ATTRIBUTE} must be "Accepted", "Pending" or "Rejected": ignored`,
       );
@@ -207,9 +216,7 @@ export class RegistrationFeature implements ConnectorFeature {
     const write = removed
       ? this.state.deleteRecord(NAMESPACE, chargePointId)
       : this.state.putRecord(NAMESPACE, chargePointId, { status: value });
-    write.catch((err: unknown) =>
-      this.logger.warn({ chargePointId, err: String(err) }, 'could not store a registration decision'),
-    );
+    write.catch((err: unknown) => this.notStored(chargePointId, err));
     this.logger.info(
       { chargePointId, device, registration: removed ? 'removed' : value },
       'registration decided in ThingsBoard',
@@ -269,13 +276,19 @@ export class RegistrationFeature implements ConnectorFeature {
       if (fromThingsBoard !== remembered) {
         await this.state
           .putRecord(NAMESPACE, connection.chargePointId, { status: fromThingsBoard })
-          .catch((err: unknown) =>
-            this.logger.warn({ err: String(err) }, 'could not store a registration decision'),
-          );
+          .catch((err: unknown) => this.notStored(connection.chargePointId, err));
       }
       return fromThingsBoard;
     }
     return remembered ?? policy;
+  }
+
+  private notStored(chargePointId: string, err: unknown): void {
+    this.warnings.warn(
+      'registration-not-stored',
+      { chargePointId, err: String(err) },
+      'could not store a registration decision',
+    );
   }
 
   private async askThingsBoard(device: string): Promise<RegistrationStatus | undefined> {

@@ -16,6 +16,7 @@ import type {
   ConnectorFeature,
   CsmsThingsBoardLink,
 } from '../connector/features.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
 import type { IdTokenPresenter } from './id-tokens.js';
@@ -81,6 +82,7 @@ export class SessionsFeature implements ConnectorFeature {
   private readonly presenter: IdTokenPresenter;
   private readonly thingsboard: CsmsThingsBoardLink | undefined;
   private readonly logger: Logger;
+  private readonly warnings: LogSummary;
   private readonly now: () => Date;
 
   constructor(deps: {
@@ -88,12 +90,14 @@ export class SessionsFeature implements ConnectorFeature {
     presenter: IdTokenPresenter;
     thingsboard: CsmsThingsBoardLink | undefined;
     logger: Logger;
+    warnings?: LogSummary;
     now: () => Date;
   }) {
     this.book = new TransactionBook(deps.state);
     this.presenter = deps.presenter;
     this.thingsboard = deps.thingsboard;
     this.logger = deps.logger.child({ feature: 'sessions' });
+    this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.now = deps.now;
     const when =
       (fn: (ctx: CallContext) => Promise<void>) =>
@@ -308,7 +312,8 @@ export class SessionsFeature implements ConnectorFeature {
       this.book
         .remove(tx)
         .catch((err: unknown) =>
-          this.logger.warn(
+          this.warnings.warn(
+            'transaction-not-removed',
             { chargePointId: tx.chargePointId, err: String(err) },
             'could not remove an ended transaction',
           ),
@@ -399,7 +404,8 @@ export class SessionsFeature implements ConnectorFeature {
   private tariffFrom(device: string, value: unknown): TariffConfig | null {
     const parsed = parseTariffAttribute(value);
     if (parsed.ok) return parsed.tariff;
-    this.logger.warn(
+    this.warnings.warn(
+      'tariff-attribute-invalid',
       { device, problem: parsed.problem },
       `${TARIFF_ATTRIBUTE} is not a valid tariff: the configured one applies`,
     );

@@ -408,6 +408,16 @@ describe('authorization end to end', () => {
       // Hashed as configured.
       for (const e of events) expect(e.idToken).toMatch(/^sha256:[0-9a-f]{16}$/);
     });
+
+    it('ThingsBoard unreachable is warned about once a minute, not once per card presented', async () => {
+      for (const idTag of ['NEVERSEEN1', 'NEVERSEEN2', 'NEVERSEEN3']) {
+        await expect(cp16.call('Authorize', { idTag })).resolves.toEqual({
+          idTagInfo: { status: 'Invalid' },
+        });
+      }
+      const warned = h.gateway.logs.filter((l) => l.msg === 'no authorization decision from ThingsBoard');
+      expect(warned).toHaveLength(1);
+    });
   });
 
   it('no idToken appears in clear in what ThingsBoard received or in the logs', () => {

@@ -1,0 +1,92 @@
+/**
+ * Features run outside a CALL's answer (a new connection, tasks after an answer, ThingsBoard
+ * attributes): a feature that throws there is counted and logged, summarised, and the features
+ * after it still run; nothing is thrown to the caller.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ChargePointConfig } from '../../src/config/types.js';
+import { EntryFeatures, FeatureFailures, runAfterAnswer } from '../../src/connector/feature-host.js';
+import type { ConnectionView, ConnectorFeature } from '../../src/connector/features.js';
+import { LogSummary } from '../../src/log-summary.js';
+import { capturingLogger, manualClock } from '../outbox/helpers.js';
+
+function aConnection(): ConnectionView {
+  return {
+    chargePointId: 'CP1',
+    version: 'ocpp1.6',
+    entry: {} as ChargePointConfig,
+    device: () => 'CP1',
+    call: () => Promise.resolve({}),
+    facts: new Map(),
+    publish: () => undefined,
+    isCurrent: () => true,
+  };
+}
+
+function setup() {
+  const { logger, lines } = capturingLogger();
+  const warnings = new LogSummary({ logger, now: manualClock(0).now });
+  return { failures: new FeatureFailures(warnings), warnings, lines };
+}
+
+describe('feature failures outside a CALL', () => {
+  it('a throwing onConnected is counted and logged once a minute; the next feature still runs', () => {
+    const { failures, warnings, lines } = setup();
+    const seen: string[] = [];
+    const broken: ConnectorFeature = {
+      name: 'broken',
+      onConnected: () => {
+        throw new TypeError('boom');
+      },
+    };
+    const fine: ConnectorFeature = { name: 'fine', onConnected: (c) => void seen.push(c.chargePointId) };
+    const features = new EntryFeatures({} as ChargePointConfig, [broken, fine]);
+    for (let i = 0; i < 100; i++) features.connected(aConnection(), failures);
+    expect(seen).toHaveLength(100);
+    expect(failures.counters.onConnected).toBe(100);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      feature: 'broken',
+      stage: 'onConnected',
+      chargePointId: 'CP1',
+      err: { message: 'boom' },
+    });
+    warnings.close();
+    expect(lines[1]).toMatchObject({ repeated: 99, total: 100 });
+  });
+
+  it('a throwing task after an answer is counted; the tasks after it still run', async () => {
+    const { failures, warnings } = setup();
+    const ran: number[] = [];
+    runAfterAnswer(
+      [
+        () => ran.push(1),
+        () => {
+          throw new Error('task failed');
+        },
+        () => ran.push(3),
+      ],
+      failures,
+      { chargePointId: 'CP1', action: 'StopTransaction' },
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(ran).toEqual([1, 3]);
+    expect(failures.counters.afterAnswer).toBe(1);
+    warnings.close();
+  });
+
+  it.each(['onDeviceAttributes', 'onGatewayAttributes', 'onThingsBoardConnected'] as const)(
+    '%s: an exception never reaches the caller',
+    (stage) => {
+      const { failures, warnings } = setup();
+      expect(() =>
+        failures.run(stage, { feature: 'x' }, () => {
+          throw new RangeError('Maximum call stack size exceeded');
+        }),
+      ).not.toThrow();
+      expect(failures.counters[stage]).toBe(1);
+      warnings.close();
+    },
+  );
+});
