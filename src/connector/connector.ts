@@ -420,10 +420,17 @@ export class OcppConnector implements CallHandler {
     }
   }
 
-  /** A CALL from ThingsBoard to a charge point: the features' vetoes first, then the session. */
+  /**
+   * A CALL from ThingsBoard to a charge point: the features' vetoes first, then the session. The
+   * deadline counts from ThingsBoard's request, so the time a veto takes (asking ThingsBoard to
+   * authorize a remote start) is part of it.
+   */
   private async send(live: Live, action: string, payload: unknown, timeoutMs: number): Promise<unknown> {
-    await live.route.features.beforeSend({ connection: this.viewOf(live), action, payload });
-    return live.session.call(action, payload, timeoutMs);
+    const { features } = live.route;
+    if (!features.vetoes) return live.session.call(action, payload, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    await features.vetoWithin({ connection: this.viewOf(live), action, payload }, deadline, timeoutMs);
+    return live.session.call(action, payload, Math.max(1, deadline - Date.now()));
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import type { ChargePointConfig } from '../config/types.js';
 import type { LogSummary } from '../log-summary.js';
-import type { OcppError } from '../ocpp/errors.js';
+import { OcppTimeoutError, type OcppError } from '../ocpp/errors.js';
 import type {
   CallContext,
   CallHook,
@@ -61,6 +61,36 @@ export class EntryFeatures {
   /** Runs every veto before a CALL is sent; throws the first refusal. */
   async beforeSend(ctx: SendContext): Promise<void> {
     for (const f of this.senders) await f.beforeSend?.(ctx);
+  }
+
+  /** Whether any feature may veto a CALL the Central System sends. */
+  get vetoes(): boolean {
+    return this.senders.length > 0;
+  }
+
+  /**
+   * The vetoes, but not past `deadline` (epoch ms): then the CALL is not sent and the RPC is
+   * answered with the timeout, as a call that waited too long in the session's queue is.
+   */
+  async vetoWithin(ctx: SendContext, deadline: number, timeoutMs: number): Promise<void> {
+    const veto = this.beforeSend(ctx);
+    // A veto that settles after the deadline has nobody waiting for it any more.
+    veto.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new OcppTimeoutError(ctx.action, timeoutMs, 'the Central System decided whether to send it'),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      await Promise.race([veto, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   rpcMethod(method: string): RpcMethod | undefined {

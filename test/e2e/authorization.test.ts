@@ -60,6 +60,33 @@ const THINGSBOARD = {
   chargePoints: entries('T'),
 };
 
+/** A rule chain that never answers in time, and an RPC whose deadline is shorter than that wait. */
+const SLOW = {
+  centralSystem: { host: '127.0.0.1', port: 0 },
+  authorization: {
+    mode: 'thingsboard',
+    rpcMethod: 'ocppAuthorizeNever',
+    timeoutSeconds: 4,
+    whenThingsBoardUnreachable: 'accept',
+  },
+  chargePoints: [
+    {
+      idRegexpPattern: 'W16-.*',
+      deviceNameExpression: '${ChargePointId}',
+      deviceTypeExpression: 'wallbox',
+      serverSideRpc: [
+        {
+          methodRPC: 'quickStart',
+          action: 'RemoteStartTransaction',
+          withResponse: true,
+          timeout: 1,
+          valueExpression: '${params}',
+        },
+      ],
+    },
+  ],
+};
+
 /** ThingsBoard's rule chain, in the three answer shapes the gateway understands. */
 const RULE_CHAIN: Record<string, unknown> = {
   VALID02: { status: 'Accepted', cacheExpiryDateTime: '2020-01-01T00:00:00Z' },
@@ -75,6 +102,7 @@ const CLEAR_TOKENS = [
   ...Object.keys(RULE_CHAIN),
   'TBCARD',
   'NEWCARD',
+  'SLOWCARD',
 ];
 
 describe('authorization end to end', () => {
@@ -85,7 +113,7 @@ describe('authorization end to end', () => {
   const raws: RawChargePoint[] = [];
 
   async function chargePoint(
-    connector: 'LIST' | 'TB',
+    connector: 'LIST' | 'TB' | 'SLOW',
     identity: string,
     version = 'ocpp1.6',
   ): Promise<RpcClient> {
@@ -107,6 +135,7 @@ describe('authorization end to end', () => {
       connectors: [
         { name: 'LIST', ocpp: LIST },
         { name: 'TB', ocpp: THINGSBOARD },
+        { name: 'SLOW', ocpp: SLOW },
       ],
       beforeGateway: async (port) => {
         device = await ThingsBoardGatewayDevice.connect(port);
@@ -418,6 +447,24 @@ describe('authorization end to end', () => {
       const warned = h.gateway.logs.filter((l) => l.msg === 'no authorization decision from ThingsBoard');
       expect(warned).toHaveLength(1);
     });
+  });
+
+  it("a remote start's deadline counts from ThingsBoard's request, the authorization wait included", async () => {
+    const cp = await chargePoint('SLOW', 'W16-1');
+    const sent: unknown[] = [];
+    cp.handle('RemoteStartTransaction', ({ params }) => (sent.push(params), { status: 'Accepted' }));
+    const reply = (await tb.rpc('W16-1', 1, 'quickStart', { idTag: 'SLOWCARD', connectorId: 1 })) as {
+      error: string;
+    };
+    expect(reply.error).toMatch(
+      /^RemoteStartTransaction not sent: its 1 s passed while the Central System decided whether to send it/,
+    );
+    // The decision comes later (unanswered → accept) and is published; the start is still not sent.
+    await tb.waitFor(() =>
+      authorizationEvents('W16-1').some((e) => e.trigger === 'RemoteStart' && e.source === 'unreachable'),
+    );
+    await cp.call('Heartbeat', {}); // after anything the gateway sent before it on this socket
+    expect(sent).toEqual([]);
   });
 
   it('no idToken appears in clear in what ThingsBoard received or in the logs', () => {
