@@ -10,6 +10,11 @@ export const DEFAULT_DEVICE_TYPE = 'default';
 
 export class DeviceRegistry {
   private identities = new Map<string, DeviceIdentity>();
+  /**
+   * Device name → charge point ids remembered under it: ThingsBoard may send any number of updates
+   * for devices that are not live, and each must not cost a scan of every charge point ever seen.
+   */
+  private byName = new Map<string, Set<string>>();
   /** Device name → charge point ids that are live under that name (for downlink routing). */
   private readonly liveByDevice = new Map<string, Set<string>>();
   private readonly state: StateStore;
@@ -23,6 +28,8 @@ export class DeviceRegistry {
   /** Loads the remembered identities (once, at start-up, after the state store is open). */
   load(): void {
     this.identities = this.state.loadDevices();
+    this.byName = new Map();
+    for (const [id, identity] of this.identities) this.index(id, identity.name);
   }
 
   /** The remembered identity, if a boot (or earlier data) ever named this charge point. */
@@ -45,6 +52,8 @@ export class DeviceRegistry {
       return { changed: false, previous };
     }
     this.identities.set(chargePointId, identity);
+    if (previous && previous.name !== identity.name) this.unindex(chargePointId, previous.name);
+    this.index(chargePointId, identity.name);
     this.state.saveDevice(chargePointId, identity);
     return { changed: true, previous };
   }
@@ -72,12 +81,30 @@ export class DeviceRegistry {
   }
 
   /**
-   * A charge point ever remembered under this device name (live or not), for ThingsBoard's
-   * attribute updates of an offline device. A scan: attribute pushes for offline devices are rare.
+   * A charge point remembered under this device name (live or not), for ThingsBoard's attribute
+   * updates of an offline device.
    */
   rememberedChargePoint(deviceName: string): string | undefined {
-    for (const [id, identity] of this.identities) if (identity.name === deviceName) return id;
+    const ids = this.byName.get(deviceName);
+    if (ids === undefined) return undefined;
+    for (const id of ids) return id;
     return undefined;
+  }
+
+  private index(chargePointId: string, deviceName: string): void {
+    let ids = this.byName.get(deviceName);
+    if (!ids) {
+      ids = new Set();
+      this.byName.set(deviceName, ids);
+    }
+    ids.add(chargePointId);
+  }
+
+  private unindex(chargePointId: string, deviceName: string): void {
+    const ids = this.byName.get(deviceName);
+    if (!ids) return;
+    ids.delete(chargePointId);
+    if (ids.size === 0) this.byName.delete(deviceName);
   }
 
   /** The live charge point id behind a device name (the most recently connected when several). */
