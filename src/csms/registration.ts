@@ -30,6 +30,7 @@ import {
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
+import { OCPP_VERSIONS } from '../ocpp/versions.js';
 import type { RecordStore } from '../outbox/types.js';
 
 export const REGISTRATION_ATTRIBUTE = 'ocppRegistration';
@@ -189,7 +190,9 @@ export class RegistrationFeature implements ConnectorFeature {
       }
       if (ctx.action === 'TriggerMessage' || ctx.action === 'ExtendedTriggerMessage') {
         const requested = (ctx.payload as Record<string, unknown> | null)?.requestedMessage;
-        if (typeof requested === 'string') fact.triggered.add(TRIGGERED_ACTION.get(requested) ?? requested);
+        const action = typeof requested === 'string' ? (TRIGGERED_ACTION.get(requested) ?? requested) : '';
+        // Only what a station can send: ThingsBoard may name anything, and the set must stay small.
+        if (OCPP_VERSIONS[ctx.connection.version].chargePointActions.has(action)) fact.triggered.add(action);
       }
     });
   }

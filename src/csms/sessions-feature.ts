@@ -37,6 +37,11 @@ export const TARIFF_ATTRIBUTE = 'ocppTariff';
 const TARIFF_FACT = 'tariff';
 const TARIFF_TIMEOUT_MS = 5000;
 const COST_UPDATED_TIMEOUT_MS = 30_000;
+/**
+ * Open transactions kept per charge point: more than any station has EVSEs, so only a broken or
+ * hostile one (starts on ever new connector or transaction ids) reaches it; the store stays bounded.
+ */
+export const MAX_OPEN_TRANSACTIONS = 64;
 
 /** What the operator status page shows of a charge point's open transactions (read-only). */
 export interface OpenTransactionView {
@@ -76,7 +81,7 @@ function tracks(entry: ChargePointConfig): boolean {
 
 export class SessionsFeature implements ConnectorFeature {
   readonly name = 'sessions';
-  readonly counters = { started: 0, ended: 0, partial: 0, costUpdates: 0 };
+  readonly counters = { started: 0, ended: 0, partial: 0, costUpdates: 0, evicted: 0 };
   readonly onCall: Readonly<Record<string, (ctx: CallContext) => Promise<void>>>;
   private readonly book: TransactionBook;
   private readonly presenter: IdTokenPresenter;
@@ -156,6 +161,7 @@ export class SessionsFeature implements ConnectorFeature {
     const meterStart = whOf(p.meterStart);
     if (meterStart !== undefined) tx.meterStartWh = tx.lastMeterWh = meterStart;
     await this.endAbandoned(ctx, tx);
+    await this.endOverflow(ctx, tx);
     await this.book.put(tx);
     this.publishState(ctx, tx);
   }
@@ -211,6 +217,7 @@ export class SessionsFeature implements ConnectorFeature {
     const at = isoOf(p.timestamp, ctx.receivedAt);
     const cp = ctx.connection.chargePointId;
     let tx = await this.book.get(cp, info.transactionId);
+    const fresh = tx === undefined;
     if (!tx) {
       tx = this.begin(ctx.connection, info.transactionId, at, p.eventType !== 'Started');
     }
@@ -238,6 +245,7 @@ export class SessionsFeature implements ConnectorFeature {
       if (cost !== undefined) ctx.response.totalCost = cost;
       return;
     }
+    if (fresh) await this.endOverflow(ctx, tx);
     this.costUpdate(ctx, tx);
     await this.book.put(tx);
     this.publishState(ctx, tx);
@@ -274,6 +282,19 @@ export class SessionsFeature implements ConnectorFeature {
     if (tx.evseId === undefined) return;
     const old = await this.book.onEvse(tx.chargePointId, tx.evseId);
     if (old && old.transactionId !== tx.transactionId) this.end(ctx, old, tx.start, 'Unknown', false);
+  }
+
+  /** Past MAX_OPEN_TRANSACTIONS, the oldest open transactions are closed as abandoned ("Unknown"). */
+  private async endOverflow(ctx: CallContext, tx: OpenTransaction): Promise<void> {
+    const evicted = await this.book.beyond(tx.chargePointId, MAX_OPEN_TRANSACTIONS - 1, tx.transactionId);
+    if (evicted.length === 0) return;
+    this.counters.evicted += evicted.length;
+    this.warnings.warn(
+      'too-many-open-transactions',
+      { chargePointId: tx.chargePointId, max: MAX_OPEN_TRANSACTIONS },
+      `more than ${MAX_OPEN_TRANSACTIONS} open transactions on one charge point: the oldest is closed as Unknown`,
+    );
+    for (const old of evicted) this.end(ctx, old, tx.start, 'Unknown', false);
   }
 
   /** Publishes the session record, clears the EVSE's state; the record leaves the store once answered. */

@@ -85,6 +85,14 @@ export class TransactionBook {
     return (await this.open(chargePointId)).find((t) => t.evseId === evseId);
   }
 
+  /** Open transactions of a charge point beyond the `keep` most recent (`except` aside), oldest first. */
+  async beyond(chargePointId: string, keep: number, except: string): Promise<OpenTransaction[]> {
+    const others = (await this.open(chargePointId)).filter((t) => t.transactionId !== except);
+    if (others.length <= keep) return [];
+    others.sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+    return others.slice(0, others.length - keep);
+  }
+
   put(tx: OpenTransaction): Promise<void> {
     return this.state.putRecord(NAMESPACE, prefixOf(tx.chargePointId) + tx.transactionId, tx);
   }

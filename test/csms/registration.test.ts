@@ -23,20 +23,21 @@ function aPendingConnection(): ConnectionView {
   };
 }
 
+function aFeature(): RegistrationFeature {
+  return new RegistrationFeature({
+    state: new MemoryStateStore(),
+    thingsboard: undefined,
+    logger: silentLogger(),
+  });
+}
+
 describe('registration: what a Pending station may send', () => {
   it.each([
     ['StatusNotification', 'StatusNotification'],
     ['SignChargePointCertificate', 'SignCertificate'],
-    // Names of Object.prototype members are ordinary names here.
-    ['toString', 'toString'],
-    ['constructor', 'constructor'],
-    ['__proto__', '__proto__'],
+    ['DiagnosticsStatusNotification', 'DiagnosticsStatusNotification'],
   ])('TriggerMessage %s lets the station send %s once', async (requested, action) => {
-    const feature = new RegistrationFeature({
-      state: new MemoryStateStore(),
-      thingsboard: undefined,
-      logger: silentLogger(),
-    });
+    const feature = aFeature();
     const connection = aPendingConnection();
     feature.onConnected(connection);
     expect(await feature.admit(connection, action)).toBeInstanceOf(OcppError);
@@ -47,5 +48,33 @@ describe('registration: what a Pending station may send', () => {
     });
     expect(await feature.admit(connection, action)).toBeUndefined();
     expect(await feature.admit(connection, action)).toBeInstanceOf(OcppError);
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'a requestedMessage named %s (no action a station sends) lets nothing through',
+    async (requested) => {
+      const feature = aFeature();
+      const connection = aPendingConnection();
+      feature.onConnected(connection);
+      await feature.beforeSend({
+        connection,
+        action: 'TriggerMessage',
+        payload: { requestedMessage: requested },
+      });
+      for (const action of [requested, 'SignCertificate', 'StatusNotification'])
+        expect(await feature.admit(connection, action)).toBeInstanceOf(OcppError);
+    },
+  );
+
+  it('what TriggerMessages ask for stays bounded by the actions a station can send', async () => {
+    const feature = aFeature();
+    const connection = aPendingConnection();
+    feature.onConnected(connection);
+    for (let i = 0; i < 10_000; i++) {
+      const requestedMessage = i % 2 === 0 ? `Made-up ${i}` : 'StatusNotification';
+      await feature.beforeSend({ connection, action: 'TriggerMessage', payload: { requestedMessage } });
+    }
+    const fact = connection.facts.get('registration') as { triggered: Set<string> };
+    expect([...fact.triggered]).toEqual(['StatusNotification']);
   });
 });

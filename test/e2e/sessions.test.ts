@@ -264,6 +264,32 @@ describe('sessions end to end', () => {
     for (const raw of published) expect(raw).not.toContain('null');
   });
 
+  it('OCPP 1.6: open transactions per charge point are bounded; the oldest are closed as Unknown', async () => {
+    const cp = await chargePoint('S16-4');
+    await cp.call('BootNotification', aBootNotification());
+    const t0 = Date.now() - 3600_000;
+    const ids: number[] = [];
+    // A station that starts on ever new connectors and never stops: 70 starts, 64 kept open.
+    for (let i = 0; i < 70; i++) {
+      const started = (await cp.call('StartTransaction', {
+        connectorId: 100 + i,
+        idTag: 'CARD16',
+        meterStart: 0,
+        timestamp: new Date(t0 + i * 1000).toISOString(),
+      })) as { transactionId: number };
+      ids.push(started.transactionId);
+    }
+    const closed = await tb.waitFor(() => {
+      const records = telemetry('S16-4')
+        .map((t) => t.values.session as { transactionId: string; stopReason: string } | undefined)
+        .filter((r) => r !== undefined);
+      return records.length >= 6 && records;
+    });
+    expect(closed.map((r) => [r.transactionId, r.stopReason])).toEqual(
+      ids.slice(0, 6).map((id) => [String(id), 'Unknown']),
+    );
+  });
+
   it('OCPP 2.0.1: CostUpdated while charging, a reconnect, then totalCost on the Ended event', async () => {
     const t0 = Date.now() - 10 * 60_000;
     const costUpdates: Record<string, unknown>[] = [];
