@@ -51,6 +51,8 @@ export interface Live extends Announced {
   view?: ConnectionView;
   /** Feature work of this connection, one CALL after the other. */
   chain?: Promise<unknown>;
+  /** CALLs in `chain` not answered yet (bounded by maxQueuedCalls). */
+  waiting?: number;
 }
 
 export class OcppConnector implements CallHandler {
@@ -233,9 +235,20 @@ export class OcppConnector implements CallHandler {
     const answer = ANSWERS[session.spec.version].get(action);
     if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     if (live.route.features.involves(action)) {
+      // A station that sends CALLs without waiting for answers, while a decision takes seconds
+      // (ThingsBoard asked, or unreachable), must not queue work and memory without bound.
+      const waiting = live.waiting ?? 0;
+      const max = this.deps.config.centralSystem.maxQueuedCalls;
+      if (waiting >= max) {
+        throw new OcppError('InternalError', `too many calls waiting for a decision (maxQueuedCalls ${max})`);
+      }
+      live.waiting = waiting + 1;
       const run = (): Promise<unknown> => this.answerWithFeatures(live, action, payload);
       const next = (live.chain ?? Promise.resolve()).then(run, run);
-      live.chain = next.catch(() => undefined);
+      const settled = (): void => {
+        live.waiting = (live.waiting ?? 1) - 1;
+      };
+      live.chain = next.then(settled, settled);
       return next;
     }
     // The path of every message no feature takes part in (the hot path): synchronous up to the outbox.

@@ -62,7 +62,7 @@ const THINGSBOARD = {
 
 /** A rule chain that never answers in time, and an RPC whose deadline is shorter than that wait. */
 const SLOW = {
-  centralSystem: { host: '127.0.0.1', port: 0 },
+  centralSystem: { host: '127.0.0.1', port: 0, maxQueuedCalls: 2 },
   authorization: {
     mode: 'thingsboard',
     rpcMethod: 'ocppAuthorizeNever',
@@ -465,6 +465,19 @@ describe('authorization end to end', () => {
     );
     await cp.call('Heartbeat', {}); // after anything the gateway sent before it on this socket
     expect(sent).toEqual([]);
+  });
+
+  it('a station that does not wait for its answers gets InternalError past maxQueuedCalls waiting decisions', async () => {
+    const cp = await RawChargePoint.open(`${h.urls.SLOW!}/W16-2`, ['ocpp1.6']);
+    raws.push(cp);
+    // ThingsBoard never answers: each decision takes timeoutSeconds; two may wait, the rest not.
+    for (let i = 1; i <= 5; i++) cp.send(JSON.stringify([2, `a${i}`, 'Authorize', { idTag: 'SLOWCARD' }]));
+    for (const id of ['a3', 'a4', 'a5']) {
+      const answer = await cp.answerTo(id);
+      expect(answer.slice(0, 3)).toEqual([4, id, 'InternalError']);
+      expect(answer[3]).toMatch(/too many calls waiting for a decision \(maxQueuedCalls 2\)/);
+    }
+    expect(cp.frames.filter((f) => Array.isArray(f) && (f[1] === 'a1' || f[1] === 'a2'))).toEqual([]);
   });
 
   it('no idToken appears in clear in what ThingsBoard received or in the logs', () => {
