@@ -53,6 +53,8 @@ export interface Live extends Announced {
   chain?: Promise<unknown>;
   /** CALLs in `chain` not answered yet (bounded by maxQueuedCalls). */
   waiting?: number;
+  /** The afterAnswer tasks of the CALL just answered; the next one waits for them. */
+  after?: Promise<void>;
 }
 
 export class OcppConnector implements CallHandler {
@@ -245,7 +247,10 @@ export class OcppConnector implements CallHandler {
       live.waiting = waiting + 1;
       const run = (): Promise<unknown> => this.answerWithFeatures(live, action, payload);
       const next = (live.chain ?? Promise.resolve()).then(run, run);
-      const settled = (): void => {
+      const settled = async (): Promise<void> => {
+        const after = live.after;
+        live.after = undefined;
+        await after;
         live.waiting = (live.waiting ?? 1) - 1;
       };
       live.chain = next.then(settled, settled);
@@ -289,7 +294,7 @@ export class OcppConnector implements CallHandler {
       values: Record<string, unknown>;
       ts: number | undefined;
     }[] = [];
-    const after: (() => void)[] = [];
+    const after: (() => void | Promise<unknown>)[] = [];
     const ctx: CallContext = {
       connection: view,
       action,
@@ -309,7 +314,7 @@ export class OcppConnector implements CallHandler {
     }
     for (const p of published) records.push(...this.datapoint(live, p.kind, p.values, p.ts));
     if (records.length > 0) await this.deps.outbox.append(records);
-    runAfterAnswer(after, this.failures, { chargePointId: live.session.id, action });
+    live.after = runAfterAnswer(after, this.failures, { chargePointId: live.session.id, action });
     return ctx.response;
   }
 

@@ -141,24 +141,41 @@ export class FeatureFailures {
     try {
       fn();
     } catch (err) {
-      this.counters[stage]++;
-      this.warnings.error(
-        `feature-failed-${stage}`,
-        { ...fields, stage, err },
-        `a Central System feature failed in ${stage} (counted; the gateway carries on)`,
-      );
+      this.failed(stage, fields, err);
     }
+  }
+
+  failed(stage: FeatureStage, fields: Record<string, unknown>, err: unknown): void {
+    this.counters[stage]++;
+    this.warnings.error(
+      `feature-failed-${stage}`,
+      { ...fields, stage, err },
+      `a Central System feature failed in ${stage} (counted; the gateway carries on)`,
+    );
   }
 }
 
-/** Runs tasks queued by afterAnswer, once the answer is on its way; a failing task is counted. */
+/**
+ * Runs tasks queued by afterAnswer, once the answer is on its way; resolves when the promises they
+ * returned settled. A failing task is counted; the promise never rejects.
+ */
 export function runAfterAnswer(
-  tasks: (() => void)[],
+  tasks: (() => void | Promise<unknown>)[],
   failures: FeatureFailures,
   fields: Record<string, unknown>,
-): void {
-  if (tasks.length === 0) return;
-  setImmediate(() => {
-    for (const task of tasks) failures.run('afterAnswer', fields, task);
+): Promise<void> {
+  if (tasks.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    setImmediate(() => {
+      const waits: Promise<unknown>[] = [];
+      for (const task of tasks) {
+        failures.run('afterAnswer', fields, () => {
+          const result = task();
+          if (result instanceof Promise)
+            waits.push(result.catch((err: unknown) => failures.failed('afterAnswer', fields, err)));
+        });
+      }
+      void Promise.all(waits).then(() => resolve());
+    });
   });
 }

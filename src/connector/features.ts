@@ -41,8 +41,12 @@ export interface CallContext {
   response: Record<string, unknown>;
   /** Datapoints published with this message: committed to the outbox before the answer is sent. */
   publish(kind: 'telemetry' | 'attributes', values: Record<string, unknown>, ts?: number): void;
-  /** Runs after the answer was handed to the socket (for a CALL the station should get after it). */
-  afterAnswer(task: () => void): void;
+  /**
+   * Runs after the answer was handed to the socket (for a CALL the station should get after it).
+   * A promise the task returns is waited for before this connection's next CALL is taken up (so
+   * keep it short, e.g. a state store write; never a CALL's round trip).
+   */
+  afterAnswer(task: () => void | Promise<unknown>): void;
 }
 
 /** A CALL the Central System is about to send (an RPC from ThingsBoard). */

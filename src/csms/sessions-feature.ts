@@ -328,8 +328,9 @@ export class SessionsFeature implements ConnectorFeature {
         ctx.publish('attributes', this.stateOf(tx.evseId, undefined, tariff));
     }
     // Removed only once the record is in the outbox and the station answered: a crash before
-    // that leaves the transaction open rather than losing its session.
-    ctx.afterAnswer(() => {
+    // that leaves the transaction open rather than losing its session. Returned, so the next CALL
+    // of this connection no longer finds it open (it would be ended, and published, twice).
+    ctx.afterAnswer(() =>
       this.book
         .remove(tx)
         .catch((err: unknown) =>
@@ -338,8 +339,8 @@ export class SessionsFeature implements ConnectorFeature {
             { chargePointId: tx.chargePointId, err: String(err) },
             'could not remove an ended transaction',
           ),
-        );
-    });
+        ),
+    );
     return amount;
   }
 

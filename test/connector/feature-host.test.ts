@@ -59,19 +59,37 @@ describe('feature failures outside a CALL', () => {
   it('a throwing task after an answer is counted; the tasks after it still run', async () => {
     const { failures, warnings } = setup();
     const ran: number[] = [];
-    runAfterAnswer(
+    await runAfterAnswer(
       [
-        () => ran.push(1),
+        () => void ran.push(1),
         () => {
           throw new Error('task failed');
         },
-        () => ran.push(3),
+        () => void ran.push(3),
       ],
       failures,
       { chargePointId: 'CP1', action: 'StopTransaction' },
     );
-    await new Promise((r) => setImmediate(r));
     expect(ran).toEqual([1, 3]);
+    expect(failures.counters.afterAnswer).toBe(1);
+    warnings.close();
+  });
+
+  it('waits for the promises tasks return (a rejected one is counted, never thrown)', async () => {
+    const { failures, warnings } = setup();
+    let release: () => void = () => undefined;
+    const removal = new Promise<void>((resolve) => (release = resolve));
+    let done = false;
+    const finished = runAfterAnswer(
+      [() => removal, () => Promise.reject(new Error('state store full'))],
+      failures,
+      { chargePointId: 'CP1', action: 'StopTransaction' },
+    ).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    release();
+    await finished;
+    expect(done).toBe(true);
     expect(failures.counters.afterAnswer).toBe(1);
     warnings.close();
   });
