@@ -4,7 +4,7 @@
  * committed to the outbox → CALLRESULT, so a charge point is only told "accepted" for data that
  * is already safe.
  */
-import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
+import type { OcppConnectorConfig } from '../config/types.js';
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
@@ -21,8 +21,10 @@ import {
   settingCall,
   type RpcReplyData,
 } from './downlink.js';
+import { buildRoutes, reroute, type Route } from './reconfigure.js';
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
-import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+import type { DeviceRenames } from './renames.js';
+import { mappingScope, type UplinkCounters } from './uplink.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -33,11 +35,8 @@ export interface ConnectorDeps {
   /** Per-message warnings, summarised; the gateway shares one among its stages. */
   warnings?: LogSummary;
   now?: () => Date;
-}
-
-interface Route {
-  entry: ChargePointConfig;
-  mapper: UplinkMapper;
+  /** Devices ThingsBoard renamed: a boot that renders an old name gets the current one. */
+  renames?: DeviceRenames;
 }
 
 interface Live {
@@ -54,13 +53,16 @@ export class OcppConnector implements CallHandler {
     skipped: 0,
     skippedNotFinite: 0,
     receiveTimeUsed: 0,
+    attributes: 0,
+    timeseries: 0,
+    messages: 0,
   };
   readonly protocolCounters = newProtocolCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
-  private readonly routes: Route[];
+  private routes: Route[];
   private readonly registry: DeviceRegistry;
-  private readonly server: CentralSystemServer<Route>;
+  private server: CentralSystemServer<Route>;
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
@@ -72,15 +74,16 @@ export class OcppConnector implements CallHandler {
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
     this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
-    this.routes = deps.config.chargePoints.map((entry) => ({
-      entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
-    }));
+    this.routes = buildRoutes(deps.config, this.uplinkCounters, this.logger, this.warnings);
     this.registry = new DeviceRegistry(deps.state, this.logger);
-    this.server = new CentralSystemServer<Route>({
-      config: deps.config.centralSystem,
+    this.server = this.createServer();
+  }
+
+  private createServer(): CentralSystemServer<Route> {
+    return new CentralSystemServer<Route>({
+      config: this.deps.config.centralSystem,
       logger: this.logger,
-      validators: deps.validators,
+      validators: this.deps.validators,
       handler: this,
       protocolCounters: this.protocolCounters,
       resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
@@ -92,6 +95,10 @@ export class OcppConnector implements CallHandler {
   /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
     this.registry.load();
+    return this.listen();
+  }
+
+  private async listen(): Promise<number> {
     const port = await this.server.start();
     const { host } = this.deps.config.centralSystem;
     const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';
@@ -102,6 +109,11 @@ export class OcppConnector implements CallHandler {
   /** Stops accepting and closes every charge point connection (their disconnects go to the outbox). */
   async stop(): Promise<void> {
     await this.server.stop();
+  }
+
+  /** The configuration in force (it changes with remote configuration). */
+  get configuration(): OcppConnectorConfig {
+    return this.deps.config;
   }
 
   get serverCounters(): CentralSystemServer<Route>['counters'] {
@@ -227,8 +239,9 @@ export class OcppConnector implements CallHandler {
     const scope = { ...payload, ...bootAliases(live.session.spec.version, payload), ChargePointId: id };
     const name = entry.deviceNameExpression.render(scope);
     const type = entry.deviceTypeExpression.render(scope);
+    const rendered = name.ok && String(name.value).trim() !== '' ? String(name.value) : id;
     const identity: DeviceIdentity = {
-      name: name.ok && String(name.value).trim() !== '' ? String(name.value) : id,
+      name: this.deps.renames ? this.deps.renames.resolve(rendered) : rendered,
       type: type.ok && String(type.value).trim() !== '' ? String(type.value) : DEFAULT_DEVICE_TYPE,
     };
     if (!name.ok) {
@@ -313,5 +326,64 @@ export class OcppConnector implements CallHandler {
     } catch (err) {
       return { error: describeFailure(err) };
     }
+  }
+
+  // ---- changes made in ThingsBoard: configuration (remote configuration), device renames ----
+
+  /**
+   * Takes a new configuration of this connector: mappings apply to the next message of every live
+   * charge point (reconfigure.ts); with `restartListener` (centralSystem changed) the listener is
+   * closed and opened again with the new settings. Resolves with the port listened on.
+   */
+  async applyConfig(
+    next: OcppConnectorConfig,
+    opts: { restartListener: boolean },
+  ): Promise<number | undefined> {
+    this.deps.config = next;
+    this.routes = buildRoutes(next, this.uplinkCounters, this.logger, this.warnings);
+    reroute(this.live.values(), this.routes, this.logger);
+    if (!opts.restartListener) return undefined;
+    await this.server.stop();
+    this.server = this.createServer();
+    return this.listen();
+  }
+
+  /** Live charge points per negotiated OCPP version. */
+  connectionsByVersion(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.live.values()) out[l.session.spec.version] = (out[l.session.spec.version] ?? 0) + 1;
+    return out;
+  }
+
+  /**
+   * ThingsBoard renamed device `from` to `to`: every charge point remembered or live under the old
+   * name takes the new one (a live one is announced under it, so its RPCs reach this gateway).
+   */
+  renameDevice(from: string, to: string): number {
+    const ids = new Set(this.registry.idsNamed(from));
+    for (const l of this.live.values()) if (l.announced?.name === from) ids.add(l.session.id);
+    for (const id of ids) {
+      const type = this.registry.identityOf(id).type;
+      this.registry.remember(id, { name: to, type });
+      const l = this.live.get(id);
+      if (l?.announced?.name === from) {
+        this.registry.markGone(id, from);
+        l.announced = undefined;
+        this.persist(this.announce(l, { name: to, type }), id);
+      }
+    }
+    return ids.size;
+  }
+
+  /** ThingsBoard deleted `name`: a live charge point under it announces it again with its next data. */
+  deviceDeleted(name: string): number {
+    let n = 0;
+    for (const l of this.live.values()) {
+      if (l.announced?.name !== name) continue;
+      this.registry.markGone(l.session.id, name);
+      l.announced = undefined;
+      n++;
+    }
+    return n;
   }
 }

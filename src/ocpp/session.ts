@@ -45,6 +45,12 @@ export interface ProtocolCounters {
   readPauses: number;
   /** Connections closed because the charge point did not read what it was sent. */
   slowReadersClosed: number;
+  /** CALLERRORs received in answer to our CALLs. */
+  callErrorsIn: number;
+  /** OCPP 2.1 SENDs received. */
+  sendsIn: number;
+  /** Bytes of the text frames received (statistics: connectorBytesReceived). */
+  bytesIn: number;
 }
 
 export function newProtocolCounters(): ProtocolCounters {
@@ -58,6 +64,9 @@ export function newProtocolCounters(): ProtocolCounters {
     handlerErrors: 0,
     readPauses: 0,
     slowReadersClosed: 0,
+    callErrorsIn: 0,
+    sendsIn: 0,
+    bytesIn: 0,
   };
 }
 
@@ -285,6 +294,7 @@ export class ChargePointSession {
     let callId: string | undefined;
     try {
       const text = isBinary ? undefined : String(data);
+      this.opts.counters.bytesIn += Buffer.isBuffer(data) ? data.length : (text?.length ?? 0);
       const parsed =
         text === undefined
           ? undefined
@@ -375,6 +385,7 @@ export class ChargePointSession {
         return;
       }
       case CALLERROR: {
+        this.opts.counters.callErrorsIn++;
         if (this.inflight?.id !== frame.id) {
           this.warn(
             'callerror-unexpected',
@@ -426,6 +437,7 @@ export class ChargePointSession {
   }
 
   private onSend(action: string, payload: Record<string, unknown>): void {
+    this.opts.counters.sendsIn++;
     // OCPP 2.1 part 4 (SEND): a SEND is never answered, not even when it is invalid or unknown.
     const invalid = this.spec.sendActions.has(action)
       ? this.opts.validator.validateSend(action, payload)

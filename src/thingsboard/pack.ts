@@ -5,12 +5,18 @@
  * removed from the outbox together once every publish of it was acknowledged. A connect or
  * disconnect is a group of its own (it must stay ordered against the data around it); between
  * them, telemetry and attributes of any devices share a group — one telemetry publish and one
- * attributes publish — while both stay under the size cap. Telemetry and attributes are separate
+ * attributes publish — while both stay under the caps. Telemetry and attributes are separate
  * streams in ThingsBoard, so their relative order does not matter; within each, order per device
  * is kept (telemetry entries in append order; later attribute values override earlier ones).
  * Telemetry bodies are already JSON text and are concatenated, never re-parsed.
+ *
+ * The caps are those of the session limits in force (pacer.ts): bytes per publish, datapoints per
+ * publish and device entries per publish, so that ThingsBoard's buckets can always admit a publish
+ * whole. A single record bigger than a cap is split over several publishes of a group of its own;
+ * a single value bigger than the byte cap can never be delivered and is dropped (counted).
  */
 import type { StoredRecord } from '../outbox/types.js';
+import type { Cost } from './pacer.js';
 
 export const TOPIC = {
   telemetry: 'v1/gateway/telemetry',
@@ -23,6 +29,8 @@ export const TOPIC = {
 export interface Publish {
   topic: string;
   payload: string;
+  /** What ThingsBoard counts for it against the gateway's rate limits. */
+  cost: Cost;
 }
 
 export interface PackGroup {
@@ -31,8 +39,62 @@ export interface PackGroup {
   toId: number;
   /** Records in the group. */
   count: number;
-  /** One to two publishes (telemetry, attributes), or one connect/disconnect. */
+  /** Publishes: telemetry and attributes (several when one record had to be split), or one connect/disconnect. */
   publishes: Publish[];
+  /** Datapoints the group carries (statistics: platformTsProduced, platformAttrProduced). */
+  telemetryDatapoints: number;
+  attributeDatapoints: number;
+}
+
+export interface PackLimits {
+  maxBytes: number;
+  /** Datapoints per publish (a device entry's values, summed). Default: unlimited. */
+  maxDatapoints?: number;
+  /** Device entries per publish. Default: unlimited. */
+  maxEntries?: number;
+  /** ThingsBoard renamed these devices: publish under the new name. */
+  rename?: (device: string) => string;
+}
+
+export interface PackResult {
+  groups: PackGroup[];
+  /** Records (or values of a record) that can never fit a publish: dropped. */
+  dropped: { id: number; device: string; reason: string }[];
+}
+
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Datapoints of a telemetry body `{"ts":…,"values":{…}}`: the keys of `values`, counted by a scan
+ * instead of a parse (it runs for every record published).
+ */
+export function countTelemetryValues(body: string): number {
+  const start = body.indexOf('"values":{');
+  if (start < 0) return 1;
+  let depth = 0;
+  let keys = 0;
+  let inString = false;
+  let empty = true;
+  for (let i = start + 9; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+      if (depth === 1 && empty) {
+        empty = false;
+        keys = 1;
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) depth++;
+    else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+      if (depth === 0) break;
+    } else if (c === 44 /* , */ && depth === 1) keys++;
+  }
+  return keys;
 }
 
 /** Accumulates one group's telemetry and attributes and knows the size of the payloads it will make. */
@@ -44,45 +106,61 @@ class GroupBuilder {
   private readonly attributes = new Map<string, Record<string, unknown>>();
   telemetryBytes = 2;
   attributesBytes = 2;
+  telemetryDatapoints = 0;
+  attributeDatapoints = 0;
 
   constructor(fromId: number) {
     this.fromId = fromId;
     this.toId = fromId;
   }
 
-  /** Bytes `r` would add to its publish. */
-  cost(r: StoredRecord): number {
-    const fresh = JSON.stringify(r.device).length + 4;
-    if (r.kind === 'telemetry') return r.body.length + 1 + (this.telemetry.has(r.device) ? 0 : fresh);
-    return r.body.length + (this.attributes.has(r.device) ? 0 : fresh);
+  /** Bytes `item` would add to its publish (UTF-8: ThingsBoard's limit is in bytes). */
+  cost(item: Item): number {
+    const fresh = Buffer.byteLength(JSON.stringify(item.device)) + 4;
+    if (item.kind === 'telemetry') return item.bytes + 1 + (this.telemetry.has(item.device) ? 0 : fresh);
+    return item.bytes + (this.attributes.has(item.device) ? 0 : fresh);
   }
 
-  fits(r: StoredRecord, maxBytes: number): boolean {
+  fits(item: Item, limits: Required<Omit<PackLimits, 'rename'>>): boolean {
     if (this.count === 0) return true;
-    const current = r.kind === 'telemetry' ? this.telemetryBytes : this.attributesBytes;
-    return current + this.cost(r) <= maxBytes;
+    if (item.kind === 'telemetry') {
+      const entries = this.telemetry.size + (this.telemetry.has(item.device) ? 0 : 1);
+      return (
+        this.telemetryBytes + this.cost(item) <= limits.maxBytes &&
+        this.telemetryDatapoints + item.datapoints <= limits.maxDatapoints &&
+        entries <= limits.maxEntries
+      );
+    }
+    const entries = this.attributes.size + (this.attributes.has(item.device) ? 0 : 1);
+    return (
+      this.attributesBytes + this.cost(item) <= limits.maxBytes &&
+      this.attributeDatapoints + item.datapoints <= limits.maxDatapoints &&
+      entries <= limits.maxEntries
+    );
   }
 
-  add(r: StoredRecord): void {
-    const cost = this.cost(r);
-    if (r.kind === 'telemetry') {
+  add(item: Item): void {
+    const cost = this.cost(item);
+    if (item.kind === 'telemetry') {
       this.telemetryBytes += cost;
-      const bodies = this.telemetry.get(r.device);
-      if (bodies) bodies.push(r.body);
-      else this.telemetry.set(r.device, [r.body]);
+      this.telemetryDatapoints += item.datapoints;
+      const bodies = this.telemetry.get(item.device);
+      if (bodies) bodies.push(item.body);
+      else this.telemetry.set(item.device, [item.body]);
     } else {
       this.attributesBytes += cost;
-      const values = JSON.parse(r.body) as Record<string, unknown>;
-      let current = this.attributes.get(r.device);
+      // An upper bound: a key set again by a later record is counted twice.
+      this.attributeDatapoints += item.datapoints;
+      let current = this.attributes.get(item.device);
       if (!current) {
         // Null prototype and plain assignment, not Object.assign onto {}: an attribute key may be
         // `__proto__`, which would otherwise set the prototype and vanish from the publish.
         current = Object.create(null) as Record<string, unknown>;
-        this.attributes.set(r.device, current);
+        this.attributes.set(item.device, current);
       }
-      for (const key of Object.keys(values)) current[key] = values[key];
+      for (const [key, value] of Object.entries(item.values ?? {})) current[key] = value;
     }
-    this.toId = r.id;
+    this.toId = item.id;
     this.count++;
   }
 
@@ -92,48 +170,252 @@ class GroupBuilder {
       const parts: string[] = [];
       for (const [device, bodies] of this.telemetry)
         parts.push(`${JSON.stringify(device)}:[${bodies.join(',')}]`);
-      publishes.push({ topic: TOPIC.telemetry, payload: `{${parts.join(',')}}` });
+      publishes.push({
+        topic: TOPIC.telemetry,
+        payload: `{${parts.join(',')}}`,
+        cost: { messages: 0, telemetryMessages: this.telemetry.size, datapoints: this.telemetryDatapoints },
+      });
     }
+    let attributeDatapoints = 0;
     if (this.attributes.size > 0) {
+      for (const values of this.attributes.values()) attributeDatapoints += Object.keys(values).length;
       publishes.push({
         topic: TOPIC.attributes,
         payload: JSON.stringify(Object.fromEntries(this.attributes)),
+        cost: {
+          messages: this.attributes.size,
+          telemetryMessages: this.attributes.size,
+          datapoints: attributeDatapoints,
+        },
       });
     }
-    return { fromId: this.fromId, toId: this.toId, count: this.count, publishes };
+    return {
+      fromId: this.fromId,
+      toId: this.toId,
+      count: this.count,
+      publishes,
+      telemetryDatapoints: this.telemetryDatapoints,
+      attributeDatapoints,
+    };
   }
 }
 
-/** Packs `records` (ascending ids, as read from the outbox) into groups of publishes of at most `maxBytes`. */
-export function packRecords(records: readonly StoredRecord[], maxBytes: number): PackGroup[] {
-  const groups: PackGroup[] = [];
+/** A telemetry or attributes record ready to pack: its device (renamed), body and datapoints. */
+interface Item {
+  id: number;
+  kind: 'telemetry' | 'attributes';
+  device: string;
+  body: string;
+  /** UTF-8 length of body. */
+  bytes: number;
+  datapoints: number;
+  /** Attributes only: the parsed values. */
+  values?: Record<string, unknown>;
+}
+
+/**
+ * Packs `records` (ascending ids, as read from the outbox) into groups of publishes within
+ * `limits` (a number: the byte cap alone).
+ */
+export function packRecords(records: readonly StoredRecord[], limits: PackLimits | number): PackGroup[] {
+  return pack(records, limits).groups;
+}
+
+export function pack(records: readonly StoredRecord[], limitsIn: PackLimits | number): PackResult {
+  const given: PackLimits = typeof limitsIn === 'number' ? { maxBytes: limitsIn } : limitsIn;
+  const limits = {
+    maxBytes: given.maxBytes,
+    maxDatapoints: Math.max(1, given.maxDatapoints ?? UNLIMITED),
+    maxEntries: Math.max(1, given.maxEntries ?? UNLIMITED),
+  };
+  const rename = given.rename;
+  const result: PackResult = { groups: [], dropped: [] };
   let current: GroupBuilder | undefined;
   const close = (): void => {
-    if (current && current.count > 0) groups.push(current.build());
+    if (current && current.count > 0) result.groups.push(current.build());
     current = undefined;
   };
   for (const r of records) {
+    const device = rename ? rename(r.device) : r.device;
     if (r.kind === 'connect' || r.kind === 'disconnect') {
       close();
-      groups.push(deviceEvent(r));
+      result.groups.push(deviceEvent(r, device));
       continue;
     }
-    if (current && !current.fits(r, maxBytes)) close();
+    const item = toItem(r, device);
+    if (item === undefined) {
+      result.dropped.push({ id: r.id, device, reason: 'its body is not a JSON object' });
+      continue;
+    }
+    if (!fitsAlone(item, limits)) {
+      close();
+      const split = splitRecord(item, limits);
+      if (split.group) result.groups.push(split.group);
+      result.dropped.push(...split.dropped);
+      continue;
+    }
+    if (current && !current.fits(item, limits)) close();
     current ??= new GroupBuilder(r.id);
-    current.add(r);
+    current.add(item);
   }
   close();
-  return groups;
+  return result;
 }
 
-function deviceEvent(r: StoredRecord): PackGroup {
-  const device = JSON.stringify(r.device);
+function toItem(r: StoredRecord, device: string): Item | undefined {
+  if (r.kind === 'telemetry') {
+    return {
+      id: r.id,
+      kind: 'telemetry',
+      device,
+      body: r.body,
+      bytes: Buffer.byteLength(r.body),
+      datapoints: countTelemetryValues(r.body),
+    };
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(r.body);
+  } catch {
+    return undefined;
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) return undefined;
+  const record = values as Record<string, unknown>;
+  return {
+    id: r.id,
+    kind: 'attributes',
+    device,
+    body: r.body,
+    bytes: Buffer.byteLength(r.body),
+    datapoints: Object.keys(record).length,
+    values: record,
+  };
+}
+
+/** Whether a record fits one publish on its own. */
+function fitsAlone(item: Item, limits: { maxBytes: number; maxDatapoints: number }): boolean {
+  return (
+    new GroupBuilder(item.id).cost(item) + 2 <= limits.maxBytes && item.datapoints <= limits.maxDatapoints
+  );
+}
+
+/**
+ * One record too big for one publish: its values in chunks within the caps, each chunk a publish of
+ * a group of its own (the record leaves the outbox once every chunk was acknowledged).
+ */
+function splitRecord(
+  item: Item,
+  limits: { maxBytes: number; maxDatapoints: number },
+): { group: PackGroup | undefined; dropped: PackResult['dropped'] } {
+  const dropped: PackResult['dropped'] = [];
+  let ts: unknown;
+  let values: Record<string, unknown>;
+  if (item.kind === 'telemetry') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(item.body);
+    } catch {
+      return {
+        group: undefined,
+        dropped: [{ id: item.id, device: item.device, reason: 'its body is not JSON' }],
+      };
+    }
+    const p = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as {
+      ts?: unknown;
+      values?: unknown;
+    };
+    ts = p.ts;
+    values =
+      typeof p.values === 'object' && p.values !== null && !Array.isArray(p.values)
+        ? (p.values as Record<string, unknown>)
+        : {};
+  } else values = item.values ?? {};
+  const name = JSON.stringify(item.device);
+  const wrap = (chunk: Record<string, unknown>): string =>
+    item.kind === 'telemetry'
+      ? `{${name}:[${JSON.stringify({ ts, values: chunk })}]}`
+      : `{${name}:${JSON.stringify(chunk)}}`;
+  const publishes: Publish[] = [];
+  const fresh = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+  let chunk = fresh();
+  let keys = 0;
+  const flush = (): void => {
+    if (keys === 0) return;
+    publishes.push({
+      topic: item.kind === 'telemetry' ? TOPIC.telemetry : TOPIC.attributes,
+      payload: wrap(chunk),
+      cost: { messages: item.kind === 'attributes' ? 1 : 0, telemetryMessages: 1, datapoints: keys },
+    });
+    chunk = fresh();
+    keys = 0;
+  };
+  let telemetryDatapoints = 0;
+  let attributeDatapoints = 0;
+  for (const [key, value] of Object.entries(values)) {
+    if (Buffer.byteLength(wrap({ [key]: value })) > limits.maxBytes) {
+      dropped.push({
+        id: item.id,
+        device: item.device,
+        reason: `value "${key}" alone is larger than a publish may be`,
+      });
+      continue;
+    }
+    if (
+      keys > 0 &&
+      (keys + 1 > limits.maxDatapoints ||
+        Buffer.byteLength(wrap({ ...chunk, [key]: value })) > limits.maxBytes)
+    ) {
+      flush();
+    }
+    chunk[key] = value;
+    keys++;
+    if (item.kind === 'telemetry') telemetryDatapoints++;
+    else attributeDatapoints++;
+  }
+  flush();
+  return {
+    group: {
+      fromId: item.id,
+      toId: item.id,
+      count: 1,
+      // Nothing left to send still removes the record (every value was dropped, and counted).
+      publishes,
+      telemetryDatapoints,
+      attributeDatapoints,
+    },
+    dropped,
+  };
+}
+
+function deviceEvent(r: StoredRecord, device: string): PackGroup {
+  const name = JSON.stringify(device);
   const publish: Publish =
     r.kind === 'connect'
       ? {
           topic: TOPIC.connect,
-          payload: `{"device":${device},"type":${JSON.stringify((JSON.parse(r.body) as { type?: string }).type ?? 'default')}}`,
+          payload: `{"device":${name},"type":${JSON.stringify(connectType(r.body))}}`,
+          cost: { messages: 1, telemetryMessages: 0, datapoints: 0 },
         }
-      : { topic: TOPIC.disconnect, payload: `{"device":${device}}` };
-  return { fromId: r.id, toId: r.id, count: 1, publishes: [publish] };
+      : {
+          topic: TOPIC.disconnect,
+          payload: `{"device":${name}}`,
+          cost: { messages: 1, telemetryMessages: 0, datapoints: 0 },
+        };
+  return {
+    fromId: r.id,
+    toId: r.id,
+    count: 1,
+    publishes: [publish],
+    telemetryDatapoints: 0,
+    attributeDatapoints: 0,
+  };
+}
+
+function connectType(body: string): string {
+  try {
+    const type = (JSON.parse(body) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : 'default';
+  } catch {
+    return 'default';
+  }
 }
