@@ -121,7 +121,9 @@ describe('rate limits announced by ThingsBoard', () => {
     });
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     for (let i = 0; i < 30; i++) {
-      client.publish('v1/gateway/telemetry', JSON.stringify({ D: [{ ts: i, values: { a: 1 } }] }), { qos: 1 });
+      client.publish('v1/gateway/telemetry', JSON.stringify({ D: [{ ts: i, values: { a: 1 } }] }), {
+        qos: 1,
+      });
     }
     await closed;
     // 20 telemetry messages a second (a full bucket at first): one more is too many, and the

@@ -3,6 +3,7 @@
  * built CLI on a generated tb_gateway.json + connector files in a temporary folder. Connectors
  * listen on port 0; their ports are read from the log.
  */
+import { isAbsolute, join } from 'node:path';
 import { GatewayProcess, TempDir } from './gateway-process.js';
 import { listeningPort } from './listening.js';
 import { ThingsBoardStandIn, type StandInOptions } from './tb-standin.js';
@@ -18,6 +19,7 @@ export interface StandInHarnessOptions extends StandInOptions {
   connectors: StandInConnector[];
   /** Merged into tb_gateway.json's `thingsboard` section. */
   thingsboard?: Record<string, unknown>;
+  /** A relative `data_file_path` is inside the temporary folder. */
   storage?: Record<string, unknown>;
   env?: Record<string, string>;
   /** Runs before the gateway starts (shared attributes it will find, …). */
@@ -61,7 +63,7 @@ export class StandInHarness {
         reconnectMaxMs: 500,
         ...opts.thingsboard,
       },
-      storage: opts.storage ?? { type: 'memory' },
+      storage: this.storage(opts.storage),
       connectors,
     });
     this.gateway = GatewayProcess.run(this.configFile, opts.env);
@@ -70,6 +72,14 @@ export class StandInHarness {
       this.urls[c.name] = `ws://127.0.0.1:${await listeningPort(this.gateway, c.name)}`;
     }
     await this.tb.waitFor(() => this.tb.usernames.includes(TOKEN), 10_000, 'gateway MQTT login');
+  }
+
+  private storage(given: Record<string, unknown> | undefined): Record<string, unknown> {
+    if (!given) return { type: 'memory' };
+    const path = given.data_file_path;
+    return typeof path === 'string' && !isAbsolute(path)
+      ? { ...given, data_file_path: join(this.dir.path, path) }
+      : given;
   }
 
   async stop(): Promise<void> {

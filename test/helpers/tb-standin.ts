@@ -166,6 +166,8 @@ export class ThingsBoardStandIn {
   readonly attributes = new Map<string, Record<string, unknown>>();
   readonly connects: string[] = [];
   readonly disconnects: string[] = [];
+  /** Topics gateways subscribed to (an RPC is sent once the gateway listens for it). */
+  readonly subscribed = new Set<string>();
   /** Connections this stand-in closed for a violation. */
   closedForViolation = 0;
   sessionLimits: SessionLimitsMode;
@@ -208,6 +210,7 @@ export class ThingsBoardStandIn {
         done(error ? new Error(error) : null);
       },
       authorizeSubscribe: (client, sub, done) => {
+        this.subscribed.add(sub.topic);
         if (
           client &&
           (sub.topic === 'v1/devices/me/attributes' || sub.topic === 'v1/devices/me/rpc/request/+')
@@ -494,7 +497,12 @@ export class ThingsBoardStandIn {
   }
 
   /** A server-side RPC to the gateway device; resolves with its reply. */
-  rpcToGateway(method: string, params: unknown, timeoutMs = 10_000): Promise<unknown> {
+  async rpcToGateway(method: string, params: unknown, timeoutMs = 10_000): Promise<unknown> {
+    await this.waitFor(
+      () => this.subscribed.has('v1/devices/me/rpc/request/+'),
+      timeoutMs,
+      'RPC subscription',
+    );
     const id = String(this.nextRpcId++);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
