@@ -30,33 +30,30 @@ export async function backupConfigFile(file: string): Promise<string | undefined
   const stem = basename(file).replace(/\.json$/i, '');
   const prefix = `${stem}.backup.`;
   const seconds = Math.floor(Date.now() / 1000);
-  let target = join(dir, `${prefix}${seconds}.json`);
-  for (let n = 1; await exists(target); n++) target = join(dir, `${prefix}${seconds}-${n}.json`);
+  const mine = (names: string[]): string[] =>
+    names.filter((f) => f.startsWith(prefix) && f.endsWith('.json')).sort(byAge);
+  // Several changes in one second: numbered after the newest, so the order stays the age.
+  const newest = mine(await readdir(dir)).at(-1);
+  const [lastSeconds, lastN] = newest === undefined ? [0, -1] : ageOf(newest);
+  const n = lastSeconds === seconds ? lastN + 1 : 0;
+  const target = join(dir, n === 0 ? `${prefix}${seconds}.json` : `${prefix}${seconds}-${n}.json`);
   await copyFile(file, target);
-  const ours = (await readdir(dir)).filter((f) => f.startsWith(prefix) && f.endsWith('.json')).sort(byAge);
+  const ours = mine(await readdir(dir));
   for (const old of ours.slice(0, Math.max(0, ours.length - BACKUPS_KEPT))) {
     await rm(join(dir, old), { force: true });
   }
   return target;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+function ageOf(f: string): [number, number] {
+  const m = /\.backup\.(\d+)(?:-(\d+))?\.json$/.exec(f);
+  return [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)];
 }
 
 /** `x.backup.1700000000.json` < `x.backup.1700000000-1.json` < `x.backup.1700000001.json`. */
 function byAge(a: string, b: string): number {
-  const key = (f: string): [number, number] => {
-    const m = /\.backup\.(\d+)(?:-(\d+))?\.json$/.exec(f);
-    return [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)];
-  };
-  const [as, an] = key(a);
-  const [bs, bn] = key(b);
+  const [as, an] = ageOf(a);
+  const [bs, bn] = ageOf(b);
   return as - bs || an - bn;
 }
 
