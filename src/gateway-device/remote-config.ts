@@ -38,6 +38,7 @@ import { formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
+import { PayloadTooLargeError } from '../thingsboard/paced-queue.js';
 import type { RemoteLogs } from './remote-logs.js';
 
 export const STATUS_ATTRIBUTE = 'remoteConfigurationStatus';
@@ -270,9 +271,18 @@ export class RemoteConfigurator {
     return undefined;
   }
 
-  private async isStale(value: Record<string, unknown>, file: string): Promise<boolean> {
+  /**
+   * A value read at start older than the file: left from an earlier change, the file has been
+   * edited since. (Only at start: a change pushed now is the operator's latest word, whatever the
+   * clock of the browser that stamped it.)
+   */
+  private async isStale(
+    value: Record<string, unknown>,
+    file: string,
+    source: 'start' | 'update',
+  ): Promise<boolean> {
     const ts = value.ts;
-    return typeof ts === 'number' && ts <= (await modifiedAt(file));
+    return source === 'start' && typeof ts === 'number' && ts <= (await modifiedAt(file));
   }
 
   /** general_configuration → `thingsboard`, storage_configuration → `storage` of tb_gateway.json. */
@@ -291,7 +301,7 @@ export class RemoteConfigurator {
       await this.report(key, { result: 'refused', message: `the configuration is ${big}` });
       return;
     }
-    if (await this.isStale(value, this.file)) {
+    if (await this.isStale(value, this.file, source)) {
       this.logger.debug({ attribute: key }, 'older than tb_gateway.json: ignored');
       return;
     }
@@ -422,7 +432,7 @@ export class RemoteConfigurator {
       );
       return;
     }
-    if (running && (await this.isStale(value, file))) {
+    if (running && (await this.isStale(value, file, source))) {
       logger.debug({ attribute: key }, 'connector configuration older than its file: ignored');
       return;
     }

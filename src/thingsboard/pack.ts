@@ -116,7 +116,7 @@ class GroupBuilder {
 
   /** Bytes `item` would add to its publish (UTF-8: ThingsBoard's limit is in bytes). */
   cost(item: Item): number {
-    const fresh = Buffer.byteLength(JSON.stringify(item.device)) + 4;
+    const fresh = item.nameBytes + 4;
     if (item.kind === 'telemetry') return item.bytes + 1 + (this.telemetry.has(item.device) ? 0 : fresh);
     return item.bytes + (this.attributes.has(item.device) ? 0 : fresh);
   }
@@ -208,6 +208,8 @@ interface Item {
   body: string;
   /** UTF-8 length of body. */
   bytes: number;
+  /** UTF-8 length of the device name as a JSON string. */
+  nameBytes: number;
   datapoints: number;
   /** Attributes only: the parsed values. */
   values?: Record<string, unknown>;
@@ -230,6 +232,7 @@ export function pack(records: readonly StoredRecord[], limitsIn: PackLimits | nu
   };
   const rename = given.rename;
   const result: PackResult = { groups: [], dropped: [] };
+  const names = new Map<string, number>();
   let current: GroupBuilder | undefined;
   const close = (): void => {
     if (current && current.count > 0) result.groups.push(current.build());
@@ -242,7 +245,7 @@ export function pack(records: readonly StoredRecord[], limitsIn: PackLimits | nu
       result.groups.push(deviceEvent(r, device));
       continue;
     }
-    const item = toItem(r, device);
+    const item = toItem(r, device, names);
     if (item === undefined) {
       result.dropped.push({ id: r.id, device, reason: 'its body is not a JSON object' });
       continue;
@@ -262,7 +265,12 @@ export function pack(records: readonly StoredRecord[], limitsIn: PackLimits | nu
   return result;
 }
 
-function toItem(r: StoredRecord, device: string): Item | undefined {
+function toItem(r: StoredRecord, device: string, names: Map<string, number>): Item | undefined {
+  let nameBytes = names.get(device);
+  if (nameBytes === undefined) {
+    nameBytes = Buffer.byteLength(JSON.stringify(device));
+    names.set(device, nameBytes);
+  }
   if (r.kind === 'telemetry') {
     return {
       id: r.id,
@@ -270,6 +278,7 @@ function toItem(r: StoredRecord, device: string): Item | undefined {
       device,
       body: r.body,
       bytes: Buffer.byteLength(r.body),
+      nameBytes,
       datapoints: countTelemetryValues(r.body),
     };
   }
@@ -287,6 +296,7 @@ function toItem(r: StoredRecord, device: string): Item | undefined {
     device,
     body: r.body,
     bytes: Buffer.byteLength(r.body),
+    nameBytes,
     datapoints: Object.keys(record).length,
     values: record,
   };
