@@ -128,7 +128,7 @@ describe('unknown keys', () => {
     expect(config.notices).toEqual([
       {
         level: 'info',
-        message: `ignored keys not used by this gateway in ${dir.path('ocpp.json')}: name, logLevel, chargePoints[0].reportStrategy`,
+        message: `ignored keys not used by this gateway in ${dir.path('ocpp.json')}: name, chargePoints[0].reportStrategy`,
       },
     ]);
   });
