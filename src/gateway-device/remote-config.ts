@@ -38,7 +38,7 @@ import { formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
-import { PayloadTooLargeError } from '../thingsboard/paced-queue.js';
+import { BeyondLimitsError, PayloadTooLargeError } from '../thingsboard/paced-queue.js';
 import type { RemoteLogs } from './remote-logs.js';
 
 export const STATUS_ATTRIBUTE = 'remoteConfigurationStatus';
@@ -86,7 +86,8 @@ export interface ConnectorHost {
 export interface RemoteConfigOptions {
   client: ThingsBoardClient;
   host: ConnectorHost;
-  remoteLogs: RemoteLogs;
+  /** Remote logs, when the process' lines are tapped: connectors' `<name>_LOGS` settings. */
+  remoteLogs?: RemoteLogs;
   config: GatewayConfig;
   version: string;
   logger: Logger;
@@ -209,7 +210,10 @@ export class RemoteConfigurator {
     try {
       await this.opts.client.device.publishAttributes(attributes);
     } catch (err) {
-      this.logger.debug(
+      // Too large for ThingsBoard is worth a warning; a lost link is not (all is sent again at connect).
+      const level =
+        err instanceof PayloadTooLargeError || err instanceof BeyondLimitsError ? 'warn' : 'debug';
+      this.logger[level](
         { err: String(err), keys: Object.keys(attributes) },
         'configuration attributes not delivered',
       );
@@ -535,7 +539,7 @@ export class RemoteConfigurator {
   }
 
   private applyRemoteLogging(name: string, doc: Record<string, unknown>): void {
-    this.opts.remoteLogs.setConnector(name, doc.enableRemoteLogging === true, doc.logLevel);
+    this.opts.remoteLogs?.setConnector(name, doc.enableRemoteLogging === true, doc.logLevel);
   }
 
   private async addToGatewayFile(name: string, file: string): Promise<void> {

@@ -31,15 +31,14 @@ export interface RemoteLogsCounters {
   dropped: number;
 }
 
-interface Entry {
-  ts: number;
-  values: Record<string, string>;
-}
+type Entry = { ts: number; values: Record<string, string> };
 
 export interface RemoteLogsOptions {
   tap: LogTap;
   device: GatewayDeviceChannel;
   connected(): boolean;
+  /** Datapoints one telemetry publish of the gateway device may carry (its rate limits). */
+  maxDatapoints(): number;
   logger: Logger;
   /** Literal secrets never to send (the access token, passwords). */
   secrets: () => readonly string[];
@@ -148,18 +147,22 @@ export class RemoteLogs {
     if (this.buffer.length === 0) return;
     const batch: Entry[] = [];
     let bytes = 2;
+    let datapoints = 0;
+    const maxDatapoints = this.opts.maxDatapoints();
     while (this.buffer.length > 0) {
       const next = this.buffer[0] as Entry;
       const size = Buffer.byteLength(JSON.stringify(next)) + 1;
-      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      const dp = Object.keys(next.values).length;
+      if (batch.length > 0 && (bytes + size > MAX_BATCH_BYTES || datapoints + dp > maxDatapoints)) break;
       batch.push(next);
       this.buffer.shift();
       bytes += size;
+      datapoints += dp;
     }
     this.tokens -= batch.length;
     this.sending = true;
     try {
-      await this.opts.device.publishTelemetry(batch as unknown as Record<string, unknown>[]);
+      await this.opts.device.publishTelemetry(batch);
       this.counters.sent += batch.length;
     } catch {
       // Not logged: a log line about failing to send log lines would be queued itself.

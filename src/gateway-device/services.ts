@@ -57,6 +57,7 @@ export class GatewayDeviceServices {
         tap: opts.logTap,
         device: client.device,
         connected: () => client.connected,
+        maxDatapoints: () => client.caps('device').maxDatapoints,
         logger: opts.logger.child({ component: 'remote-logs' }),
         secrets: () => this.cachedSecrets(thingsboard.username, thingsboard.password),
       });
@@ -69,11 +70,11 @@ export class GatewayDeviceServices {
       config: this.settings.statistics,
       errorCounts: this.settings.remoteConfiguration,
     });
-    if (this.settings.remoteConfiguration && this.remoteLogs) {
+    if (this.settings.remoteConfiguration) {
       this.configurator = new RemoteConfigurator({
         client,
         host: opts.host,
-        remoteLogs: this.remoteLogs,
+        ...(this.remoteLogs ? { remoteLogs: this.remoteLogs } : {}),
         config,
         version: opts.version,
         logger: opts.logger,

@@ -17,7 +17,7 @@ import { TOPIC } from './pack.js';
 import { RawJsonNumber, rawNumberAt, rpcReplyPayload, type RpcId } from './rpc-id.js';
 import { LinkLostError } from './errors.js';
 import { PacedQueue } from './paced-queue.js';
-import { REGULAR_MESSAGE, type Cost, type Lane, type SessionPacer } from './pacer.js';
+import { REGULAR_MESSAGE, type Cost, type Lane, type PublishCaps, type SessionPacer } from './pacer.js';
 import { costOfOwnPublish } from './own-cost.js';
 
 export interface DownlinkHandlers {
@@ -77,6 +77,7 @@ export class ThingsBoardClient {
   private readonly warnings: LogSummary;
   /** Publishes made outside the outbox (RPC replies, the gateway device's own), when paced. */
   private paced: PacedQueue | undefined;
+  private pacer: SessionPacer | undefined;
 
   constructor(config: ThingsBoardConfig, logger: Logger, warnings?: LogSummary) {
     this.config = config;
@@ -104,6 +105,7 @@ export class ThingsBoardClient {
    * outbox publisher paces its own (they wait behind these).
    */
   setPacer(pacer: SessionPacer): void {
+    this.pacer = pacer;
     this.paced = new PacedQueue({
       pacer,
       publish: (topic, payload) => this.publish(topic, payload),
@@ -122,6 +124,16 @@ export class ThingsBoardClient {
   publishPaced(topic: string, payload: string, lane: Lane, cost: Cost): Promise<void> {
     if (!this.paced) return this.publish(topic, payload);
     return this.paced.publish(topic, payload, lane, cost);
+  }
+
+  /** The most one publish of `lane` may carry under the session limits (unlimited without a pacer). */
+  caps(lane: Lane): PublishCaps {
+    return (
+      this.pacer?.caps(lane) ?? {
+        maxDatapoints: Number.MAX_SAFE_INTEGER,
+        maxEntries: Number.MAX_SAFE_INTEGER,
+      }
+    );
   }
 
   /** Publishes of `lane` waiting for tokens (the outbox publisher lets them go first). */

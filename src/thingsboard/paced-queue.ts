@@ -13,6 +13,16 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
+/** More datapoints or entries than a full bucket holds: ThingsBoard could never admit it. */
+export class BeyondLimitsError extends Error {
+  constructor(cost: Cost) {
+    super(
+      `a publish of ${cost.datapoints} datapoints and ${Math.max(cost.messages, cost.telemetryMessages)} messages is more than ThingsBoard's limits admit at once`,
+    );
+    this.name = 'BeyondLimitsError';
+  }
+}
+
 export class PacedQueueFullError extends Error {
   constructor(lane: Lane, max: number) {
     super(
@@ -61,6 +71,13 @@ export class PacedQueue {
     const bytes = Buffer.byteLength(payload);
     const max = this.opts.pacer.maxPayloadBytes;
     if (bytes > max) return Promise.reject(new PayloadTooLargeError(bytes, max));
+    const caps = this.opts.pacer.caps(lane);
+    if (
+      cost.datapoints > caps.maxDatapoints ||
+      Math.max(cost.messages, cost.telemetryMessages) > caps.maxEntries
+    ) {
+      return Promise.reject(new BeyondLimitsError(cost));
+    }
     const queue = this.queues[lane];
     if (queue.length >= this.maxQueued) return Promise.reject(new PacedQueueFullError(lane, this.maxQueued));
     return new Promise((resolve, reject) => {

@@ -75,6 +75,9 @@ describe('rate limits announced by ThingsBoard', () => {
   it('a load far above them: charge points answered at once, no violation, nothing lost', async () => {
     h = await StandInHarness.start({
       sessionLimits: { answer: LIMITS },
+      // The gateway device's own traffic too: statistics, configuration, remote logs at DEBUG.
+      thingsboard: { statistics: { enable: true, statsSendPeriodInSeconds: 10 }, remoteConfiguration: true },
+      before: (standIn) => standIn.presetShared({ RemoteLoggingLevel: 'DEBUG' }),
       connectors: [{ name: 'OCPP', ocpp: OCPP }],
     });
     const tb = h.tb;
@@ -99,6 +102,10 @@ describe('rate limits announced by ThingsBoard', () => {
     expect(tb.violations).toEqual([]);
     expect(tb.closedForViolation).toBe(0);
     expect(tb.usernames).toHaveLength(1); // never reconnected
+    // The gateway device's own messages were sent as well, within its own limits.
+    expect(tb.deviceTelemetry.some((t) => t.key === 'machineStats')).toBe(true);
+    expect(tb.deviceTelemetry.some((t) => t.key === 'LOGS')).toBe(true);
+    expect(tb.clientAttributes.has('OCPP')).toBe(true);
     // It said what it applied, at the safety share of every window.
     const applied = await h.gateway.waitForLog((l) =>
       l.msg.startsWith('session limits from ThingsBoard applied'),
