@@ -113,6 +113,7 @@ export class Gateway {
       maxReadRecords: config.storage.maxReadRecordsCount,
       pacer: this.pacer,
       rename: (device) => (this.renames.size > 0 ? this.renames.resolve(device) : device),
+      warnings: this.warnings,
     });
     this.connectors = config.connectors.map((c) => this.newConnector(c));
     this.services = new GatewayDeviceServices({

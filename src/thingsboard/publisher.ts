@@ -10,6 +10,7 @@
  * difference and drains as fast as the limits allow. Publishes the gateway makes besides the
  * outbox (RPC replies, re-announced devices) go first: they wait in the client's paced queue.
  */
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/types.js';
 import type { ThingsBoardClient } from './client.js';
@@ -29,6 +30,8 @@ export interface PublisherOptions {
   pacer?: SessionPacer;
   /** ThingsBoard renamed a device: its records go out under the new name. */
   rename?: (device: string) => string;
+  /** Per-record warnings, summarised (a flood of oversized values costs a few lines). */
+  warnings?: LogSummary;
 }
 
 export interface PublisherCounters {
@@ -142,10 +145,10 @@ export class OutboxPublisher {
       });
       for (const d of packed.dropped) {
         this.counters.droppedOversize++;
-        this.opts.logger.error(
-          { device: d.device, record: d.id, reason: d.reason },
-          'record cannot be published within ThingsBoard limits: dropped',
-        );
+        const fields = { device: d.device, record: d.id, reason: d.reason };
+        const message = 'value cannot be published within ThingsBoard limits: dropped';
+        if (this.opts.warnings) this.opts.warnings.error('value-beyond-limits', fields, message);
+        else this.opts.logger.error(fields, message);
       }
       this.ready = packed.groups;
       group = this.ready.shift();
