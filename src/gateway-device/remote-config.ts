@@ -24,27 +24,23 @@
  * A shared attribute older than the file it would replace (its `ts` against the file's modification
  * time) is stale and ignored, as in the Python gateway. Changes are handled one at a time.
  */
-import { basename, dirname, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { modifiedAt, writeConfigFile } from '../config/config-writer.js';
-import type { ConnectorEntry } from '../config/gateway-file.js';
+import { writeConfigFile } from '../config/config-writer.js';
 import { isRecord } from '../config/keys.js';
 import { checkConfigDocument } from '../config/load.js';
-import { parseOcppDocument } from '../config/ocpp-file.js';
-import { ConfigReport } from '../config/report.js';
-import { jsonDepth, jsonEqual, redactSecrets, restoreSecrets } from '../config/secrets.js';
+import { jsonEqual, redactSecrets, restoreSecrets } from '../config/secrets.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../config/types.js';
 import { formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
 import { BeyondLimitsError, PayloadTooLargeError } from '../thingsboard/paced-queue.js';
+import { connectorAttribute, isStale, readDoc, removeFromGatewayFile, tooBig } from './config-documents.js';
+import { applyConnectorAttribute, type ConnectorChangeContext } from './remote-connector.js';
 import type { RemoteLogs } from './remote-logs.js';
 
 export const STATUS_ATTRIBUTE = 'remoteConfigurationStatus';
-const MAX_CONFIG_BYTES = 1_048_576;
-const MAX_CONFIG_DEPTH = 64;
 const MAX_STATUS_ENTRIES = 64;
+const MAX_PENDING_CHANGES = 256;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Keys of `thingsboard` that apply without a restart. */
 const LIVE_KEYS = new Set([
@@ -58,10 +54,6 @@ const LIVE_KEYS = new Set([
   'deviceRateLimits',
   'deviceDpRateLimits',
 ]);
-/** Keys of the Python connector attribute that are not part of its file. */
-const CONNECTOR_META = ['logLevel', 'enableRemoteLogging'];
-/** A connector file name ThingsBoard may choose: a plain name in the configuration folder. */
-const SAFE_FILE = /^[\w][\w .-]{0,120}\.json$/;
 
 export type ConfigResult = 'applied' | 'applies at next start' | 'refused' | 'ignored';
 
@@ -100,6 +92,8 @@ export class RemoteConfigurator {
   private readonly file: string;
   private readonly status = new Map<string, ConfigStatus>();
   private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private refused = 0;
   private stopped = false;
 
   constructor(opts: RemoteConfigOptions) {
@@ -124,9 +118,27 @@ export class RemoteConfigurator {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) => {
-      this.logger.error({ err }, 'remote configuration: handling a change failed');
-    });
+    // Bounded: ThingsBoard pushing changes faster than files can be checked and written must not
+    // grow memory; what is refused here is said, and the next push of the attribute comes through.
+    if (this.pending >= MAX_PENDING_CHANGES) {
+      this.refused++;
+      if (this.refused === 1 || this.refused % 100 === 0) {
+        this.logger.warn(
+          { refused: this.refused, pending: this.pending },
+          'remote configuration: too many changes waiting; this one is not handled',
+        );
+      }
+      return;
+    }
+    this.pending++;
+    this.queue = this.queue
+      .then(task)
+      .catch((err: unknown) => {
+        this.logger.error({ err }, 'remote configuration: handling a change failed');
+      })
+      .finally(() => {
+        this.pending--;
+      });
   }
 
   private onUpdate(update: SharedAttributesUpdate): void {
@@ -153,17 +165,8 @@ export class RemoteConfigurator {
 
   // ---- what the gateway publishes ----
 
-  private async readDoc(file: string): Promise<Record<string, unknown> | undefined> {
-    try {
-      const doc = JSON.parse(await readFile(file, 'utf8')) as unknown;
-      return isRecord(doc) ? doc : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   private async publishCurrent(): Promise<void> {
-    const doc = (await this.readDoc(this.file)) ?? {};
+    const doc = (await readDoc(this.file)) ?? {};
     const ts = Date.now();
     const running = this.opts.host.running();
     await this.publish({
@@ -173,37 +176,11 @@ export class RemoteConfigurator {
       Version: this.opts.version,
     });
     for (const c of running) {
-      const fileDoc = (await this.readDoc(c.file)) ?? {};
-      this.applyRemoteLogging(c.name, fileDoc);
-      await this.publish({ [c.name]: this.connectorAttribute(c.name, c.file, fileDoc) });
+      const fileDoc = (await readDoc(c.file)) ?? {};
+      this.opts.remoteLogs?.setConnector(c.name, fileDoc.enableRemoteLogging === true, fileDoc.logLevel);
+      await this.publish({ [c.name]: connectorAttribute(c.name, c.file, fileDoc, this.file) });
     }
     if (this.status.size > 0) await this.publish({ [STATUS_ATTRIBUTE]: Object.fromEntries(this.status) });
-  }
-
-  private connectorAttribute(
-    name: string,
-    file: string,
-    fileDoc: Record<string, unknown>,
-  ): Record<string, unknown> {
-    const configurationJson: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(fileDoc)) {
-      if (!CONNECTOR_META.includes(k))
-        Object.defineProperty(configurationJson, k, { value: v, enumerable: true });
-    }
-    return {
-      name,
-      type: 'ocpp',
-      configuration: this.configurationName(file),
-      configurationJson: redactSecrets({ ...configurationJson }),
-      logLevel: typeof fileDoc.logLevel === 'string' ? fileDoc.logLevel : 'INFO',
-      enableRemoteLogging: fileDoc.enableRemoteLogging === true,
-      ts: Date.now(),
-    };
-  }
-
-  /** The connector file as tb_gateway.json names it (relative to its folder). */
-  private configurationName(file: string): string {
-    return dirname(file) === dirname(this.file) ? basename(file) : file;
   }
 
   private async publish(attributes: Record<string, unknown>): Promise<void> {
@@ -257,36 +234,9 @@ export class RemoteConfigurator {
         return;
     }
     if (isRecord(value) && (isRecord(value.configurationJson) || typeof value.type === 'string')) {
-      return this.handleConnector(key, value, source);
+      return applyConnectorAttribute(this.connectorContext(), key, value, source);
     }
     this.logger.debug({ attribute: key }, 'shared attribute of the gateway device: not configuration');
-  }
-
-  private tooBig(value: unknown): string | undefined {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(value);
-    } catch {
-      return 'not JSON';
-    }
-    if ((text?.length ?? 0) > MAX_CONFIG_BYTES) return `larger than ${MAX_CONFIG_BYTES} bytes`;
-    if (jsonDepth(value, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH)
-      return `nested deeper than ${MAX_CONFIG_DEPTH}`;
-    return undefined;
-  }
-
-  /**
-   * A value read at start older than the file: left from an earlier change, the file has been
-   * edited since. (Only at start: a change pushed now is the operator's latest word, whatever the
-   * clock of the browser that stamped it.)
-   */
-  private async isStale(
-    value: Record<string, unknown>,
-    file: string,
-    source: 'start' | 'update',
-  ): Promise<boolean> {
-    const ts = value.ts;
-    return source === 'start' && typeof ts === 'number' && ts <= (await modifiedAt(file));
   }
 
   /** general_configuration → `thingsboard`, storage_configuration → `storage` of tb_gateway.json. */
@@ -300,16 +250,16 @@ export class RemoteConfigurator {
       await this.report(key, { result: 'refused', message: 'expected an object' });
       return;
     }
-    const big = this.tooBig(value);
+    const big = tooBig(value);
     if (big) {
       await this.report(key, { result: 'refused', message: `the configuration is ${big}` });
       return;
     }
-    if (await this.isStale(value, this.file, source)) {
+    if (await isStale(value, this.file, source)) {
       this.logger.debug({ attribute: key }, 'older than tb_gateway.json: ignored');
       return;
     }
-    const doc = (await this.readDoc(this.file)) ?? {};
+    const doc = (await readDoc(this.file)) ?? {};
     const current = isRecord(doc[section]) ? doc[section] : {};
     const received: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) if (k !== 'ts') received[k] = v;
@@ -360,6 +310,17 @@ export class RemoteConfigurator {
     await this.publish({ [key]: { ...redactSecrets(next), ts: Date.now() } });
   }
 
+  private connectorContext(): ConnectorChangeContext {
+    return {
+      host: this.opts.host,
+      gatewayFile: this.file,
+      logger: this.logger,
+      ...(this.opts.remoteLogs ? { remoteLogs: this.opts.remoteLogs } : {}),
+      report: (key, status, logger) => this.report(key, status, logger),
+      publish: (attributes) => this.publish(attributes),
+    };
+  }
+
   private async handleActive(value: unknown, source: 'start' | 'update'): Promise<void> {
     if (!Array.isArray(value) || value.length > 1000 || !value.every((v) => typeof v === 'string')) {
       await this.report('active_connectors', {
@@ -373,7 +334,7 @@ export class RemoteConfigurator {
     if (source === 'update') {
       for (const c of running) {
         if (wanted.has(c.name)) continue;
-        await this.removeFromGatewayFile(c.name, c.file);
+        await removeFromGatewayFile(this.file, c.name, c.file);
         await this.opts.host.remove(c.name);
         await this.report(c.name, {
           result: 'applied',
@@ -397,168 +358,5 @@ export class RemoteConfigurator {
       }
     }
     await this.publish({ active_connectors: value });
-  }
-
-  private async handleConnector(
-    key: string,
-    value: Record<string, unknown>,
-    source: 'start' | 'update',
-  ): Promise<void> {
-    const name = typeof value.name === 'string' && value.name.trim() !== '' ? value.name : key;
-    const logger = this.logger.child({ connector: name });
-    const type = typeof value.type === 'string' ? value.type.toLowerCase() : '';
-    if (type !== 'ocpp') {
-      if (source === 'update') {
-        await this.report(key, {
-          result: 'ignored',
-          message: `connector type "${type}": this gateway only runs OCPP connectors`,
-        });
-      }
-      return;
-    }
-    const json = value.configurationJson;
-    if (!isRecord(json)) {
-      await this.report(key, { result: 'refused', message: 'configurationJson is not an object' }, logger);
-      return;
-    }
-    const big = this.tooBig(json);
-    if (big) {
-      await this.report(key, { result: 'refused', message: `configurationJson is ${big}` }, logger);
-      return;
-    }
-    const running = this.opts.host.running().find((c) => c.name === name);
-    const file = running?.file ?? this.newConnectorFile(name, value.configuration);
-    if (file === undefined) {
-      await this.report(
-        key,
-        { result: 'refused', message: `"configuration" must be a plain file name ending in .json` },
-        logger,
-      );
-      return;
-    }
-    if (running && (await this.isStale(value, file, source))) {
-      logger.debug({ attribute: key }, 'connector configuration older than its file: ignored');
-      return;
-    }
-    const currentDoc = (running ? await this.readDoc(file) : undefined) ?? {};
-    const restored = restoreSecrets(json, currentDoc);
-    if (!restored.ok) {
-      await this.report(
-        key,
-        {
-          result: 'refused',
-          message: `${restored.unknown.join(', ')} refers to no secret of the current file: type the value again`,
-        },
-        logger,
-      );
-      return;
-    }
-    const doc: Record<string, unknown> = { ...(restored.doc as Record<string, unknown>) };
-    doc.name = name;
-    doc.logLevel = typeof value.logLevel === 'string' ? value.logLevel : (doc.logLevel ?? 'INFO');
-    doc.enableRemoteLogging = value.enableRemoteLogging === true;
-    this.applyRemoteLogging(name, doc);
-    if (running && jsonEqual(doc, currentDoc)) {
-      await this.publish({ [name]: this.connectorAttribute(name, file, doc) });
-      return;
-    }
-    const config = this.check(name, file, doc);
-    if (!config.ok) {
-      await this.report(
-        key,
-        {
-          result: 'refused',
-          message: 'the configuration has problems; the running one stays',
-          problems: config.problems,
-        },
-        logger,
-      );
-      return;
-    }
-    await writeConfigFile(file, doc);
-    if (running) {
-      const restart = !jsonEqual(doc.centralSystem, currentDoc.centralSystem);
-      await this.opts.host.reconfigure(name, config.config, restart);
-      await this.report(
-        key,
-        {
-          result: 'applied',
-          message: restart
-            ? `written to ${file}; the connector's listener restarted (centralSystem changed)`
-            : `written to ${file}; mappings apply to the next message, no charge point was disconnected`,
-        },
-        logger,
-      );
-    } else {
-      await this.addToGatewayFile(name, file);
-      await this.opts.host.add(config.config);
-      await this.report(
-        key,
-        { result: 'applied', message: `connector "${name}" created (${file}) and started` },
-        logger,
-      );
-    }
-    await this.publish({ [name]: this.connectorAttribute(name, file, doc) });
-  }
-
-  /** Checks a connector document as the loader checks its file, listener clashes included. */
-  private check(
-    name: string,
-    file: string,
-    doc: Record<string, unknown>,
-  ): { ok: true; config: OcppConnectorConfig } | { ok: false; problems: string[] } {
-    const report = new ConfigReport();
-    const entry: ConnectorEntry = { name, file, index: 0 };
-    const config = parseOcppDocument(doc, entry, report);
-    if (config && config.centralSystem.port !== 0) {
-      const address = `${config.centralSystem.host}:${config.centralSystem.port}`;
-      for (const other of this.opts.host.running()) {
-        if (other.name === name) continue;
-        const c = other;
-        if (`${c.centralSystem.host}:${c.centralSystem.port}` === address) {
-          report.problem(
-            file,
-            '$.centralSystem.port',
-            `${address} is already used by connector ${JSON.stringify(other.name)}`,
-          );
-        }
-      }
-    }
-    if (!config || report.problems.length > 0)
-      return { ok: false, problems: report.problems.map(formatProblem) };
-    return { ok: true, config };
-  }
-
-  private newConnectorFile(name: string, configuration: unknown): string | undefined {
-    const chosen =
-      typeof configuration === 'string' && configuration !== ''
-        ? configuration
-        : `${name.replace(/ /g, '_').toLowerCase()}.json`;
-    if (!SAFE_FILE.test(chosen)) return undefined;
-    return resolve(dirname(this.file), chosen);
-  }
-
-  private applyRemoteLogging(name: string, doc: Record<string, unknown>): void {
-    this.opts.remoteLogs?.setConnector(name, doc.enableRemoteLogging === true, doc.logLevel);
-  }
-
-  private async addToGatewayFile(name: string, file: string): Promise<void> {
-    const doc = (await this.readDoc(this.file)) ?? {};
-    const connectors = Array.isArray(doc.connectors) ? [...(doc.connectors as unknown[])] : [];
-    connectors.push({ type: 'ocpp', name, configuration: this.configurationName(file) });
-    await writeConfigFile(this.file, { ...doc, connectors });
-  }
-
-  /** Drops the OCPP entry named `name`, or (unnamed) naming `file`. */
-  private async removeFromGatewayFile(name: string, file: string): Promise<void> {
-    const doc = (await this.readDoc(this.file)) ?? {};
-    if (!Array.isArray(doc.connectors)) return;
-    const dir = dirname(this.file);
-    const connectors = (doc.connectors as unknown[]).filter((c) => {
-      if (!isRecord(c) || String(c.type).toLowerCase() !== 'ocpp') return true;
-      const sameFile = typeof c.configuration === 'string' && resolve(dir, c.configuration) === file;
-      return !(c.name === name || (c.name === undefined && sameFile));
-    });
-    await writeConfigFile(this.file, { ...doc, connectors });
   }
 }

@@ -16,7 +16,10 @@
  * a single value bigger than the byte cap can never be delivered and is dropped (counted).
  */
 import type { StoredRecord } from '../outbox/types.js';
+import { countTelemetryValues, splitValues } from './pack-split.js';
 import type { Cost } from './pacer.js';
+
+export { countTelemetryValues };
 
 export const TOPIC = {
   telemetry: 'v1/gateway/telemetry',
@@ -63,39 +66,6 @@ export interface PackResult {
 }
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
-
-/**
- * Datapoints of a telemetry body `{"ts":…,"values":{…}}`: the keys of `values`, counted by a scan
- * instead of a parse (it runs for every record published).
- */
-export function countTelemetryValues(body: string): number {
-  const start = body.indexOf('"values":{');
-  if (start < 0) return 1;
-  let depth = 0;
-  let keys = 0;
-  let inString = false;
-  let empty = true;
-  for (let i = start + 9; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-      continue;
-    }
-    if (c === 34) {
-      inString = true;
-      if (depth === 1 && empty) {
-        empty = false;
-        keys = 1;
-      }
-    } else if (c === 123 /* { */ || c === 91 /* [ */) depth++;
-    else if (c === 125 /* } */ || c === 93 /* ] */) {
-      depth--;
-      if (depth === 0) break;
-    } else if (c === 44 /* , */ && depth === 1) keys++;
-  }
-  return keys;
-}
 
 /** Accumulates one group's telemetry and attributes and knows the size of the payloads it will make. */
 class GroupBuilder {
@@ -310,79 +280,31 @@ function fitsAlone(item: Item, limits: { maxBytes: number; maxDatapoints: number
 }
 
 /**
- * One record too big for one publish: its values in chunks within the caps, each chunk a publish of
- * a group of its own (the record leaves the outbox once every chunk was acknowledged).
+ * One record too big for one publish: its values in chunks within the caps (pack-split.ts), each
+ * chunk a publish of a group of its own (the record leaves the outbox once every chunk was
+ * acknowledged).
  */
 function splitRecord(
   item: Item,
   limits: { maxBytes: number; maxDatapoints: number },
 ): { group: PackGroup | undefined; dropped: PackResult['dropped'] } {
-  const dropped: PackResult['dropped'] = [];
-  let ts: unknown;
-  let values: Record<string, unknown>;
-  if (item.kind === 'telemetry') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(item.body);
-    } catch {
-      return {
-        group: undefined,
-        dropped: [{ id: item.id, device: item.device, reason: 'its body is not JSON' }],
-      };
-    }
-    const p = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as {
-      ts?: unknown;
-      values?: unknown;
-    };
-    ts = p.ts;
-    values =
-      typeof p.values === 'object' && p.values !== null && !Array.isArray(p.values)
-        ? (p.values as Record<string, unknown>)
-        : {};
-  } else values = item.values ?? {};
-  const name = JSON.stringify(item.device);
-  const wrap = (chunk: Record<string, unknown>): string =>
-    item.kind === 'telemetry'
-      ? `{${name}:[${JSON.stringify({ ts, values: chunk })}]}`
-      : `{${name}:${JSON.stringify(chunk)}}`;
-  const publishes: Publish[] = [];
-  const fresh = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
-  let chunk = fresh();
-  let keys = 0;
-  const flush = (): void => {
-    if (keys === 0) return;
-    publishes.push({
+  const split = splitValues(
+    item.kind,
+    item.device,
+    item.kind === 'telemetry' ? item.body : (item.values ?? {}),
+    limits,
+  );
+  const dropped = split.dropped.map((reason) => ({ id: item.id, device: item.device, reason }));
+  if (!split.chunks) return { group: undefined, dropped };
+  let datapoints = 0;
+  const publishes: Publish[] = split.chunks.map((c) => {
+    datapoints += c.datapoints;
+    return {
       topic: item.kind === 'telemetry' ? TOPIC.telemetry : TOPIC.attributes,
-      payload: wrap(chunk),
-      cost: { messages: item.kind === 'attributes' ? 1 : 0, telemetryMessages: 1, datapoints: keys },
-    });
-    chunk = fresh();
-    keys = 0;
-  };
-  let telemetryDatapoints = 0;
-  let attributeDatapoints = 0;
-  for (const [key, value] of Object.entries(values)) {
-    if (Buffer.byteLength(wrap({ [key]: value })) > limits.maxBytes) {
-      dropped.push({
-        id: item.id,
-        device: item.device,
-        reason: `value "${key}" alone is larger than a publish may be`,
-      });
-      continue;
-    }
-    if (
-      keys > 0 &&
-      (keys + 1 > limits.maxDatapoints ||
-        Buffer.byteLength(wrap({ ...chunk, [key]: value })) > limits.maxBytes)
-    ) {
-      flush();
-    }
-    chunk[key] = value;
-    keys++;
-    if (item.kind === 'telemetry') telemetryDatapoints++;
-    else attributeDatapoints++;
-  }
-  flush();
+      payload: c.payload,
+      cost: { messages: item.kind === 'attributes' ? 1 : 0, telemetryMessages: 1, datapoints: c.datapoints },
+    };
+  });
   return {
     group: {
       fromId: item.id,
@@ -390,8 +312,8 @@ function splitRecord(
       count: 1,
       // Nothing left to send still removes the record (every value was dropped, and counted).
       publishes,
-      telemetryDatapoints,
-      attributeDatapoints,
+      telemetryDatapoints: item.kind === 'telemetry' ? datapoints : 0,
+      attributeDatapoints: item.kind === 'attributes' ? datapoints : 0,
     },
     dropped,
   };
