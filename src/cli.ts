@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { checkConfig } from './config/load.js';
 import { formatProblem, GatewayError } from './errors.js';
 import { Gateway } from './gateway.js';
-import { createLogger } from './log.js';
+import { createLogger, parseLogLevel } from './log.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_CONFIG = 2;
@@ -17,11 +17,26 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   version: string;
 };
 
+/** LOG_LEVEL is configuration too: a bad value stops start-up like a bad key, not with a crash. */
+function logLevelOrExit(): string {
+  const level = parseLogLevel(process.env.LOG_LEVEL);
+  if (!level.ok) {
+    process.stderr.write(`configuration error:\n  ${level.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  return level.level;
+}
+
 function loadOrExit(file: string) {
+  const level = parseLogLevel(process.env.LOG_LEVEL);
   const result = checkConfig(file);
-  if (!result.ok) {
-    process.stderr.write(`configuration error${result.problems.length > 1 ? 's' : ''}:\n`);
-    for (const p of result.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+  if (!result.ok || !level.ok) {
+    const lines = [
+      ...(result.ok ? [] : result.problems.map(formatProblem)),
+      ...(level.ok ? [] : [level.message]),
+    ];
+    process.stderr.write(`configuration error${lines.length > 1 ? 's' : ''}:\n`);
+    for (const line of lines) process.stderr.write(`  ${line}\n`);
     process.exit(EXIT_CONFIG);
   }
   return result.config;
@@ -29,8 +44,8 @@ function loadOrExit(file: string) {
 
 async function run(file: string): Promise<void> {
   const config = loadOrExit(file);
-  const logger = createLogger();
-  const gateway = new Gateway(config, logger);
+  const logger = createLogger({ level: logLevelOrExit() });
+  const gateway = new Gateway(config, logger, { version: pkg.version });
   try {
     await gateway.start();
   } catch (err) {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { readGatewayFile } from './gateway-file.js';
 import { readOcppFile } from './ocpp-file.js';
+import { warnPlaceholders } from './placeholders.js';
 import { ConfigReport } from './report.js';
 import type { ConfigNotice, GatewayConfig, OcppConnectorConfig } from './types.js';
 
@@ -39,9 +40,10 @@ function readConfig(file: string, env: NodeJS.ProcessEnv, report: ConfigReport):
     if (connector !== undefined) connectors.push(connector);
   }
   checkListeners(connectors, report);
-  const { thingsboard, storage } = gateway;
-  if (thingsboard === undefined || storage === undefined) return undefined;
-  return { file, thingsboard, storage, connectors, notices: report.notices };
+  const { thingsboard, storage, statusServer } = gateway;
+  if (thingsboard === undefined || storage === undefined || statusServer === undefined) return undefined;
+  warnPlaceholders(thingsboard, connectors, report);
+  return { file, thingsboard, storage, connectors, statusServer, notices: report.notices };
 }
 
 /** Two central systems on one address would fail at start-up with EADDRINUSE; say so now. */

@@ -8,10 +8,14 @@ import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js'
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
-import { CentralSystemServer } from '../ocpp/server.js';
+import { CentralSystemServer, HandshakeRefusal, type PeerAddress } from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
+import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
+import type { OcppVersion } from '../ocpp/versions.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import { ChargePointActivity, FrameRing } from './activity.js';
+import { addressRefusal } from './address-filter.js';
 import { ANSWERS, bootAliases } from './answers.js';
 import {
   DEFAULT_RPC_TIMEOUT_MS,
@@ -23,6 +27,16 @@ import {
 } from './downlink.js';
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+import { TrafficObserver } from './observer.js';
+import {
+  chargePointView,
+  MAX_TRACE_MINUTES,
+  newRpcCounters,
+  recentFrames,
+  rpcFailureKind,
+  type ChargePointDetail,
+  type ChargePointView,
+} from './views.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -45,7 +59,11 @@ interface Live {
   route: Route;
   /** The identity announced to ThingsBoard with v1/gateway/connect on this connection, if any. */
   announced: DeviceIdentity | undefined;
+  activity: ChargePointActivity;
 }
+
+/** How long the frame ring of a charge point is kept after the last request for it. */
+const WATCH_MS = 10 * 60_000;
 
 export class OcppConnector implements CallHandler {
   readonly name: string;
@@ -56,6 +74,9 @@ export class OcppConnector implements CallHandler {
     receiveTimeUsed: 0,
   };
   readonly protocolCounters = newProtocolCounters();
+  /** Frames by version, direction, type and action; CALLERRORs by code. */
+  readonly traffic = new TrafficCounters();
+  readonly rpcCounters = newRpcCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
   private readonly routes: Route[];
@@ -65,6 +86,8 @@ export class OcppConnector implements CallHandler {
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
+  /** Charge point id → until when its frames are logged at info (an operator's request). */
+  private readonly traced = new Map<string, number>();
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -77,15 +100,22 @@ export class OcppConnector implements CallHandler {
       mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
     }));
     this.registry = new DeviceRegistry(deps.state, this.logger);
+    const observer = new TrafficObserver({
+      counters: this.traffic,
+      logger: this.logger,
+      activityOf: (session) => this.bySession.get(session)?.activity,
+      tracedUntil: (id) => (this.traced.size === 0 ? undefined : this.traced.get(id)),
+    });
     this.server = new CentralSystemServer<Route>({
       config: deps.config.centralSystem,
       logger: this.logger,
       validators: deps.validators,
       handler: this,
       protocolCounters: this.protocolCounters,
-      resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
-      onSession: (session, route) => this.onSession(session, route),
+      resolveChargePoint: (id, peer) => this.resolveRoute(id, peer),
+      onSession: (session, route, peer) => this.onSession(session, route, peer),
       warnings: this.warnings,
+      tap: observer.tap,
     });
   }
 
@@ -123,11 +153,86 @@ export class OcppConnector implements CallHandler {
     return this.registry.chargePointOf(device) !== undefined;
   }
 
+  // ---- what an operator sees ----
+
+  /** Live connections per OCPP version. */
+  connectionsByVersion(): Partial<Record<OcppVersion, number>> {
+    const counts: Partial<Record<OcppVersion, number>> = {};
+    for (const l of this.live.values()) {
+      const v = l.session.spec.version;
+      counts[v] = (counts[v] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  chargePoints(): ChargePointView[] {
+    return [...this.live.values()].map((l) => this.viewOf(l));
+  }
+
+  /**
+   * One live charge point (ids are untrusted: a Map lookup). Asking starts (or prolongs) the
+   * capture of its recent frames, so the next request shows what it sent since.
+   */
+  chargePoint(id: string): ChargePointDetail | undefined {
+    const live = this.live.get(id);
+    if (!live) return undefined;
+    const { activity } = live;
+    activity.watchedUntil = this.now().getTime() + WATCH_MS;
+    activity.frames ??= new FrameRing();
+    return { ...this.viewOf(live), recentFrames: recentFrames(activity) };
+  }
+
+  /**
+   * Logs a charge point's frames at info for `minutes` (0 stops), connected or not yet: the
+   * trace is keyed by id, so it covers a reconnect. Returns until when, or undefined when stopped.
+   */
+  trace(id: string, minutes: number): Date | undefined {
+    const now = this.now().getTime();
+    for (const [k, until] of this.traced) if (until <= now) this.traced.delete(k);
+    if (minutes <= 0) {
+      this.traced.delete(id);
+      this.logger.info({ chargePointId: id }, 'frame trace stopped');
+      return undefined;
+    }
+    const until = now + Math.min(minutes, MAX_TRACE_MINUTES) * 60_000;
+    this.traced.set(id, until);
+    this.logger.info(
+      { chargePointId: id, until: new Date(until).toISOString() },
+      "frame trace started: this charge point's frames are logged at info",
+    );
+    return new Date(until);
+  }
+
+  private viewOf(live: Live): ChargePointView {
+    const { session } = live;
+    return chargePointView({
+      id: session.id,
+      connector: this.name,
+      version: session.spec.version,
+      device: live.announced ?? this.registry.identityOf(session.id),
+      deviceAnnounced: live.announced !== undefined,
+      activity: live.activity,
+      tracedUntil: this.traced.get(session.id),
+    });
+  }
+
+  /**
+   * The first entry whose idRegexpPattern matches decides (as upstream): when its `host`/`port`
+   * filters refuse the remote address, the charge point is refused, not tried against later entries.
+   */
+  private resolveRoute(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined {
+    const route = this.routes.find((r) => r.entry.idRegexp.test(id));
+    if (!route) return undefined;
+    const refusal = addressRefusal(route.entry, peer);
+    return refusal === undefined ? route : new HandshakeRefusal(refusal);
+  }
+
   // ---- charge point → ThingsBoard ----
 
-  private onSession(session: ChargePointSession, route: Route): void {
+  private onSession(session: ChargePointSession, route: Route, peer: PeerAddress): void {
     const previous = this.live.get(session.id);
-    const live: Live = { session, route, announced: undefined };
+    const activity = new ChargePointActivity(peer, this.now().getTime());
+    const live: Live = { session, route, announced: undefined, activity };
     this.live.set(session.id, live);
     this.bySession.set(session, live);
     if (previous) {
@@ -139,19 +244,36 @@ export class OcppConnector implements CallHandler {
       previous.session.close(1000, 'replaced by a new connection');
     }
     this.logger.info(
-      { chargePointId: session.id, ocppVersion: session.spec.version },
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        remoteAddress: peer.address,
+        remotePort: peer.port,
+      },
       'charge point connected',
     );
-    session.socket.once('close', () => this.onSessionClosed(live));
+    session.socket.once('close', (code: number, reason: Buffer) =>
+      this.onSessionClosed(live, code, reason.toString('utf8')),
+    );
     const remembered = this.registry.remembered(session.id);
     if (remembered) this.persist(this.announce(live, remembered), session.id);
   }
 
-  private onSessionClosed(live: Live): void {
+  private onSessionClosed(live: Live, code: number, reason: string): void {
     const { session } = live;
-    if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
+    const replaced = this.live.get(session.id) !== live;
+    this.logger.info(
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        closeCode: code,
+        closeReason: reason.slice(0, 123),
+        ...(replaced ? { replaced: true } : {}),
+      },
+      'charge point disconnected',
+    );
+    if (replaced) return; // the device stays connected on the newer connection
     this.live.delete(session.id);
-    this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
     if (live.announced) {
       this.registry.markGone(session.id, live.announced.name);
       this.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
@@ -192,6 +314,8 @@ export class OcppConnector implements CallHandler {
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
       records.push(...this.announce(live, this.bootIdentity(live, payload)));
+    } else if (action === 'StatusNotification') {
+      live.activity.noteStatus(payload, this.now());
     }
     records.push(...this.mapData(live, action, payload));
     const response = answer({
@@ -285,8 +409,19 @@ export class OcppConnector implements CallHandler {
    * config entry says `withResponse: false`.
    */
   async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+    const reply = await this.rpc(device, method, params);
+    // Counted here, once per RPC, so the outcome counters add up to the RPCs received.
+    if (reply === undefined) this.rpcCounters.noReply++;
+    else if ('result' in reply) this.rpcCounters.ok++;
+    return reply;
+  }
+
+  private async rpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
     const live = this.sessionOfDevice(device);
-    if (!live) return { error: `device "${device}" has no live charge point` };
+    if (!live) {
+      this.rpcCounters.notConnected++;
+      return { error: `device "${device}" has no live charge point` };
+    }
     const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
     try {
       let response: unknown;
@@ -305,12 +440,14 @@ export class OcppConnector implements CallHandler {
       } else if (live.session.spec.centralSystemActions.has(method)) {
         response = await live.session.call(method, params ?? {}, rpcTimeout(undefined));
       } else {
+        this.rpcCounters.unknownMethod++;
         return {
           error: `unknown method "${method}": no serverSideRpc entry and not an ${live.session.spec.version} action`,
         };
       }
       return { result: response };
     } catch (err) {
+      this.rpcCounters[rpcFailureKind(err)]++;
       return { error: describeFailure(err) };
     }
   }

@@ -47,7 +47,8 @@ export class GatewayProcess {
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+      // The status server listens on a free port, so parallel gateways never race for its default.
+      env: { ...process.env, LOG_LEVEL: 'debug', TB_GW_STATUS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let partial = '';
