@@ -27,7 +27,13 @@ function closestAction(name: string): string | undefined {
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(3, Math.floor(name.length / 3)) ? best : undefined;
+  if (best !== undefined && bestDistance <= Math.max(3, Math.floor(name.length / 3))) return best;
+  // A truncated name ("Transaction", "Notify"): the shortest action it begins.
+  if (name.length < 4) return undefined;
+  const lower = name.toLowerCase();
+  return SENT_BY_CHARGE_POINTS.filter((a) => a.toLowerCase().startsWith(lower)).sort(
+    (a, b) => a.length - b.length,
+  )[0];
 }
 
 export function checkMessageTypes(
@@ -49,7 +55,7 @@ export function checkMessageTypes(
               path,
               `${JSON.stringify(name)} is not an OCPP action` +
                 (best === undefined
-                  ? ' (names are case-sensitive, e.g. "MeterValues")'
+                  ? ' a charge point sends (e.g. "MeterValues", "StatusNotification", "TransactionEvent")'
                   : ` — did you mean ${JSON.stringify(best)}?`),
             );
           } else if (!served.some((s) => s.chargePointActions.has(name) || s.sendActions.has(name))) {
