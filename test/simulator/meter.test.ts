@@ -6,10 +6,10 @@ describe('SessionMeter', () => {
   it.each([1, 2, 3, 42, 1000])('seed %i: energy only grows, power matches energy, SoC ≤ 100', (seed) => {
     const start = 1_700_000_000_000;
     const meter = new SessionMeter({ registerWh: 1_000_000, now: start, random: new Random(seed) });
-    let previous = meter.sample(start);
+    meter.sample(start);
     const minute = 60_000;
     const early = meter.sample(start + minute);
-    previous = early;
+    let previous = early;
     for (let t = 2; t <= 600; t++) {
       const s = meter.sample(start + t * minute);
       expect(s.energyWh).toBeGreaterThanOrEqual(previous.energyWh);
