@@ -55,7 +55,9 @@ function checkStatusPort(
   report: ConfigReport,
 ): void {
   if (!status.enabled || status.port === 0) return;
-  const clash = connectors.find((c) => c.centralSystem.port === status.port && c.centralSystem.host === status.host);
+  const clash = connectors.find(
+    (c) => c.centralSystem.port === status.port && c.centralSystem.host === status.host,
+  );
   if (clash) {
     report.problem(
       file,

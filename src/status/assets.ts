@@ -24,6 +24,7 @@ table.counters { border-collapse: collapse; margin: 0 0 8px; font-size: 13px; }
 table.counters caption { text-align: left; font-weight: 600; padding: 4px 0; }
 table.counters th { font-weight: normal; color: var(--muted); text-align: left; padding: 1px 12px 1px 0; }
 table.counters td { text-align: right; font-variant-numeric: tabular-nums; }
+td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
 tr.in td:nth-child(2) { color: var(--ok); } tr.out td:nth-child(2) { color: #0969da; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; border: 1px solid var(--line); font-size: 12px; margin: 1px 0; }
@@ -95,7 +96,8 @@ export const SCRIPT = `(function () {
     text($('tb-limits'), tb.sessionLimits ? JSON.stringify(tb.sessionLimits) : 'not reported');
     text($('tb-waits'), Object.keys(tb.rateLimitWaits).length ? JSON.stringify(tb.rateLimitWaits) : 'none');
     replace($('connectors'), status.connectors.map(function (c) {
-      return el('li', null, [c.name + ' \\u00b7 port ' + c.port + ' \\u00b7 ' + c.connections + ' connected ' + JSON.stringify(c.connectionsByVersion)]);
+      var versions = Object.keys(c.connectionsByVersion).map(function (v) { return v.replace(/^ocpp/, '') + ': ' + c.connectionsByVersion[v]; });
+      return el('li', null, [c.name + ' \\u00b7 port ' + c.port + ' \\u00b7 ' + c.connections + ' connected' + (versions.length ? ' (' + versions.join(', ') + ')' : '')]);
     }));
   }
   function renderCounters(status) {
@@ -164,7 +166,7 @@ export const SCRIPT = `(function () {
     var tbody = document.querySelector('#frames tbody');
     if (tbody) {
       replace(tbody, cp.recentFrames.map(function (f) {
-        return el('tr', { 'class': f.direction }, [el('td', null, [when(f.at)]),
+        return el('tr', { 'class': f.direction }, [el('td', { 'class': 'time' }, [String(f.at).slice(11, 23)]),
           el('td', null, [f.direction === 'in' ? '\\u21e6 in' : '\\u21e8 out']), el('td', null, [el('pre', null, [f.frame])])]);
       }));
     }

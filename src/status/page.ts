@@ -129,15 +129,21 @@ function countersSection(status: GatewayStatus): string {
   return `<section class="card wide"><h2>Counters</h2><div id="counters" class="grid">${parts.join('')}</div></section>`;
 }
 
+/** ` (1.6: 2, 2.0.1: 1)` */
+function byVersion(counts: Record<string, number>): string {
+  const parts = Object.entries(counts).map(([v, n]) => `${v.replace(/^ocpp/, '')}: ${n}`);
+  return parts.length === 0 ? '' : ` (${escapeHtml(parts.join(', '))})`;
+}
+
 export function renderOverview(snapshot: OverviewSnapshot): string {
   const { status, chargePoints, total } = snapshot;
   const connectors = status.connectors
     .map(
       (c) =>
-        `<li>${escapeHtml(c.name)} · port ${c.port} · ${c.connections} connected ${escapeHtml(JSON.stringify(c.connectionsByVersion))}</li>`,
+        `<li>${escapeHtml(c.name)} · port ${c.port} · ${c.connections} connected${byVersion(c.connectionsByVersion)}</li>`,
     )
     .join('');
-  const body = `${header(status, 'status', undefined)}
+  const body = `${header(status, 'tb-ocpp-gateway', undefined)}
 <main>
 <div class="grid">
 ${linkCard(status)}
@@ -161,10 +167,10 @@ function framesTable(detail: ChargePointDetail): string {
   const rows = detail.recentFrames
     .map(
       (f) =>
-        `<tr class="${f.direction}"><td>${ago(f.at)}</td><td>${f.direction === 'in' ? '⇦ in' : '⇨ out'}</td><td><pre>${escapeHtml(f.frame)}</pre></td></tr>`,
+        `<tr class="${f.direction}"><td class="time">${escapeHtml(f.at.slice(11, 23))}</td><td>${f.direction === 'in' ? '⇦ in' : '⇨ out'}</td><td><pre>${escapeHtml(f.frame)}</pre></td></tr>`,
     )
     .join('\n');
-  return `<table id="frames" class="list"><thead><tr><th>When</th><th>Direction</th><th>Frame (credentials redacted)</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table id="frames" class="list"><thead><tr><th>When (UTC)</th><th>Direction</th><th>Frame (credentials redacted)</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function renderChargePoint(
