@@ -4,7 +4,10 @@
  * configuration in ./data/demo, simulated stations of every OCPP version connect to it, and the
  * status page shows them. Ctrl-C stops everything.
  *
- *   node scripts/demo.js [--dir DIR] [--duration SECONDS] [--stations N]
+ *   node scripts/demo.js [--dir DIR] [--duration SECONDS] [--stations N] [--any-port]
+ *
+ * It listens on 9000 (charge points), 9011 (status page) and 1884 (MQTT) when they are free, on
+ * ports the system picks otherwise (always with --any-port, as tests do).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,7 @@ function option(name, fallback) {
 const dir = resolve(option('dir', join(ROOT, 'data', 'demo')));
 const duration = Number(option('duration', process.env.DEMO_DURATION ?? '0'));
 const stations = Number(option('stations', '2'));
+const anyPort = process.argv.includes('--any-port');
 
 /** The preferred port when it is free, else one the OS picks: the demo starts even if 9000 is taken. */
 async function port(preferred) {
@@ -43,7 +47,7 @@ async function port(preferred) {
         s.close(() => res(got));
       });
     });
-  return (await tryListen(preferred)) ?? (await tryListen(0));
+  return (anyPort ? undefined : await tryListen(preferred)) ?? (await tryListen(0));
 }
 
 const byMeasurand = (path, m) => `\${${path}[?(@.measurand=='${m}')].value}`;
@@ -113,7 +117,10 @@ async function main() {
     if (topic === 'v1/gateway/telemetry') {
       seen.telemetry++;
       for (const d of Object.keys(json)) seen.devices.add(d);
-    } else if (topic === 'v1/gateway/attributes' && !('device' in json)) seen.attributes++;
+    } else if (topic === 'v1/gateway/attributes' && !('device' in json)) {
+      seen.attributes++;
+      for (const d of Object.keys(json)) seen.devices.add(d);
+    }
   });
 
   writeFileSync(join(dir, 'ocpp.json'), JSON.stringify(ocppJson(ocppPort), null, 2));
@@ -164,7 +171,7 @@ async function main() {
       '--ocpp',
       v.ocpp,
       '--idle',
-      '3-15',
+      '2-8',
       '--session',
       '30-90',
       '--meter-interval',
