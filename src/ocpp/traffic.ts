@@ -39,47 +39,75 @@ export interface CallErrorCount {
   count: number;
 }
 
-const SEP = '\u0000';
+const DIRECTIONS = ['in', 'out'] as const;
+const TYPES = ['invalid', 'CALL', 'CALLRESULT', 'CALLERROR', 'CALLRESULTERROR', 'SEND'] as const;
+
+function typeIndex(messageType: number | undefined): number {
+  const name = TYPE_NAMES.get(messageType);
+  return name === undefined ? 0 : TYPES.indexOf(name as (typeof TYPES)[number]);
+}
+
+/**
+ * Per version: one Map of action → count for each direction × message type, so counting a frame is
+ * two array/Map lookups and no string building (it runs twice per message on the hot path).
+ */
+type Buckets = Map<string, number>[];
 
 export class TrafficCounters {
-  private readonly messages = new Map<string, number>();
-  private readonly callErrors = new Map<string, number>();
+  private readonly messages = new Map<string, Buckets>();
+  /** version → direction index → code → count */
+  private readonly callErrors = new Map<string, Map<string, number>[]>();
 
   record(spec: OcppVersionSpec, event: FrameEvent): void {
-    const type = TYPE_NAMES.get(event.messageType) ?? 'invalid';
+    let buckets = this.messages.get(spec.version);
+    if (!buckets) {
+      buckets = Array.from({ length: DIRECTIONS.length * TYPES.length }, () => new Map<string, number>());
+      this.messages.set(spec.version, buckets);
+    }
+    const dir = event.direction === 'in' ? 0 : 1;
+    const bucket = buckets[dir * TYPES.length + typeIndex(event.messageType)] as Map<string, number>;
     const action = labelOfAction(spec, event.action);
-    const key = spec.version + SEP + event.direction + SEP + type + SEP + action;
-    this.messages.set(key, (this.messages.get(key) ?? 0) + 1);
+    bucket.set(action, (bucket.get(action) ?? 0) + 1);
     if (event.errorCode !== undefined) {
+      let errors = this.callErrors.get(spec.version);
+      if (!errors) {
+        errors = [new Map(), new Map()];
+        this.callErrors.set(spec.version, errors);
+      }
+      const byCode = errors[dir] as Map<string, number>;
       const code = KNOWN_ERROR_CODES.has(event.errorCode) ? event.errorCode : 'other';
-      const ekey = spec.version + SEP + event.direction + SEP + code;
-      this.callErrors.set(ekey, (this.callErrors.get(ekey) ?? 0) + 1);
+      byCode.set(code, (byCode.get(code) ?? 0) + 1);
     }
   }
 
   messageCounts(): MessageCount[] {
-    return [...this.messages].map(([key, count]) => {
-      const [version = '', direction = '', type = '', action = ''] = key.split(SEP);
-      return { version, direction, type, action, count };
-    });
+    const out: MessageCount[] = [];
+    for (const [version, buckets] of this.messages) {
+      buckets.forEach((bucket, i) => {
+        const direction = DIRECTIONS[Math.floor(i / TYPES.length)] ?? 'in';
+        const type = TYPES[i % TYPES.length] ?? 'invalid';
+        for (const [action, count] of bucket) out.push({ version, direction, type, action, count });
+      });
+    }
+    return out;
   }
 
   callErrorCounts(): CallErrorCount[] {
-    return [...this.callErrors].map(([key, count]) => {
-      const [version = '', direction = '', code = ''] = key.split(SEP);
-      return { version, direction, code, count };
-    });
+    const out: CallErrorCount[] = [];
+    for (const [version, byDirection] of this.callErrors) {
+      byDirection.forEach((byCode, i) => {
+        for (const [code, count] of byCode)
+          out.push({ version, direction: DIRECTIONS[i] ?? 'in', code, count });
+      });
+    }
+    return out;
   }
 
   /** Frames in and out, for the stats log line. */
   totals(): { in: number; out: number } {
-    let inbound = 0;
-    let outbound = 0;
-    for (const [key, count] of this.messages) {
-      if (key.includes(SEP + 'in' + SEP)) inbound += count;
-      else outbound += count;
-    }
-    return { in: inbound, out: outbound };
+    const totals = { in: 0, out: 0 };
+    for (const m of this.messageCounts()) totals[m.direction === 'in' ? 'in' : 'out'] += m.count;
+    return totals;
   }
 }
 
