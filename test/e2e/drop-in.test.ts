@@ -3,13 +3,15 @@
  * `chargePoints[].host`/`port` filters at the handshake, `"type": "TLS"`, an `extension` class,
  * placeholder credentials, memory storage at stop, LOG_LEVEL, and a misspelt messageTypeFilter.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCertificates } from '../helpers/certs.js';
 import { CLI, freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
 import { listeningPort } from '../helpers/listening.js';
+import { gatewayPids } from '../helpers/processes.js';
 import { aMeterValues, connectChargePoint, handshakeStatus } from '../helpers/ocpp.js';
 
 const run = promisify(execFile);
@@ -172,6 +174,43 @@ describe('words at stop and at start', () => {
       expect((await gw.exited).code).toBe(0);
     }
   });
+
+  it.runIf(existsSync('/usr/bin/script'))(
+    'logs human-readable lines on a terminal, JSON lines otherwise',
+    async () => {
+      const file = files(ocpp);
+      // script(1) gives the gateway a pseudo-terminal as stdout.
+      const tty = spawn(
+        'script',
+        [
+          '-qec',
+          `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} --config ${JSON.stringify(file)}`,
+          '/dev/null',
+        ],
+        {
+          env: { ...process.env, LOG_LEVEL: 'info', TB_GW_STATUS_PORT: '0', NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      let stdout = '';
+      tty.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      const exited = new Promise<void>((r) => tty.once('exit', () => r()));
+      try {
+        const deadline = Date.now() + 10_000;
+        while (!stdout.includes('gateway started') && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(stdout).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO.*: gateway started\r?$/m);
+        expect(stdout).not.toMatch(/^\{"level"/m);
+      } finally {
+        for (const pid of gatewayPids(file)) process.kill(pid, 'SIGTERM');
+        await exited;
+      }
+      const piped = GatewayProcess.run(file, { LOG_LEVEL: 'info' });
+      await piped.started();
+      await piped.stop();
+      expect(piped.stdout.split('\n')[0]).toMatch(/^\{"level":30,/);
+    },
+  );
 
   it('check-config: a misspelt action is a problem with the closest action; a placeholder token a warning', async () => {
     const misspelt = {

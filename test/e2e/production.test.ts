@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GatewayProcess } from '../helpers/gateway-process.js';
+import { gatewayPids, parentOf } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -210,50 +211,21 @@ describe('the npm package', () => {
         if (Date.now() > deadline) throw new Error(`the gateway did not start under npm start:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      const gateway = pidsRunning(config);
+      const gateway = gatewayPids(config);
       expect(gateway).toHaveLength(1);
       // exec: the gateway is npm's own child, with no shell between them to swallow the signal.
       expect(parentOf(gateway[0] as number)).toBe(npm.pid);
       npm.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(out).toContain('"msg":"stopped"');
-      expect(pidsRunning(config)).toEqual([]);
+      expect(gatewayPids(config)).toEqual([]);
     } finally {
       // Whatever failed above, nothing this test started outlives it.
       npm.kill('SIGKILL');
-      for (const pid of pidsRunning(config)) process.kill(pid, 'SIGKILL');
+      for (const pid of gatewayPids(config)) process.kill(pid, 'SIGKILL');
     }
   }, 60_000);
 });
-
-/** Processes whose command line names `marker` (the gateway's config path is unique per test). */
-function pidsRunning(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes(marker) && cmd.includes('dist/cli.js') && !isZombie(Number(entry)))
-        pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function statOf(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-function isZombie(pid: number): boolean {
-  return statOf(pid)[0] === 'Z';
-}
-
-function parentOf(pid: number): number {
-  return Number(statOf(pid)[1]);
-}
 
 describe('systemd unit', () => {
   const unit = readFileSync(join(ROOT, 'deploy', 'tb-ocpp-gateway.service'), 'utf8');
