@@ -14,7 +14,7 @@ import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
 import type { OcppVersion } from '../ocpp/versions.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
-import { ChargePointActivity, FrameRing } from './activity.js';
+import { ChargePointActivity } from './activity.js';
 import { addressRefusal } from './address-filter.js';
 import { ANSWERS, bootAliases } from './answers.js';
 import {
@@ -28,15 +28,8 @@ import {
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
 import { TrafficObserver } from './observer.js';
-import {
-  chargePointView,
-  MAX_TRACE_MINUTES,
-  newRpcCounters,
-  recentFrames,
-  rpcFailureKind,
-  type ChargePointDetail,
-  type ChargePointView,
-} from './views.js';
+import { ConnectionInspector } from './inspector.js';
+import { newRpcCounters, rpcFailureKind, type ChargePointDetail, type ChargePointView } from './views.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -62,9 +55,6 @@ interface Live {
   activity: ChargePointActivity;
 }
 
-/** How long the frame ring of a charge point is kept after the last request for it. */
-const WATCH_MS = 10 * 60_000;
-
 export class OcppConnector implements CallHandler {
   readonly name: string;
   readonly uplinkCounters: UplinkCounters = {
@@ -86,8 +76,7 @@ export class OcppConnector implements CallHandler {
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
-  /** Charge point id → until when its frames are logged at info (an operator's request). */
-  private readonly traced = new Map<string, number>();
+  private readonly inspector: ConnectionInspector;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -100,11 +89,18 @@ export class OcppConnector implements CallHandler {
       mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
     }));
     this.registry = new DeviceRegistry(deps.state, this.logger);
+    this.inspector = new ConnectionInspector({
+      connector: this.name,
+      live: this.live,
+      identityOf: (id) => this.registry.identityOf(id),
+      logger: this.logger,
+      now: this.now,
+    });
     const observer = new TrafficObserver({
       counters: this.traffic,
       logger: this.logger,
       activityOf: (session) => this.bySession.get(session)?.activity,
-      tracedUntil: (id) => (this.traced.size === 0 ? undefined : this.traced.get(id)),
+      tracedUntil: (id) => this.inspector.tracedUntil(id),
     });
     this.server = new CentralSystemServer<Route>({
       config: deps.config.centralSystem,
@@ -153,67 +149,22 @@ export class OcppConnector implements CallHandler {
     return this.registry.chargePointOf(device) !== undefined;
   }
 
-  // ---- what an operator sees ----
+  // ---- what an operator sees (status page, JSON API, /metrics) ----
 
-  /** Live connections per OCPP version. */
   connectionsByVersion(): Partial<Record<OcppVersion, number>> {
-    const counts: Partial<Record<OcppVersion, number>> = {};
-    for (const l of this.live.values()) {
-      const v = l.session.spec.version;
-      counts[v] = (counts[v] ?? 0) + 1;
-    }
-    return counts;
+    return this.inspector.connectionsByVersion();
   }
 
   chargePoints(): ChargePointView[] {
-    return [...this.live.values()].map((l) => this.viewOf(l));
+    return this.inspector.chargePoints();
   }
 
-  /**
-   * One live charge point (ids are untrusted: a Map lookup). Asking starts (or prolongs) the
-   * capture of its recent frames, so the next request shows what it sent since.
-   */
   chargePoint(id: string): ChargePointDetail | undefined {
-    const live = this.live.get(id);
-    if (!live) return undefined;
-    const { activity } = live;
-    activity.watchedUntil = this.now().getTime() + WATCH_MS;
-    activity.frames ??= new FrameRing();
-    return { ...this.viewOf(live), recentFrames: recentFrames(activity) };
+    return this.inspector.chargePoint(id);
   }
 
-  /**
-   * Logs a charge point's frames at info for `minutes` (0 stops), connected or not yet: the
-   * trace is keyed by id, so it covers a reconnect. Returns until when, or undefined when stopped.
-   */
   trace(id: string, minutes: number): Date | undefined {
-    const now = this.now().getTime();
-    for (const [k, until] of this.traced) if (until <= now) this.traced.delete(k);
-    if (minutes <= 0) {
-      this.traced.delete(id);
-      this.logger.info({ chargePointId: id }, 'frame trace stopped');
-      return undefined;
-    }
-    const until = now + Math.min(minutes, MAX_TRACE_MINUTES) * 60_000;
-    this.traced.set(id, until);
-    this.logger.info(
-      { chargePointId: id, until: new Date(until).toISOString() },
-      "frame trace started: this charge point's frames are logged at info",
-    );
-    return new Date(until);
-  }
-
-  private viewOf(live: Live): ChargePointView {
-    const { session } = live;
-    return chargePointView({
-      id: session.id,
-      connector: this.name,
-      version: session.spec.version,
-      device: live.announced ?? this.registry.identityOf(session.id),
-      deviceAnnounced: live.announced !== undefined,
-      activity: live.activity,
-      tracedUntil: this.traced.get(session.id),
-    });
+    return this.inspector.trace(id, minutes);
   }
 
   /**
