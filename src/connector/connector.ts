@@ -101,6 +101,7 @@ export class OcppConnector implements CallHandler {
       logger: this.logger,
       activityOf: (session) => this.bySession.get(session)?.activity,
       tracedUntil: (id) => this.inspector.tracedUntil(id),
+      warnings: this.warnings,
     });
     this.server = new CentralSystemServer<Route>({
       config: deps.config.centralSystem,

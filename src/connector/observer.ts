@@ -4,12 +4,13 @@
  * operator asked to trace, or one someone is watching on the status page — redacts the frame and
  * logs it or keeps it in that connection's ring. Nothing beyond counting runs per frame otherwise.
  */
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { CALL, CALLERROR, CALLRESULTERROR, SEND } from '../ocpp/frames.js';
 import { redactFrameText } from '../ocpp/redact.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { FrameEvent, FrameTap } from '../ocpp/tap.js';
-import type { TrafficCounters } from '../ocpp/traffic.js';
+import { errorCodeLabel, type TrafficCounters } from '../ocpp/traffic.js';
 import { FrameRing, MAX_FRAME_TEXT, type ChargePointActivity } from './activity.js';
 
 export interface TrafficObserverDeps {
@@ -18,6 +19,8 @@ export interface TrafficObserverDeps {
   activityOf(session: ChargePointSession): ChargePointActivity | undefined;
   /** Until when this charge point's frames are logged at info (ms since the epoch), if asked. */
   tracedUntil(chargePointId: string): number | undefined;
+  /** CALLERROR lines go through it: a charge point sending nothing valid must not flood the log. */
+  warnings?: LogSummary;
   now?: () => number;
 }
 
@@ -50,16 +53,21 @@ export class TrafficObserver {
       } else activity.framesOut++;
     }
     if (event.messageType === CALLERROR || event.messageType === CALLRESULTERROR) {
-      logger.info(
-        {
-          chargePointId: session.id,
-          ocppVersion: session.spec.version,
-          action: event.action,
-          errorCode: event.errorCode,
-          reason: event.errorDescription,
-        },
-        event.direction === 'out' ? 'CALLERROR sent to charge point' : 'charge point answered with an error',
-      );
+      const fields = {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        action: event.action,
+        errorCode: event.errorCode,
+        reason: event.errorDescription,
+      };
+      const message =
+        event.direction === 'out' ? 'CALLERROR sent to charge point' : 'charge point answered with an error';
+      // Summarised per direction and code (a bounded label): the first at once, a flood of the same
+      // error as one count a minute.
+      const { warnings } = this.deps;
+      const kind = `callerror-${event.direction}-${errorCodeLabel(event.errorCode ?? '')}`;
+      if (warnings) warnings.info(kind, fields, message);
+      else logger.info(fields, message);
     }
     this.capture(session, event, text, activity, now);
   }

@@ -75,7 +75,7 @@ export class TrafficCounters {
         this.callErrors.set(spec.version, errors);
       }
       const byCode = errors[dir] as Map<string, number>;
-      const code = KNOWN_ERROR_CODES.has(event.errorCode) ? event.errorCode : 'other';
+      const code = errorCodeLabel(event.errorCode);
       byCode.set(code, (byCode.get(code) ?? 0) + 1);
     }
   }
@@ -109,6 +109,11 @@ export class TrafficCounters {
     for (const m of this.messageCounts()) totals[m.direction === 'in' ? 'in' : 'out'] += m.count;
     return totals;
   }
+}
+
+/** An error code as a label: one the OCPP tables spell, else "other" (codes from outside are untrusted). */
+export function errorCodeLabel(code: string): string {
+  return KNOWN_ERROR_CODES.has(code) ? code : 'other';
 }
 
 function labelOfAction(spec: OcppVersionSpec, action: string | undefined): string {

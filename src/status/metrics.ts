@@ -199,17 +199,16 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
   );
   counter(
     registry,
-    'bad_frames_total',
-    'Frames from charge points that are not OCPP-J at all',
-    ['connector'],
-    () => s().connectors.map((c): [Labels, number] => [{ connector: c.name }, c.protocol.badFrames ?? 0]),
-  );
-  counter(
-    registry,
-    'call_timeouts_total',
-    'CALLs to charge points that got no answer in time',
-    ['connector'],
-    () => s().connectors.map((c): [Labels, number] => [{ connector: c.name }, c.protocol.callTimeouts ?? 0]),
+    'protocol_events_total',
+    'Protocol events per connector: bad_frames, call_timeouts, handler_errors, read_pauses, slow_readers_closed, …',
+    ['connector', 'event'],
+    () =>
+      s().connectors.flatMap((c) =>
+        Object.entries(c.protocol).map(([event, n]): [Labels, number] => [
+          { connector: c.name, event: snakeCase(event) },
+          n,
+        ]),
+      ),
   );
   counter(
     registry,
@@ -221,9 +220,21 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
   counter(
     registry,
     'datapoints_skipped_total',
-    'Datapoints skipped because a placeholder did not resolve',
+    'Datapoints not published: a placeholder did not resolve (unresolved), or a number JSON cannot carry (not_finite)',
+    ['connector', 'reason'],
+    () =>
+      s().connectors.flatMap((c): [Labels, number][] => [
+        [{ connector: c.name, reason: 'unresolved' }, c.mapping.skipped ?? 0],
+        [{ connector: c.name, reason: 'not_finite' }, c.mapping.skippedNotFinite ?? 0],
+      ]),
+  );
+  counter(
+    registry,
+    'timestamps_replaced_total',
+    'Sample timestamps that could not be read, replaced by the time of receipt',
     ['connector'],
-    () => s().connectors.map((c): [Labels, number] => [{ connector: c.name }, c.mapping.skipped ?? 0]),
+    () =>
+      s().connectors.map((c): [Labels, number] => [{ connector: c.name }, c.mapping.receiveTimeUsed ?? 0]),
   );
   counter(registry, 'rpc_total', 'RPCs from ThingsBoard by outcome', ['connector', 'outcome'], () => [
     ...s().connectors.flatMap((c) =>
@@ -250,6 +261,13 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
   counter(registry, 'outbox_removed_total', 'Records removed after ThingsBoard acknowledged them', [], () => [
     [{}, s().outbox.removed ?? 0],
   ]);
+  counter(
+    registry,
+    'outbox_failed_commits_total',
+    'Group commits that failed (disk full, I/O error)',
+    [],
+    () => [[{}, s().outbox.failedCommits ?? 0]],
+  );
   counter(registry, 'outbox_dropped_total', 'Records dropped unsent, by reason', ['reason'], () => [
     [{ reason: 'overflow' }, s().outbox.droppedOverflow ?? 0],
     [{ reason: 'expired' }, s().outbox.droppedExpired ?? 0],
@@ -266,6 +284,16 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
   counter(registry, 'thingsboard_publishes_total', 'Publishes acknowledged by the broker', [], () => [
     [{}, s().thingsboard.counters.published ?? 0],
   ]);
+  counter(
+    registry,
+    'thingsboard_downlink_problems_total',
+    'Messages from ThingsBoard not handled: bad (not JSON, no RPC id, too deep) or handler_errors',
+    ['problem'],
+    () => [
+      [{ problem: 'bad' }, s().thingsboard.counters.badDownlinks ?? 0],
+      [{ problem: 'handler_errors' }, s().thingsboard.counters.handlerErrors ?? 0],
+    ],
+  );
   counter(
     registry,
     'thingsboard_publish_retries_total',

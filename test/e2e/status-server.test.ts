@@ -236,6 +236,8 @@ describe('status server', () => {
         1,
       ],
       ['ocpp_gateway_rpc_total{connector="",outcome="unrouted"}', 1],
+      ['ocpp_gateway_protocol_events_total{connector="Site",event="call_errors_out"}', 1],
+      ['ocpp_gateway_datapoints_skipped_total{connector="Site",reason="unresolved"}', 0],
       ['ocpp_gateway_datapoints_mapped_total{connector="Site"}', 1],
       ['ocpp_gateway_thingsboard_connected', 1],
     ];
