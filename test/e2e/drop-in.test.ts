@@ -5,6 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCertificates } from '../helpers/certs.js';
@@ -150,6 +151,24 @@ describe('words at stop and at start', () => {
       expect(gw.stdout).not.toContain('stay in the outbox for the next start');
     } finally {
       await gw.stop();
+    }
+  });
+
+  it('a taken status port costs the status page, not the gateway', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as AddressInfo).port;
+    const gw = GatewayProcess.run(files(ocpp), { LOG_LEVEL: 'info', TB_GW_STATUS_PORT: String(taken) });
+    try {
+      await gw.started();
+      const line = await gw.waitForLog((l) => l.msg.startsWith('status server not started'));
+      expect(line).toMatchObject({ level: 50, port: taken, err: expect.stringContaining('EADDRINUSE') });
+      expect(await handshakeStatus(`ws://127.0.0.1:${await listeningPort(gw, 'A')}/CP_1`, ['ocpp1.6'])).toBe(
+        101,
+      );
+    } finally {
+      await gw.stop();
+      await new Promise<void>((r) => blocker.close(() => r()));
     }
   });
 
