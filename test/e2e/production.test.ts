@@ -18,7 +18,11 @@ import { gatewayPids, parentOf } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  scripts: Record<string, string>;
+};
 /** npm reads its settings from the environment too: use the local cache first, stay quiet. */
 const NPM_ENV = {
   ...process.env,
@@ -177,6 +181,19 @@ describe('the npm package', () => {
       'warn: the ThingsBoard access token is the placeholder "YOUR_GATEWAY_ACCESS_TOKEN"',
     );
   }, 120_000);
+
+  it('"prepare" skips the build without TypeScript (npm ci --omit=dev), instead of failing', async () => {
+    const bare = temp();
+    await sh(
+      `mkdir -p scripts && cp ${JSON.stringify(join(ROOT, 'scripts', 'prepare.js'))} scripts/ && cp ${JSON.stringify(join(ROOT, 'package.json'))} .`,
+      bare,
+    );
+    const { stdout } = await exec(process.execPath, [join(bare, 'scripts', 'prepare.js')], { cwd: bare });
+    expect(stdout).toContain(
+      'prepare: TypeScript is not installed (dev dependencies omitted): dist/ not rebuilt',
+    );
+    expect(pkg.scripts.prepare).toBe('node scripts/prepare.js');
+  });
 
   it('npm start: SIGTERM to npm stops the gateway cleanly, leaving no orphan', async () => {
     const dir = temp();
