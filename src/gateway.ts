@@ -8,61 +8,39 @@ import { OcppConnector } from './connector/connector.js';
 import { LogSummary } from './log-summary.js';
 import { DeviceRenames } from './connector/renames.js';
 import type { LogTap } from './gateway-device/log-tap.js';
-import type { RemoteLogsCounters } from './gateway-device/remote-logs.js';
 import { GatewayDeviceServices } from './gateway-device/services.js';
+import { withGatewayDevice } from './gateway-device/status.js';
 import type { Logger } from './log.js';
 import { ValidatorSet } from './ocpp/validator.js';
 import { createStorage, type Storage } from './outbox/index.js';
+import { WriteHealthOutbox } from './outbox/write-health.js';
+import { compactStats, statusOf } from './status/aggregate.js';
+import type {
+  ChargePointDetail,
+  ChargePointView,
+  GatewayStatus,
+  Readiness,
+  StatusProviders,
+  StatusSource,
+  TrafficDetail,
+} from './status/model.js';
+import { StatusServer } from './status/server.js';
 import { ThingsBoardClient } from './thingsboard/client.js';
-import type { DeviceChannelCounters } from './thingsboard/device-channel.js';
+import type { LatencyHistogram } from './thingsboard/latency.js';
 import { TOPIC } from './thingsboard/pack.js';
-import {
-  REGULAR_MESSAGE,
-  SessionPacer,
-  type LimitsInForce,
-  type PacerCounters,
-} from './thingsboard/pacer.js';
+import { REGULAR_MESSAGE, SessionPacer } from './thingsboard/pacer.js';
 import { PayloadTooLargeError } from './thingsboard/paced-queue.js';
-import { OutboxPublisher, type PublisherCounters } from './thingsboard/publisher.js';
+import { OutboxPublisher } from './thingsboard/publisher.js';
 import { rpcReplyPayload, type RpcId } from './thingsboard/rpc-id.js';
 import { SessionLimitsNegotiator } from './thingsboard/session-limits.js';
+
+export type { GatewayStatus };
 
 /** How often the counters of every stage are logged (and once more at stop). */
 const STATS_INTERVAL_MS = 60_000;
 
-export interface GatewayStatus {
-  connectors: {
-    name: string;
-    port: number;
-    connections: number;
-    /** Live charge points per negotiated OCPP version. */
-    byVersion: Record<string, number>;
-    handshakes: Record<string, number>;
-    protocol: Record<string, number>;
-    mapping: Record<string, number>;
-    /** Error lines this connector logged since start (statistics connectorsErrors). */
-    logErrors: number;
-  }[];
-  /** size, the outbox counters, and oldestRecordAgeMs (0 when empty). */
-  outbox: Record<string, number>;
-  thingsboard: {
-    connected: boolean;
-    counters: Record<string, number>;
-    /** The gateway device's own channel (requests, RPCs to it, echoes). */
-    device: DeviceChannelCounters;
-    publisher: PublisherCounters;
-    /** Session limits in force (ThingsBoard's and tb_gateway.json's, at the safety share). */
-    limits: LimitsInForce;
-    /** Waits for rate-limit tokens. */
-    rateLimiting: PacerCounters;
-  };
-  /** RPCs from ThingsBoard to devices behind the gateway, by outcome. */
-  rpc: { received: number; succeeded: number; failed: number };
-  remoteLogs?: RemoteLogsCounters;
-}
-
 export interface GatewayOptions {
-  /** This gateway's version (statistics, gateway_version). */
+  /** The package version, shown on the status page and in /metrics (statistics, gateway_version). */
   version?: string;
   /** The process' log lines: remote logs and error counts in ThingsBoard. */
   logTap?: LogTap;
@@ -70,16 +48,24 @@ export interface GatewayOptions {
   onRestartRequested?: () => void;
 }
 
-export class Gateway {
+export class Gateway implements StatusSource {
   readonly config: GatewayConfig;
   private readonly logger: Logger;
   private readonly storage: Storage;
+  /** The outbox as every stage uses it, remembering whether writes succeed (for /readyz). */
+  private readonly outbox: WriteHealthOutbox;
   private readonly validators = new ValidatorSet();
   readonly thingsboard: ThingsBoardClient;
   private readonly publisher: OutboxPublisher;
   /** The OCPP connectors running (remote configuration adds and removes some). */
   readonly connectors: OcppConnector[];
+  /** Slots for what later parts report to the status page and /metrics (see status/model.ts). */
+  readonly statusProviders: StatusProviders = {};
+  private readonly statusServer: StatusServer | undefined;
+  private readonly version: string;
+  private readonly startedAt = Date.now();
   private readonly ports: number[] = [];
+  private rpcUnrouted = 0;
   private stopping: Promise<boolean> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   /** Per-message warnings of every stage, at most one line per kind a minute. */
@@ -88,14 +74,15 @@ export class Gateway {
   private readonly renames: DeviceRenames;
   private readonly services: GatewayDeviceServices;
   private readonly options: GatewayOptions;
-  private readonly rpcCounters = { received: 0, succeeded: 0, failed: 0 };
 
   constructor(config: GatewayConfig, logger: Logger, options: GatewayOptions = {}) {
     this.config = config;
     this.logger = logger;
     this.options = options;
+    this.version = options.version ?? '0.0.0';
     this.warnings = new LogSummary({ logger });
     this.storage = createStorage(config.storage, logger.child({ component: 'outbox' }));
+    this.outbox = new WriteHealthOutbox(this.storage.outbox);
     this.thingsboard = new ThingsBoardClient(config.thingsboard, logger, this.warnings);
     this.renames = new DeviceRenames(this.storage.state, logger.child({ component: 'renames' }));
     this.pacer = new SessionPacer({
@@ -105,8 +92,10 @@ export class Gateway {
       local: config.gatewayDevice.rateLimits,
     });
     this.thingsboard.setPacer(this.pacer);
+    this.statusProviders.sessionLimits = () => ({ ...this.pacer.describe() });
+    this.statusProviders.rateLimitWaits = () => this.pacer.waitSeconds();
     this.publisher = new OutboxPublisher({
-      outbox: this.storage.outbox,
+      outbox: this.outbox,
       client: this.thingsboard,
       logger: logger.child({ component: 'publisher' }),
       maxPayloadBytes: config.thingsboard.maxPayloadSizeBytes,
@@ -134,15 +123,23 @@ export class Gateway {
       },
       renames: this.renames,
       ...(options.logTap ? { logTap: options.logTap } : {}),
-      version: options.version ?? '0.0.0',
+      version: this.version,
       logger,
     });
+    this.statusServer = config.statusServer.enabled
+      ? new StatusServer({
+          config: config.statusServer,
+          source: this,
+          logger: logger.child({ component: 'status' }),
+          version: this.version,
+        })
+      : undefined;
   }
 
   private newConnector(config: OcppConnectorConfig): OcppConnector {
     return new OcppConnector({
       config,
-      outbox: this.storage.outbox,
+      outbox: this.outbox,
       state: this.storage.state,
       validators: this.validators,
       logger: this.logger,
@@ -180,10 +177,11 @@ export class Gateway {
     this.services.start();
     this.thingsboard.start();
     this.statsTimer = setInterval(
-      () => this.logger.info({ stats: this.status() }, 'gateway stats'),
+      () => this.logger.info({ stats: compactStats(this.status()) }, 'gateway stats'),
       STATS_INTERVAL_MS,
     );
     this.statsTimer.unref();
+    await this.startStatusServer();
     this.logger.info(
       {
         thingsboard: this.thingsboard.endpoint,
@@ -194,38 +192,45 @@ export class Gateway {
     );
   }
 
+  /**
+   * The status server is an operator's window, not part of the data path: when its port is taken
+   * the gateway still serves charge points, and says so.
+   */
+  private async startStatusServer(): Promise<void> {
+    try {
+      await this.statusServer?.start();
+    } catch (err) {
+      this.logger.error(
+        {
+          err: (err as Error).message,
+          host: this.config.statusServer.host,
+          port: this.config.statusServer.port,
+        },
+        'status server not started (status page, /metrics, /healthz unavailable); the gateway runs on without it',
+      );
+    }
+  }
+
   /** The counters of every stage: received, mapped, skipped, stored, published, dropped. */
   status(): GatewayStatus {
-    const oldest = this.storage.outbox.readBatch(0, 1)[0];
-    const errors = this.options.logTap?.errors;
-    const status: GatewayStatus = {
-      connectors: this.connectors.map((c, i) => ({
-        name: c.name,
-        port: this.ports[i] ?? 0,
-        connections: c.connectionCount,
-        byVersion: c.connectionsByVersion(),
-        handshakes: { ...c.serverCounters },
-        protocol: { ...c.protocolCounters },
-        mapping: { ...c.uplinkCounters },
-        logErrors: errors?.get(c.name) ?? 0,
-      })),
-      outbox: {
-        size: this.storage.outbox.size(),
-        ...this.storage.outbox.counters,
-        oldestRecordAgeMs: oldest ? Math.max(0, Date.now() - oldest.createdAt) : 0,
-      },
-      thingsboard: {
-        connected: this.thingsboard.connected,
-        counters: { ...this.thingsboard.counters },
-        device: { ...this.thingsboard.device.counters },
-        publisher: { ...this.publisher.counters },
-        limits: this.pacer.describe(),
-        rateLimiting: { ...this.pacer.counters },
-      },
-      rpc: { ...this.rpcCounters },
-    };
-    if (this.services.remoteLogs) status.remoteLogs = { ...this.services.remoteLogs.counters };
-    return status;
+    const status = statusOf({
+      version: this.version,
+      startedAt: this.startedAt,
+      connectors: this.connectors,
+      ports: this.ports,
+      outbox: this.outbox,
+      thingsboard: this.thingsboard,
+      publisher: this.publisher,
+      providers: this.statusProviders,
+      rpcUnrouted: this.rpcUnrouted,
+    });
+    return withGatewayDevice(status, {
+      publisher: this.publisher,
+      thingsboard: this.thingsboard,
+      pacer: this.pacer,
+      ...(this.options.logTap ? { logTap: this.options.logTap } : {}),
+      ...(this.services.remoteLogs ? { remoteLogs: this.services.remoteLogs } : {}),
+    });
   }
 
   // ---- connectors changed through remote configuration ----
@@ -260,6 +265,57 @@ export class Gateway {
     if (port !== undefined) this.ports[i] = port;
   }
 
+  traffic(): TrafficDetail[] {
+    return this.connectors.map((c) => ({
+      connector: c.name,
+      messages: c.traffic.messageCounts(),
+      callErrors: c.traffic.callErrorCounts(),
+    }));
+  }
+
+  chargePoints(): ChargePointView[] {
+    return this.connectors.flatMap((c) => c.chargePoints().map((v) => this.withTransactions(v)));
+  }
+
+  chargePoint(id: string): ChargePointDetail | undefined {
+    for (const c of this.connectors) {
+      const detail = c.chargePoint(id);
+      if (detail) return this.withTransactions(detail);
+    }
+    return undefined;
+  }
+
+  trace(id: string, minutes: number): Date | undefined {
+    let until: Date | undefined;
+    for (const c of this.connectors) until = c.trace(id, minutes);
+    return until;
+  }
+
+  publishLatency(): LatencyHistogram {
+    return this.publisher.stats.latency;
+  }
+
+  readiness(): Readiness {
+    const listening = this.ports.length === this.connectors.length && this.stopping === undefined;
+    const storageError = this.outbox.writeError;
+    const checks = {
+      listening,
+      storageWritable: storageError === undefined,
+      thingsboardConnected: this.thingsboard.connected,
+      stopping: this.stopping !== undefined,
+    };
+    return {
+      ready: checks.listening && checks.storageWritable,
+      checks,
+      ...(storageError === undefined ? {} : { storageError }),
+    };
+  }
+
+  private withTransactions<T extends ChargePointView>(view: T): T {
+    const transactions = this.statusProviders.transactionsOf?.(view.connector, view.id);
+    return transactions && transactions.length > 0 ? { ...view, transactions } : view;
+  }
+
   /**
    * Graceful stop: close charge point connections (normal close), publish what can be published
    * within the grace period, close the link and the database. Resolves true if the outbox drained.
@@ -276,14 +332,20 @@ export class Gateway {
     const grace = this.config.thingsboard.shutdownGracePeriodMs;
     const drained = await this.publisher.drain(grace);
     this.publisher.stop();
-    const left = this.storage.outbox.size();
+    const left = this.outbox.size();
     if (drained) this.logger.info('outbox drained to ThingsBoard');
-    else
+    else if (this.config.storage.type === 'memory') {
+      this.logger.warn(
+        { records: left },
+        'grace period over: records not yet delivered to ThingsBoard are lost (memory storage keeps nothing across a restart; use "sqlite" storage to keep them)',
+      );
+    } else
       this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
     await this.thingsboard.stop();
-    this.logger.info({ stats: this.status() }, 'gateway stats');
+    this.logger.info({ stats: compactStats(this.status()) }, 'gateway stats');
     this.warnings.close();
     await this.closeStorage();
+    await this.statusServer?.stop();
     return drained;
   }
 
@@ -330,10 +392,10 @@ export class Gateway {
 
   /** Every RPC gets exactly one reply (unless its entry says withResponse: false), whatever fails. */
   private async onRpc(device: string, id: RpcId, method: string, params: unknown): Promise<void> {
-    this.rpcCounters.received++;
     let data: Awaited<ReturnType<OcppConnector['onRpc']>>;
     try {
       const connector = this.connectorOf(device);
+      if (!connector) this.rpcUnrouted++;
       data = connector
         ? await connector.onRpc(device, method, params)
         : { error: `device "${device}" has no live charge point on this gateway` };
@@ -342,10 +404,8 @@ export class Gateway {
       data = { error: 'the gateway could not process the request' };
     }
     if (data === undefined) return;
-    if ('error' in data) {
-      this.rpcCounters.failed++;
+    if ('error' in data)
       this.warnings.warn('rpc-failed', { device, method, error: data.error }, 'RPC failed');
-    } else this.rpcCounters.succeeded++;
     // A reply is a message of the devices behind the gateway: it waits for its token.
     const reply = (body: unknown): Promise<void> =>
       this.thingsboard.publishPaced(TOPIC.rpc, rpcReplyPayload(device, id, body), 'devices', REGULAR_MESSAGE);

@@ -9,8 +9,9 @@ import { readJsonFile } from './files.js';
 import { GATEWAY_DEVICE_KEYS, readGatewayDevice, STATISTICS_KEYS } from './gateway-device.js';
 import { checkKeys, isRecord, levenshtein, type KeyRules } from './keys.js';
 import { describeValue, dottedPath, jsonPath, type ConfigReport } from './report.js';
+import { readStatusServer, statusServerKeys } from './status-server.js';
 import { IGNORED_SECURITY_KEYS, readThingsBoard, SECURITY_SHAPE, THINGSBOARD_SHAPE } from './thingsboard.js';
-import type { GatewayDeviceConfig, StorageConfig, ThingsBoardConfig } from './types.js';
+import type { GatewayDeviceConfig, StatusServerConfig, StorageConfig, ThingsBoardConfig } from './types.js';
 import { parseSection } from './zod-issues.js';
 
 /**
@@ -97,7 +98,7 @@ const CONNECTOR_SHAPE = {
 const USED_UNDER_THINGSBOARD: readonly string[] = GATEWAY_DEVICE_KEYS;
 
 const GATEWAY_KEYS: KeyRules = {
-  known: ['thingsboard', 'storage', 'connectors'],
+  known: ['thingsboard', 'storage', 'connectors', 'statusServer'],
   ignored: PYTHON_GATEWAY_KEYS,
   children: {
     thingsboard: {
@@ -109,6 +110,7 @@ const GATEWAY_KEYS: KeyRules = {
       },
     },
     storage: { known: Object.keys(STORAGE_SHAPE), ignored: PYTHON_STORAGE_KEYS },
+    statusServer: { known: statusServerKeys() },
     connectors: {
       each: {
         known: Object.keys(CONNECTOR_SHAPE),
@@ -132,6 +134,7 @@ export interface GatewayFile {
   gatewayDevice: GatewayDeviceConfig | undefined;
   storage: StorageConfig | undefined;
   connectors: ConnectorEntry[];
+  statusServer: StatusServerConfig | undefined;
 }
 
 export interface GatewayFileContext {
@@ -169,6 +172,7 @@ export function parseGatewayDocument(
     gatewayDevice: readGatewayDevice(doc.thingsboard, { file, report }),
     storage: readStorage(doc.storage, file, ctx),
     connectors: readConnectorEntries(doc.connectors, file, dir, report),
+    statusServer: readStatusServer(doc.statusServer, { file, env: ctx.env, report }),
   };
 }
 

@@ -8,10 +8,14 @@ import type { OcppConnectorConfig } from '../config/types.js';
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
-import { CentralSystemServer } from '../ocpp/server.js';
+import { CentralSystemServer, HandshakeRefusal, type PeerAddress } from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
+import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
+import type { OcppVersion } from '../ocpp/versions.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import { ChargePointActivity } from './activity.js';
+import { addressRefusal } from './address-filter.js';
 import { ANSWERS, bootAliases } from './answers.js';
 import {
   DEFAULT_RPC_TIMEOUT_MS,
@@ -25,6 +29,9 @@ import { buildRoutes, reroute, type Route } from './reconfigure.js';
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
 import type { DeviceRenames } from './renames.js';
 import { mappingScope, type UplinkCounters } from './uplink.js';
+import { TrafficObserver } from './observer.js';
+import { ConnectionInspector } from './inspector.js';
+import { newRpcCounters, rpcFailureKind, type ChargePointDetail, type ChargePointView } from './views.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -44,6 +51,7 @@ interface Live {
   route: Route;
   /** The identity announced to ThingsBoard with v1/gateway/connect on this connection, if any. */
   announced: DeviceIdentity | undefined;
+  activity: ChargePointActivity;
 }
 
 export class OcppConnector implements CallHandler {
@@ -58,6 +66,9 @@ export class OcppConnector implements CallHandler {
     messages: 0,
   };
   readonly protocolCounters = newProtocolCounters();
+  /** Frames by version, direction, type and action; CALLERRORs by code. */
+  readonly traffic = new TrafficCounters();
+  readonly rpcCounters = newRpcCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
   private routes: Route[];
@@ -67,6 +78,7 @@ export class OcppConnector implements CallHandler {
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
+  private readonly inspector: ConnectionInspector;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -76,19 +88,34 @@ export class OcppConnector implements CallHandler {
     this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.routes = buildRoutes(deps.config, this.uplinkCounters, this.logger, this.warnings);
     this.registry = new DeviceRegistry(deps.state, this.logger);
+    this.inspector = new ConnectionInspector({
+      connector: this.name,
+      live: this.live,
+      identityOf: (id) => this.registry.identityOf(id),
+      logger: this.logger,
+      now: this.now,
+    });
     this.server = this.createServer();
   }
 
   private createServer(): CentralSystemServer<Route> {
+    const observer = new TrafficObserver({
+      counters: this.traffic,
+      logger: this.logger,
+      activityOf: (session) => this.bySession.get(session)?.activity,
+      tracedUntil: (id) => this.inspector.tracedUntil(id),
+      warnings: this.warnings,
+    });
     return new CentralSystemServer<Route>({
       config: this.deps.config.centralSystem,
       logger: this.logger,
       validators: this.deps.validators,
       handler: this,
       protocolCounters: this.protocolCounters,
-      resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
-      onSession: (session, route) => this.onSession(session, route),
+      resolveChargePoint: (id, peer) => this.resolveRoute(id, peer),
+      onSession: (session, route, peer) => this.onSession(session, route, peer),
       warnings: this.warnings,
+      tap: observer.tap,
     });
   }
 
@@ -135,11 +162,41 @@ export class OcppConnector implements CallHandler {
     return this.registry.chargePointOf(device) !== undefined;
   }
 
+  // ---- what an operator sees (status page, JSON API, /metrics) ----
+
+  connectionsByVersion(): Partial<Record<OcppVersion, number>> {
+    return this.inspector.connectionsByVersion();
+  }
+
+  chargePoints(): ChargePointView[] {
+    return this.inspector.chargePoints();
+  }
+
+  chargePoint(id: string): ChargePointDetail | undefined {
+    return this.inspector.chargePoint(id);
+  }
+
+  trace(id: string, minutes: number): Date | undefined {
+    return this.inspector.trace(id, minutes);
+  }
+
+  /**
+   * The first entry whose idRegexpPattern matches decides (as upstream): when its `host`/`port`
+   * filters refuse the remote address, the charge point is refused, not tried against later entries.
+   */
+  private resolveRoute(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined {
+    const route = this.routes.find((r) => r.entry.idRegexp.test(id));
+    if (!route) return undefined;
+    const refusal = addressRefusal(route.entry, peer);
+    return refusal === undefined ? route : new HandshakeRefusal(refusal);
+  }
+
   // ---- charge point → ThingsBoard ----
 
-  private onSession(session: ChargePointSession, route: Route): void {
+  private onSession(session: ChargePointSession, route: Route, peer: PeerAddress): void {
     const previous = this.live.get(session.id);
-    const live: Live = { session, route, announced: undefined };
+    const activity = new ChargePointActivity(peer, this.now().getTime());
+    const live: Live = { session, route, announced: undefined, activity };
     this.live.set(session.id, live);
     this.bySession.set(session, live);
     if (previous) {
@@ -151,19 +208,36 @@ export class OcppConnector implements CallHandler {
       previous.session.close(1000, 'replaced by a new connection');
     }
     this.logger.info(
-      { chargePointId: session.id, ocppVersion: session.spec.version },
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        remoteAddress: peer.address,
+        remotePort: peer.port,
+      },
       'charge point connected',
     );
-    session.socket.once('close', () => this.onSessionClosed(live));
+    session.socket.once('close', (code: number, reason: Buffer) =>
+      this.onSessionClosed(live, code, reason.toString('utf8')),
+    );
     const remembered = this.registry.remembered(session.id);
     if (remembered) this.persist(this.announce(live, remembered), session.id);
   }
 
-  private onSessionClosed(live: Live): void {
+  private onSessionClosed(live: Live, code: number, reason: string): void {
     const { session } = live;
-    if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
+    const replaced = this.live.get(session.id) !== live;
+    this.logger.info(
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        closeCode: code,
+        closeReason: reason.slice(0, 123),
+        ...(replaced ? { replaced: true } : {}),
+      },
+      'charge point disconnected',
+    );
+    if (replaced) return; // the device stays connected on the newer connection
     this.live.delete(session.id);
-    this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
     if (live.announced) {
       this.registry.markGone(session.id, live.announced.name);
       this.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
@@ -204,6 +278,8 @@ export class OcppConnector implements CallHandler {
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
       records.push(...this.announce(live, this.bootIdentity(live, payload)));
+    } else if (action === 'StatusNotification') {
+      live.activity.noteStatus(payload, this.now());
     }
     records.push(...this.mapData(live, action, payload));
     const response = answer({
@@ -298,8 +374,19 @@ export class OcppConnector implements CallHandler {
    * config entry says `withResponse: false`.
    */
   async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+    const reply = await this.rpc(device, method, params);
+    // Counted here, once per RPC, so the outcome counters add up to the RPCs received.
+    if (reply === undefined) this.rpcCounters.noReply++;
+    else if ('result' in reply) this.rpcCounters.ok++;
+    return reply;
+  }
+
+  private async rpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
     const live = this.sessionOfDevice(device);
-    if (!live) return { error: `device "${device}" has no live charge point` };
+    if (!live) {
+      this.rpcCounters.notConnected++;
+      return { error: `device "${device}" has no live charge point` };
+    }
     const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
     try {
       let response: unknown;
@@ -318,12 +405,14 @@ export class OcppConnector implements CallHandler {
       } else if (live.session.spec.centralSystemActions.has(method)) {
         response = await live.session.call(method, params ?? {}, rpcTimeout(undefined));
       } else {
+        this.rpcCounters.unknownMethod++;
         return {
           error: `unknown method "${method}": no serverSideRpc entry and not an ${live.session.spec.version} action`,
         };
       }
       return { result: response };
     } catch (err) {
+      this.rpcCounters[rpcFailureKind(err)]++;
       return { error: describeFailure(err) };
     }
   }
@@ -346,13 +435,6 @@ export class OcppConnector implements CallHandler {
     await this.server.stop();
     this.server = this.createServer();
     return this.listen();
-  }
-
-  /** Live charge points per negotiated OCPP version. */
-  connectionsByVersion(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const l of this.live.values()) out[l.session.spec.version] = (out[l.session.spec.version] ?? 0) + 1;
-    return out;
   }
 
   /**

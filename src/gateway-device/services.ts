@@ -9,7 +9,7 @@ import type { GatewayConfig, GatewayDeviceConfig } from '../config/types.js';
 import { isRecord } from '../config/keys.js';
 import type { OcppConnector } from '../connector/connector.js';
 import type { DeviceRenames } from '../connector/renames.js';
-import type { GatewayStatus } from '../gateway.js';
+import type { GatewayStatus } from '../status/model.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { LogTap } from './log-tap.js';

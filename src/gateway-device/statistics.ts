@@ -14,7 +14,8 @@
  */
 import { totalmem } from 'node:os';
 import type { StatisticsConfig } from '../config/types.js';
-import type { GatewayStatus } from '../gateway.js';
+import type { GatewayStatus } from '../status/model.js';
+import type { LimitsInForce } from '../thingsboard/pacer.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import {
@@ -158,19 +159,27 @@ export class GatewayStatistics {
     put('published', tb.counters.published);
     put(
       'received',
-      (tb.counters.messagesIn ?? 0) - (tb.counters.ignoredEchoes ?? 0) - tb.device.ignoredEchoes,
+      (tb.counters.messagesIn ?? 0) - (tb.counters.ignoredEchoes ?? 0) - (tb.device?.ignoredEchoes ?? 0),
     );
-    put('pulled', tb.publisher.recordsRead);
+    put('pulled', tb.delivered?.recordsRead);
     put('pushed', s.outbox.removed);
-    put('ts', tb.publisher.telemetryDatapoints);
-    put('attr', tb.publisher.attributeDatapoints);
-    put('waits', tb.rateLimiting.waits);
-    put('waitedMs', tb.rateLimiting.waitedMs);
+    put('ts', tb.delivered?.telemetryDatapoints);
+    put('attr', tb.delivered?.attributeDatapoints);
+    put('waits', tb.rateLimiting?.waits);
+    put('waitedMs', tb.rateLimiting?.waitedMs);
     put('overflow', s.outbox.droppedOverflow);
     put('expired', s.outbox.droppedExpired);
-    put('rpcIn', s.rpc.received);
-    put('rpcOk', s.rpc.succeeded);
-    put('rpcErr', s.rpc.failed);
+    // RPC outcomes: per connector (connector/views.ts), plus those for no live charge point.
+    let rpcOk = 0;
+    let rpcFailed = s.rpcUnrouted;
+    for (const c of s.connectors) {
+      const r = c.rpc;
+      rpcOk += r.ok + r.noReply;
+      rpcFailed += r.callError + r.timeout + r.invalid + r.notConnected + r.unknownMethod;
+    }
+    put('rpcIn', rpcOk + rpcFailed);
+    put('rpcOk', rpcOk);
+    put('rpcErr', rpcFailed);
     for (const c of s.connectors) {
       const p = c.protocol;
       put(`${c.name}\0msgs`, (p.callsIn ?? 0) + (p.sendsIn ?? 0));
@@ -205,13 +214,13 @@ export class GatewayStatistics {
         convertersErrors: 0,
       };
       chargePoints += c.connections;
-      for (const [v, n] of Object.entries(c.byVersion)) byVersion[v] = (byVersion[v] ?? 0) + n;
+      for (const [v, n] of Object.entries(c.connectionsByVersion)) byVersion[v] = (byVersion[v] ?? 0) + n;
       callErrorsSent += k('callErrorsOut');
       callErrorsReceived += k('callErrorsIn');
       callTimeouts += k('callTimeouts');
       ocppConnectors[c.name] = {
         chargePoints: c.connections,
-        byVersion: c.byVersion,
+        byVersion: c.connectionsByVersion,
         callErrorsSent: k('callErrorsOut'),
         callErrorsReceived: k('callErrorsIn'),
         callTimeouts: k('callTimeouts'),
@@ -219,6 +228,7 @@ export class GatewayStatistics {
       };
     }
     const memory = process.memoryUsage();
+    const limits = tb.sessionLimits as Partial<LimitsInForce> | undefined;
     return {
       machineStats: {
         totalCpuUsage: totalCpuUsage(),
@@ -254,17 +264,17 @@ export class GatewayStatistics {
         rpc: { received: d('rpcIn'), succeeded: d('rpcOk'), failed: d('rpcErr') },
         outbox: {
           records: s.outbox.size ?? 0,
-          oldestRecordAgeSeconds: Math.round((s.outbox.oldestRecordAgeMs ?? 0) / 1000),
+          oldestRecordAgeSeconds: Math.round(s.outbox.oldestAgeSeconds),
           droppedOverflow: d('overflow'),
           droppedExpired: d('expired'),
         },
         rateLimits: {
           waits: d('waits'),
           waitedMs: d('waitedMs'),
-          waitingForThingsBoard: tb.limits.waitingForThingsBoard,
-          fromThingsBoard: tb.limits.thingsboard,
-          devices: tb.limits.devices,
-          device: tb.limits.device,
+          waitingForThingsBoard: limits?.waitingForThingsBoard ?? false,
+          fromThingsBoard: limits?.thingsboard ?? 'none',
+          devices: limits?.devices ?? {},
+          device: limits?.device ?? {},
         },
         connectors: ocppConnectors,
       },
@@ -278,13 +288,14 @@ export class GatewayStatistics {
     const now = Date.now();
     if (now - this.errorsWindowAt >= ERRORS_RESET_MS) {
       this.errorsWindowAt = now;
-      this.errorsWindowStart = new Map(s.connectors.map((c) => [c.name, c.logErrors]));
+      this.errorsWindowStart = new Map(s.connectors.map((c) => [c.name, c.logErrors ?? 0]));
     }
     const values: Counts = {};
     let all = 0;
     for (const c of s.connectors) {
       const start = this.errorsWindowStart.get(c.name) ?? 0;
-      const n = c.logErrors >= start ? c.logErrors - start : c.logErrors;
+      const logged = c.logErrors ?? 0;
+      const n = logged >= start ? logged - start : logged;
       values[`${c.name}_ERRORS_COUNT`] = n;
       all += n;
     }

@@ -106,7 +106,7 @@ export class PacedQueue {
         }
         const since = this.waitingSince[lane];
         if (since !== undefined) {
-          pacer.noteWait(performance.now() - since);
+          pacer.noteWait(lane, performance.now() - since);
           delete this.waitingSince[lane];
         }
         pacer.take(lane, head.cost);

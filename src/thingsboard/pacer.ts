@@ -92,6 +92,9 @@ export class SessionPacer {
   private held = true;
   private lanes: Record<Lane, LaneLimits> = { device: {}, devices: {} };
   private readonly listeners: (() => void)[] = [];
+  /** The limit that made each lane wait last, and the time waited per lane and limit. */
+  private readonly binding: Record<Lane, keyof RateLimitSet> = { device: 'messages', devices: 'messages' };
+  private readonly waitedByLimit = new Map<string, number>();
 
   constructor(opts: PacerOptions) {
     this.opts = opts;
@@ -133,11 +136,19 @@ export class SessionPacer {
     const limits = this.lanes[lane];
     const now = this.now();
     const telemetry = cost.telemetryMessages > 0 || cost.datapoints > 0;
-    return Math.max(
-      cost.messages > 0 ? (limits.messages?.waitFor(cost.messages, now) ?? 0) : 0,
-      telemetry ? (limits.telemetryMessages?.waitFor(cost.telemetryMessages, now) ?? 0) : 0,
-      telemetry ? (limits.telemetryDataPoints?.waitFor(cost.datapoints, now) ?? 0) : 0,
-    );
+    const messages = cost.messages > 0 ? (limits.messages?.waitFor(cost.messages, now) ?? 0) : 0;
+    const tsMessages = telemetry ? (limits.telemetryMessages?.waitFor(cost.telemetryMessages, now) ?? 0) : 0;
+    const datapoints = telemetry ? (limits.telemetryDataPoints?.waitFor(cost.datapoints, now) ?? 0) : 0;
+    const delay = Math.max(messages, tsMessages, datapoints);
+    if (delay > 0) {
+      this.binding[lane] =
+        delay === datapoints
+          ? 'telemetryDataPoints'
+          : delay === tsMessages
+            ? 'telemetryMessages'
+            : 'messages';
+    }
+    return delay;
   }
 
   /** Charges a publish that is being sent now. */
@@ -150,10 +161,19 @@ export class SessionPacer {
     this.counters.paced++;
   }
 
-  /** A publish waited `ms` for tokens. */
-  noteWait(ms: number): void {
+  /** A publish of `lane` waited `ms` for tokens (counted against the limit that held it last). */
+  noteWait(lane: Lane, ms: number): void {
     this.counters.waits++;
     this.counters.waitedMs += Math.round(ms);
+    const key = `${lane}.${this.binding[lane]}`;
+    this.waitedByLimit.set(key, (this.waitedByLimit.get(key) ?? 0) + ms);
+  }
+
+  /** Seconds waited per lane and limit since start (`devices.telemetryDataPoints`: …), for /metrics. */
+  waitSeconds(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, ms] of this.waitedByLimit) out[key] = Math.round(ms) / 1000;
+    return out;
   }
 
   caps(lane: Lane): PublishCaps {

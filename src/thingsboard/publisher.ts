@@ -14,6 +14,7 @@ import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/types.js';
 import type { ThingsBoardClient } from './client.js';
+import { LatencyHistogram } from './latency.js';
 import { pack, type PackGroup } from './pack.js';
 import type { SessionPacer } from './pacer.js';
 
@@ -52,6 +53,15 @@ interface Sending {
   failed: boolean;
 }
 
+export interface PublisherStats {
+  /** Publish → broker acknowledgement (PUBACK at QoS 1), seconds. */
+  latency: LatencyHistogram;
+  /** When the broker last acknowledged a publish (ms since the epoch), 0 = never. */
+  lastAckAt: number;
+  /** Publishes not acknowledged (link lost), to be sent again. */
+  retried: number;
+}
+
 export class OutboxPublisher {
   readonly counters: PublisherCounters = {
     recordsRead: 0,
@@ -59,6 +69,7 @@ export class OutboxPublisher {
     attributeDatapoints: 0,
     droppedOversize: 0,
   };
+  readonly stats: PublisherStats = { latency: new LatencyHistogram(), lastAckAt: 0, retried: 0 };
   private readonly opts: PublisherOptions;
   private readonly maxInflight: number;
   /** Every record with id <= lastReadId has been read and packed (queued, in flight or acknowledged). */
@@ -118,7 +129,7 @@ export class OutboxPublisher {
           return;
         }
         if (this.waitingSince !== undefined) {
-          pacer.noteWait(performance.now() - this.waitingSince);
+          pacer.noteWait('devices', performance.now() - this.waitingSince);
           this.waitingSince = undefined;
         }
         pacer.take('devices', publish.cost);
@@ -167,8 +178,11 @@ export class OutboxPublisher {
   private send(sending: Sending, topic: string, payload: string): void {
     const { group } = sending;
     this.inflight++;
+    const sentAt = performance.now();
     this.opts.client.publish(topic, payload).then(
       () => {
+        this.stats.latency.observe((performance.now() - sentAt) / 1000);
+        this.stats.lastAckAt = Date.now();
         this.inflight--;
         if (--sending.waiting === 0 && !sending.failed) {
           this.opts.outbox.removeRange(group.fromId, group.toId);
@@ -179,6 +193,7 @@ export class OutboxPublisher {
       },
       (err: unknown) => {
         this.inflight--;
+        this.stats.retried++;
         if (!sending.failed) {
           sending.failed = true;
           this.rewind(group.fromId);

@@ -105,6 +105,28 @@ describe('the session pacer', () => {
     pacer.setThingsBoardLimits({ device: {}, devices: { messages: windows('100:10') } });
     expect(pacer.describe().devices).toEqual({ messages: '80:10,4:1' });
   });
+
+  it('counts the time waited against the limit that held the publish', () => {
+    const pacer = new SessionPacer({
+      logger: silentLogger(),
+      configuredMaxPayloadBytes: 65536,
+      defaultMaxInflight: 32,
+      local,
+      now: () => 0,
+    });
+    pacer.setThingsBoardLimits({
+      device: { messages: windows('10:1') },
+      devices: { telemetryMessages: windows('1000:1'), telemetryDataPoints: windows('10:1') },
+    });
+    expect(pacer.delayFor('devices', { messages: 0, telemetryMessages: 1, datapoints: 8 })).toBeGreaterThan(
+      0,
+    );
+    pacer.noteWait('devices', 1500);
+    expect(pacer.delayFor('device', { messages: 1, telemetryMessages: 0, datapoints: 0 })).toBeGreaterThan(0);
+    pacer.noteWait('device', 250);
+    expect(pacer.waitSeconds()).toEqual({ 'devices.telemetryDataPoints': 1.5, 'device.messages': 0.25 });
+    expect(pacer.counters).toMatchObject({ waits: 2, waitedMs: 1750 });
+  });
 });
 
 describe('the getSessionLimits answer', () => {
