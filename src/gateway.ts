@@ -358,6 +358,7 @@ export class Gateway implements StatusSource {
     // Re-announce every device with a live charge point: ThingsBoard may have marked them inactive.
     for (const c of this.connectors) {
       for (const d of c.announcedDevices()) {
+        this.publisher.noteConnected(d.name);
         this.thingsboard
           .publishPaced(
             TOPIC.connect,

@@ -178,9 +178,12 @@ export class SessionPacer {
 
   caps(lane: Lane): PublishCaps {
     const l = this.lanes[lane];
+    // An attributes entry costs a message, and an entry whose device ThingsBoard's session has not
+    // connected yet one more (an implicit connect): half the window keeps a publish admissible.
+    const messages = l.messages ? Math.max(1, Math.floor(l.messages.maxPerSend / 2)) : UNLIMITED;
     return {
       maxDatapoints: l.telemetryDataPoints?.maxPerSend ?? UNLIMITED,
-      maxEntries: Math.min(l.telemetryMessages?.maxPerSend ?? UNLIMITED, l.messages?.maxPerSend ?? UNLIMITED),
+      maxEntries: Math.min(l.telemetryMessages?.maxPerSend ?? UNLIMITED, messages),
     };
   }
 

@@ -34,6 +34,14 @@ export interface Publish {
   payload: string;
   /** What ThingsBoard counts for it against the gateway's rate limits. */
   cost: Cost;
+  /**
+   * A telemetry or attributes publish: the devices of its entries. ThingsBoard counts one more
+   * regular message for each that its gateway session has not connected yet (an implicit connect):
+   * the publisher adds those to `cost` when it sends.
+   */
+  devices?: readonly string[];
+  /** A connect or disconnect: the device it opens or closes in ThingsBoard's gateway session. */
+  session?: { device: string; open: boolean };
 }
 
 export interface PackGroup {
@@ -144,6 +152,7 @@ class GroupBuilder {
         topic: TOPIC.telemetry,
         payload: `{${parts.join(',')}}`,
         cost: { messages: 0, telemetryMessages: this.telemetry.size, datapoints: this.telemetryDatapoints },
+        devices: [...this.telemetry.keys()],
       });
     }
     let attributeDatapoints = 0;
@@ -157,6 +166,7 @@ class GroupBuilder {
           telemetryMessages: this.attributes.size,
           datapoints: attributeDatapoints,
         },
+        devices: [...this.attributes.keys()],
       });
     }
     return {
@@ -303,6 +313,7 @@ function splitRecord(
       topic: item.kind === 'telemetry' ? TOPIC.telemetry : TOPIC.attributes,
       payload: c.payload,
       cost: { messages: item.kind === 'attributes' ? 1 : 0, telemetryMessages: 1, datapoints: c.datapoints },
+      devices: [item.device],
     };
   });
   return {
@@ -327,11 +338,13 @@ function deviceEvent(r: StoredRecord, device: string): PackGroup {
           topic: TOPIC.connect,
           payload: `{"device":${name},"type":${JSON.stringify(connectType(r.body))}}`,
           cost: { messages: 1, telemetryMessages: 0, datapoints: 0 },
+          session: { device, open: true },
         }
       : {
           topic: TOPIC.disconnect,
           payload: `{"device":${name}}`,
           cost: { messages: 1, telemetryMessages: 0, datapoints: 0 },
+          session: { device, open: false },
         };
   return {
     fromId: r.id,

@@ -9,14 +9,16 @@
  * charge points keep being answered (their data is in the outbox already), the outbox absorbs the
  * difference and drains as fast as the limits allow. Publishes the gateway makes besides the
  * outbox (RPC replies, re-announced devices) go first: they wait in the client's paced queue.
+ * Data of a device the current MQTT session has not connected costs one more regular message per
+ * such device (ThingsBoard connects it implicitly): a backlog after a reconnect is paced for it.
  */
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/types.js';
 import type { ThingsBoardClient } from './client.js';
 import { LatencyHistogram } from './latency.js';
-import { pack, type PackGroup } from './pack.js';
-import type { SessionPacer } from './pacer.js';
+import { pack, type PackGroup, type Publish } from './pack.js';
+import type { Cost, SessionPacer } from './pacer.js';
 
 export interface PublisherOptions {
   outbox: Outbox;
@@ -83,6 +85,8 @@ export class OutboxPublisher {
   private drainWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private waitingSince: number | undefined;
+  /** Devices ThingsBoard's gateway session has connected (with a connect, or by their data). */
+  private readonly sessionDevices = new Set<string>();
 
   constructor(opts: PublisherOptions) {
     this.opts = opts;
@@ -90,6 +94,13 @@ export class OutboxPublisher {
     opts.outbox.onAppend(() => this.pump());
     opts.pacer?.onChange(() => this.limitsChanged());
     opts.client.onPacedQueueDrained(() => this.pump());
+    // A new MQTT session is a new gateway session in ThingsBoard: no device connected in it yet.
+    opts.client.onConnect(() => this.sessionDevices.clear());
+  }
+
+  /** A device connected in this session outside the outbox (re-announced at connect). */
+  noteConnected(device: string): void {
+    if (this.opts.pacer) this.sessionDevices.add(device);
   }
 
   /** Publishes as much as the window and the limits allow; called on append, ack, (re)connect. */
@@ -122,7 +133,8 @@ export class OutboxPublisher {
         continue;
       }
       if (pacer) {
-        const delay = pacer.delayFor('devices', publish.cost);
+        const cost = this.costOf(publish);
+        const delay = pacer.delayFor('devices', cost);
         if (delay > 0) {
           this.waitingSince ??= performance.now();
           if (Number.isFinite(delay)) this.wake(delay);
@@ -132,12 +144,27 @@ export class OutboxPublisher {
           pacer.noteWait('devices', performance.now() - this.waitingSince);
           this.waitingSince = undefined;
         }
-        pacer.take('devices', publish.cost);
+        pacer.take('devices', cost);
+        this.track(publish);
       }
       sending.next++;
       if (sending.next >= sending.group.publishes.length) this.current = undefined;
       this.send(sending, publish.topic, publish.payload);
     }
+  }
+
+  /** The publish's cost with the implicit connects ThingsBoard will count for it. */
+  private costOf(p: Publish): Cost {
+    if (!p.devices) return p.cost;
+    let fresh = 0;
+    for (const d of p.devices) if (!this.sessionDevices.has(d)) fresh++;
+    return fresh === 0 ? p.cost : { ...p.cost, messages: p.cost.messages + fresh };
+  }
+
+  private track(p: Publish): void {
+    if (p.devices) for (const d of p.devices) this.sessionDevices.add(d);
+    else if (p.session?.open) this.sessionDevices.add(p.session.device);
+    else if (p.session) this.sessionDevices.delete(p.session.device);
   }
 
   private nextGroup(): Sending | undefined {

@@ -116,6 +116,45 @@ describe('rate limits announced by ThingsBoard', () => {
     });
   });
 
+  it('a backlog for devices ThingsBoard has not seen in this session: its implicit connects are paced too', async () => {
+    // ThingsBoard counts a regular message when data names a device its gateway session has not
+    // connected (an implicit connect). After a reconnect, a backlog of charge points gone meanwhile
+    // names many such devices at once.
+    h = await StandInHarness.start({
+      sessionLimits: {
+        answer: {
+          maxPayloadSize: 65536,
+          maxInflightMessages: 100,
+          gatewayRateLimits: { messages: '10:1', telemetryMessages: '100:1', telemetryDataPoints: '40:1' },
+        },
+      },
+      thingsboard: { reconnectMinMs: 100, reconnectMaxMs: 200 },
+      connectors: [{ name: 'OCPP', ocpp: OCPP }],
+    });
+    const tb = h.tb;
+    const n = 24;
+    const list = await chargePoints(h.urls.OCPP ?? '', n);
+    await Promise.all(list.map((cp) => cp.call('BootNotification', aBootNotification())));
+    await tb.waitFor(() => tb.connects.length >= n, 30_000, 'every connect');
+    await Promise.all(
+      list.map(async (cp) => {
+        for (let seq = 1; seq <= 3; seq++) await cp.call('MeterValues', meterValues(seq));
+        await cp.close();
+      }),
+    );
+    cps.length = 0;
+    // The data is mostly still in the outbox (32 datapoints a second), the charge points are gone:
+    // the new session re-announces nobody, and every device is new to it.
+    expect(tb.datapointsReceived).toBeLessThan(n * 3 * 2);
+    tb.dropConnections();
+    await tb.waitFor(() => tb.usernames.length >= 2, 10_000, 'reconnect');
+    await tb.waitFor(() => tb.disconnects.length >= n, 60_000, 'every disconnect');
+    for (let i = 1; i <= n; i++) {
+      expect(new Set(tb.values(`EV CP_${i}`, 'seq'))).toEqual(new Set(['1', '2', '3']));
+    }
+    expect(tb.violations).toEqual([]);
+  });
+
   it('the stand-in cuts off a client that exceeds them, as ThingsBoard does', async () => {
     // Shows the zero-violation assertion above can fail: the stand-in really enforces.
     const tb = await ThingsBoardStandIn.start({ sessionLimits: { answer: LIMITS } });

@@ -173,6 +173,26 @@ describe('packing within session limits', () => {
     ]);
   });
 
+  it('names the devices a publish opens, closes or carries data of (for the implicit connects)', () => {
+    nextId = 1;
+    const groups = packRecords(
+      [
+        rec('connect', 'A', { type: 't' }),
+        rec('telemetry', 'A', { ts: 1, values: { v: 1 } }),
+        rec('telemetry', 'B', { ts: 1, values: { v: 2 } }),
+        rec('attributes', 'C', { z: 3 }),
+        rec('disconnect', 'A', {}),
+      ],
+      65536,
+    );
+    expect(groups.flatMap((g) => g.publishes.map((p) => [p.topic, p.devices, p.session]))).toEqual([
+      ['v1/gateway/connect', undefined, { device: 'A', open: true }],
+      ['v1/gateway/telemetry', ['A', 'B'], undefined],
+      ['v1/gateway/attributes', ['C'], undefined],
+      ['v1/gateway/disconnect', undefined, { device: 'A', open: false }],
+    ]);
+  });
+
   it('counts the byte cap in UTF-8, as ThingsBoard does', () => {
     nextId = 1;
     const records = Array.from({ length: 20 }, (_, i) =>

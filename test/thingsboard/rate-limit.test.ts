@@ -104,6 +104,8 @@ describe('the session pacer', () => {
     });
     pacer.setThingsBoardLimits({ device: {}, devices: { messages: windows('100:10') } });
     expect(pacer.describe().devices).toEqual({ messages: '80:10,4:1' });
+    // Two device entries at most: an attributes entry of a device new to the session costs two.
+    expect(pacer.caps('devices').maxEntries).toBe(2);
   });
 
   it('counts the time waited against the limit that held the publish', () => {
