@@ -55,7 +55,8 @@ const LIVE_KEYS = new Set([
   'deviceDpRateLimits',
 ]);
 
-export type ConfigResult = 'applied' | 'applies at next start' | 'refused' | 'ignored';
+/** `failed`: valid, but applying it failed (e.g. the file could not be written); said with why. */
+export type ConfigResult = 'applied' | 'applies at next start' | 'refused' | 'ignored' | 'failed';
 
 export interface ConfigStatus {
   result: ConfigResult;
@@ -208,14 +209,27 @@ export class RemoteConfigurator {
     while (this.status.size > MAX_STATUS_ENTRIES)
       this.status.delete(this.status.keys().next().value as string);
     const fields = { attribute: key, result: status.result, problems: status.problems };
-    if (status.result === 'refused') logger.error(fields, `remote configuration refused: ${status.message}`);
+    if (status.result === 'refused' || status.result === 'failed')
+      logger.error(fields, `remote configuration ${status.result}: ${status.message}`);
     else logger.info(fields, `remote configuration ${status.result}: ${status.message}`);
     await this.publish({ [STATUS_ATTRIBUTE]: Object.fromEntries(this.status) });
   }
 
   // ---- what ThingsBoard sends ----
 
+  /** Whatever goes wrong applying a change, the operator sees it next to the attribute. */
   private async handle(key: string, value: unknown, source: 'start' | 'update'): Promise<void> {
+    try {
+      await this.dispatch(key, value, source);
+    } catch (err) {
+      await this.report(key, {
+        result: 'failed',
+        message: `could not be applied: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  }
+
+  private async dispatch(key: string, value: unknown, source: 'start' | 'update'): Promise<void> {
     if (this.stopped) return;
     switch (key) {
       case 'RemoteLoggingLevel':

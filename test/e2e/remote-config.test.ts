@@ -3,7 +3,7 @@
  * with `remoteConfiguration: true` against the stand-in, which saves shared attributes of the
  * gateway device the way the gateway page does and records what the gateway reports.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aBootNotification, aMeterValues, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
@@ -166,6 +166,25 @@ describe('remote configuration from ThingsBoard', () => {
     await cp.call('MeterValues', aMeterValues());
     await tb.waitFor(() => tb.values('EV CP_2', 'energy').length === 1, 10_000, 'data with the old mapping');
     expect(closed()).toBe(false);
+  });
+
+  it('reports a valid change that cannot be written as failed, and the file stays as it was', async () => {
+    await start();
+    const tb = h!.tb;
+    // A file where the backup folder goes: the backup, and so the write, fail (as on a read-only
+    // configuration folder; root, who runs these tests, ignores file modes).
+    writeFileSync(join(h!.dir.path, 'backup'), 'not a folder');
+    const before = readFileSync(join(h!.dir.path, 'ocpp.json'), 'utf8');
+    tb.setShared({
+      OCPP: edited((json) => {
+        const [entry] = json.chargePoints as Json[];
+        (entry as Json).deviceTypeExpression = 'wallbox';
+      }),
+    });
+    await tb.waitFor(() => status('OCPP')?.result === 'failed', 10_000, 'failed');
+    expect(String(status('OCPP')?.message)).toMatch(/^could not be applied: .*backup/);
+    expect(readFileSync(join(h!.dir.path, 'ocpp.json'), 'utf8')).toBe(before);
+    await h!.gateway.waitForLog((l) => l.level === 50 && /remote configuration failed/.test(l.msg));
   });
 
   it('restarts only that connector’s listener when centralSystem changes', async () => {
