@@ -16,6 +16,7 @@ import {
   CSMS_KEY_RULES,
   valueType,
 } from './csms-schema.js';
+import { addressPattern } from './address-patterns.js';
 import { readConfiguredFile } from './files.js';
 import { compileLinearPattern } from './linear-regexp.js';
 import { checkTlsMaterial, type TlsFile } from './tls.js';
@@ -36,8 +37,6 @@ export const OCPP_VERSIONS = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const satisf
 const IGNORED_TOP_KEYS = [
   'id',
   'name',
-  'logLevel',
-  'enableRemoteLogging',
   'reportStrategy',
   'extension',
   'extensionConfig',
@@ -156,6 +155,8 @@ const serverSideRpc = z.object(SERVER_SIDE_RPC_SHAPE).transform((r): RpcMapping 
 
 const CHARGE_POINT_SHAPE = {
   idRegexpPattern,
+  host: addressPattern,
+  port: addressPattern,
   deviceNameExpression: template('text', '${Vendor} ${Model}'),
   deviceTypeExpression: template('text', '${Model}'),
   attributes: z.array(datapoint).default([]),
@@ -167,6 +168,8 @@ const CHARGE_POINT_SHAPE = {
 const chargePoint = z.object(CHARGE_POINT_SHAPE).transform((cp): ChargePointConfig => ({
   idRegexpPattern: cp.idRegexpPattern.pattern,
   idRegexp: cp.idRegexpPattern.regexp,
+  ...(cp.host === undefined ? {} : { host: cp.host }),
+  ...(cp.port === undefined ? {} : { port: cp.port }),
   deviceNameExpression: cp.deviceNameExpression,
   deviceTypeExpression: cp.deviceTypeExpression,
   attributes: cp.attributes,
@@ -194,6 +197,15 @@ const ocppVersions = z
   });
 
 export type ParsedSecurityRule = SecurityRule | { type: 'anonymous' };
+
+/** The Python connector lower-cases `connection.type` and `security[].type` (`"TLS"` works there). */
+function lowerCaseType(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' && type !== type.toLowerCase()
+    ? { ...value, type: type.toLowerCase() }
+    : value;
+}
 
 /**
  * An object of strings read into a Map. Not z.record: its output is a plain object, which drops a
@@ -233,23 +245,24 @@ export function ocppFileSchema(dir: string) {
     clientCertificateCnMustMatchId: z.boolean().default(false),
     allowLegacyTls: z.boolean().default(false),
   };
+  const connectionUnion = z.discriminatedUnion('type', [
+    z.object(INSECURE_SHAPE),
+    z.object(TLS_SHAPE).superRefine((tls, ctx) => {
+      for (const problem of checkTlsMaterial(tls)) {
+        ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message, input: undefined });
+      }
+      if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientCertificateCnMustMatchId'],
+          message: 'needs "requireClientCertificate": true',
+          input: true,
+        });
+      }
+    }),
+  ]);
   const connection = z
-    .discriminatedUnion('type', [
-      z.object(INSECURE_SHAPE),
-      z.object(TLS_SHAPE).superRefine((tls, ctx) => {
-        for (const problem of checkTlsMaterial(tls)) {
-          ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message, input: undefined });
-        }
-        if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['clientCertificateCnMustMatchId'],
-            message: 'needs "requireClientCertificate": true',
-            input: true,
-          });
-        }
-      }),
-    ])
+    .preprocess(lowerCaseType, connectionUnion)
     .default({ type: 'insecure' })
     .transform((c): ConnectionConfig => {
       if (c.type === 'insecure') return c;
@@ -307,7 +320,7 @@ export function ocppFileSchema(dir: string) {
     // 0 asks the OS for a free port (tests).
     port: z.number().int().min(0).max(65535).default(9000),
     connection,
-    security: z.array(securityRule.transform(toRule)).default([]),
+    security: z.array(z.preprocess(lowerCaseType, securityRule.transform(toRule))).default([]),
     ocppVersions,
     heartbeatInterval: z.number().int().min(1).default(60),
     pingInterval: z.number().int().min(0).default(30),
@@ -325,6 +338,10 @@ export function ocppFileSchema(dir: string) {
     centralSystem: z.object(CENTRAL_SYSTEM_SHAPE).prefault({}),
     chargePoints: z.array(chargePoint),
     authorization,
+    // Written by the Python gateway and its gateway page; read here for remote logs
+    // (gateway-device/remote-logs.ts): this connector's `<name>_LOGS`, at this level.
+    logLevel: z.string().optional(),
+    enableRemoteLogging: z.boolean().optional(),
   };
 
   const keys: KeyRules = {

@@ -138,10 +138,19 @@ export interface RpcMapping extends DownlinkTarget {
   timeoutMs: number;
 }
 
+/** A regular expression from the config and its compiled, whole-match form. */
+export interface PatternFilter {
+  pattern: string;
+  regexp: RegExp;
+}
+
 export interface ChargePointConfig extends ChargePointCsmsConfig {
   idRegexpPattern: string;
   /** idRegexpPattern anchored to match the whole id. */
   idRegexp: RegExp;
+  /** Remote address / port filters (upstream's `host` / `port`), whole-match. */
+  host?: PatternFilter;
+  port?: PatternFilter;
   deviceNameExpression: CompiledTemplate;
   deviceTypeExpression: CompiledTemplate;
   attributes: DatapointMapping[];
@@ -161,6 +170,52 @@ export interface OcppConnectorConfig {
   authorization: AuthorizationConfig;
 }
 
+/** One window of a rate limit: at most `capacity` per `seconds`. */
+export interface RateLimitWindow {
+  capacity: number;
+  seconds: number;
+}
+
+/** The three limits ThingsBoard applies to one kind of traffic; absent = not limited (locally). */
+export interface RateLimitSet {
+  messages?: RateLimitWindow[];
+  telemetryMessages?: RateLimitWindow[];
+  telemetryDataPoints?: RateLimitWindow[];
+}
+
+/** Local rate limits of tb_gateway.json, applied on top of ThingsBoard's session limits. */
+export interface RateLimitOverrides {
+  /** The gateway device's own messages (statistics, configuration, logs, RPC replies to it). */
+  device: RateLimitSet;
+  /** The devices behind the gateway (the charge points' data). */
+  devices: RateLimitSet;
+}
+
+export interface StatisticsConfig {
+  enable: boolean;
+  /** statsSendPeriodInSeconds, at least 10 s. */
+  periodMs: number;
+}
+
+/** What the gateway device does in ThingsBoard beside carrying data (tb_gateway.json `thingsboard`). */
+export interface GatewayDeviceConfig {
+  statistics: StatisticsConfig;
+  remoteConfiguration: boolean;
+  /** Follow device renames/deletions that ThingsBoard announces (Python default: true). */
+  handleDeviceRenaming: boolean;
+  rateLimits: RateLimitOverrides;
+}
+
+/** The operator's HTTP surface (tb_gateway.json `statusServer`, ours). */
+export interface StatusServerConfig {
+  enabled: boolean;
+  host: string;
+  /** 0 = any free port (the bound URL is logged). */
+  port: number;
+  /** HTTP basic auth for everything but /healthz and /readyz. */
+  auth?: { username: string; password: string };
+}
+
 export interface ConfigNotice {
   level: 'info' | 'warn';
   message: string;
@@ -172,6 +227,8 @@ export interface GatewayConfig {
   thingsboard: ThingsBoardConfig;
   storage: StorageConfig;
   connectors: OcppConnectorConfig[];
+  gatewayDevice: GatewayDeviceConfig;
+  statusServer: StatusServerConfig;
   /** Things to log once at start-up: ignored keys, aliases, skipped connectors. */
   notices: ConfigNotice[];
 }

@@ -2,7 +2,8 @@
  * Which ThingsBoard device each live connection is, and the connect/disconnect records that tell
  * ThingsBoard: a remembered identity at once; before a boot, the provisional identity (at once
  * when it is complete, else after `announceUnbootedAfter` seconds of silence); the boot's
- * identity when it comes (the provisional device disconnected if the name changed).
+ * identity when it comes (the provisional device disconnected if the name changed). A name
+ * ThingsBoard renamed is announced under its current name (DeviceRenames).
  */
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
@@ -10,6 +11,7 @@ import type { ChargePointSession } from '../ocpp/session.js';
 import type { DeviceIdentity, NewRecord, Outbox } from '../outbox/types.js';
 import { bootIdentity, provisionalIdentity } from './identity.js';
 import type { DeviceRegistry } from './registry.js';
+import type { DeviceRenames } from './renames.js';
 import type { ChargePointConfig } from '../config/types.js';
 
 /** What the announcer keeps on a connection (the connector's Live). */
@@ -31,6 +33,7 @@ export class DeviceAnnouncer {
   private readonly warnings: LogSummary;
   private readonly unbootedAfterS: number;
   private readonly isCurrent: (live: Announced) => boolean;
+  private readonly renames: DeviceRenames | undefined;
 
   constructor(deps: {
     registry: DeviceRegistry;
@@ -39,8 +42,11 @@ export class DeviceAnnouncer {
     warnings: LogSummary;
     announceUnbootedAfter: number;
     isCurrent(live: Announced): boolean;
+    /** Devices ThingsBoard renamed: a name that renders an old name gets the current one. */
+    renames?: DeviceRenames | undefined;
   }) {
     this.registry = deps.registry;
+    this.renames = deps.renames;
     this.outbox = deps.outbox;
     this.logger = deps.logger;
     this.warnings = deps.warnings;
@@ -56,7 +62,9 @@ export class DeviceAnnouncer {
       this.persist(this.announce(live, remembered), id);
       return;
     }
-    const { identity, complete } = provisionalIdentity(live.route.entry, id);
+    const provisional = provisionalIdentity(live.route.entry, id);
+    const identity = this.current(provisional.identity);
+    const { complete } = provisional;
     if (complete || this.unbootedAfterS === 0) {
       this.persist(this.announce(live, identity), id);
       return;
@@ -68,11 +76,12 @@ export class DeviceAnnouncer {
     live.unbootedTimer = setTimeout(() => {
       live.unbootedTimer = undefined;
       if (!this.isCurrent(live) || live.announced || live.booted) return;
+      const provisional = live.provisional ?? identity; // renamed in ThingsBoard meanwhile?
       this.logger.info(
-        { chargePointId: id, device: identity.name },
+        { chargePointId: id, device: provisional.name },
         'charge point has not booted: announced under its provisional name',
       );
-      this.persist(this.announce(live, identity), id);
+      this.persist(this.announce(live, provisional), id);
     }, this.unbootedAfterS * 1000);
     live.unbootedTimer.unref();
   }
@@ -104,8 +113,46 @@ export class DeviceAnnouncer {
         'deviceNameExpression did not resolve on BootNotification: device named after the charge point id',
       );
     }
-    this.registry.remember(id, boot.identity);
-    return this.announce(live, boot.identity);
+    const identity = this.current(boot.identity);
+    this.registry.remember(id, identity);
+    return this.announce(live, identity);
+  }
+
+  /**
+   * ThingsBoard renamed device `from` to `to`: a live connection under the old name (announced,
+   * or waiting under a provisional one) takes the new one, announced at once if it was. Returns
+   * whether this connection was under the old name.
+   */
+  renamed(live: Announced, from: string, to: string): boolean {
+    const id = live.session.id;
+    let under = false;
+    if (live.provisional?.name === from) {
+      this.registry.markGone(id, from);
+      live.provisional = { name: to, type: live.provisional.type };
+      this.registry.markLive(id, to);
+      under = true;
+    }
+    if (live.announced?.name !== from) return under;
+    const { type } = live.announced;
+    this.registry.markGone(id, from);
+    live.announced = undefined;
+    // No disconnect of the old name: ThingsBoard has no device by that name any more.
+    this.persist(this.announce(live, { name: to, type }), id);
+    return true;
+  }
+
+  /** ThingsBoard deleted `name`: a live connection under it announces it again with its next data. */
+  deleted(live: Announced, name: string): boolean {
+    if (live.announced?.name !== name) return false;
+    this.registry.markGone(live.session.id, name);
+    live.announced = undefined;
+    return true;
+  }
+
+  private current(identity: DeviceIdentity): DeviceIdentity {
+    if (!this.renames || this.renames.size === 0) return identity;
+    const name = this.renames.resolve(identity.name);
+    return name === identity.name ? identity : { name, type: identity.type };
   }
 
   /** The identity this connection's data goes to now. */

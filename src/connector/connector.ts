@@ -3,28 +3,41 @@
  * to it, and the mapping in both directions. The flow for every CALL is: frame → mapped records →
  * committed to the outbox → CALLRESULT, so a charge point is only told "accepted" for data that
  * is already safe. Decisions (authorization, registration, sessions, DataTransfer) are the
- * features' (src/csms/), asked through the connector's extension point (features.ts).
+ * features' (src/csms/), asked through the connector's extension point (features.ts); the routes
+ * (routes.ts) hold them per chargePoints entry and are rebuilt when the configuration changes.
  */
-import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
-import { createCsmsFeatures, type CsmsFeatures } from '../csms/index.js';
-import type { OpenTransactionView } from '../csms/sessions-feature.js';
+import type { OcppConnectorConfig } from '../config/types.js';
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
-import { CentralSystemServer } from '../ocpp/server.js';
+import { CentralSystemServer, HandshakeRefusal, type PeerAddress } from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
+import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
-import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import type { OcppVersion } from '../ocpp/versions.js';
+import type { DeviceIdentity, Outbox, StateStore } from '../outbox/types.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
-import { DeviceAnnouncer, type Announced } from './announcer.js';
+import { ChargePointActivity } from './activity.js';
+import { addressRefusal } from './address-filter.js';
+import { DeviceAnnouncer } from './announcer.js';
+import { CallAnswering, type Live } from './answering.js';
 import { ANSWERS } from './answers.js';
-import { DEFAULT_RPC_TIMEOUT_MS, describeFailure, sendDownlink } from './downlink.js';
-import { EntryFeatures, FeatureFailures, runAfterAnswer } from './feature-host.js';
-import type { CallContext, ConnectionView, CsmsThingsBoardLink } from './features.js';
+import { DownlinkRouter } from './downlink-router.js';
+import { FeatureFailures } from './feature-host.js';
+import type { CsmsThingsBoardLink } from './features.js';
+import { ConnectionInspector } from './inspector.js';
+import { TrafficObserver } from './observer.js';
 import { DeviceRegistry } from './registry.js';
-import { answerRpc, type RpcReply } from './rpc.js';
-import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
-import { withNumericSampledValues } from './value-types.js';
+import type { DeviceRenames } from './renames.js';
+import { reroute, RouteTable, type Route } from './routes.js';
+import type { RpcReply } from './rpc.js';
+import type { UplinkCounters } from './uplink.js';
+import {
+  newRpcCounters,
+  type ChargePointDetail,
+  type ChargePointView,
+  type TransactionView,
+} from './views.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -37,24 +50,8 @@ export interface ConnectorDeps {
   /** Per-message warnings, summarised; the gateway shares one among its stages. */
   warnings?: LogSummary;
   now?: () => Date;
-}
-
-export interface Route {
-  entry: ChargePointConfig;
-  mapper: UplinkMapper;
-  features: EntryFeatures;
-}
-
-export interface Live extends Announced {
-  route: Route;
-  /** Allocated on first use by a feature. */
-  view?: ConnectionView;
-  /** Feature work of this connection, one CALL after the other. */
-  chain?: Promise<unknown>;
-  /** CALLs in `chain` not answered yet (bounded by maxQueuedCalls). */
-  waiting?: number;
-  /** The afterAnswer tasks of the CALL just answered; the next one waits for them. */
-  after?: Promise<void>;
+  /** Devices ThingsBoard renamed: a boot that renders an old name gets the current one. */
+  renames?: DeviceRenames;
 }
 
 export class OcppConnector implements CallHandler {
@@ -65,20 +62,28 @@ export class OcppConnector implements CallHandler {
     unconvertible: 0,
     skippedNotFinite: 0,
     receiveTimeUsed: 0,
+    attributes: 0,
+    timeseries: 0,
+    messages: 0,
   };
   readonly protocolCounters = newProtocolCounters();
+  /** Frames by version, direction, type and action; CALLERRORs by code. */
+  readonly traffic = new TrafficCounters();
+  readonly rpcCounters = newRpcCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
-  private readonly csms: CsmsFeatures;
-  private readonly routes: Route[];
+  private readonly table: RouteTable;
   private readonly registry: DeviceRegistry;
   private readonly announcer: DeviceAnnouncer;
-  private readonly server: CentralSystemServer<Route>;
+  private server: CentralSystemServer<Route>;
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
   private readonly failures: FeatureFailures;
+  private readonly inspector: ConnectionInspector;
+  private readonly downlink: DownlinkRouter<Live>;
+  private readonly answering: CallAnswering;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -87,15 +92,14 @@ export class OcppConnector implements CallHandler {
     this.now = deps.now ?? (() => new Date());
     this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.failures = new FeatureFailures(this.warnings);
-    this.csms = createCsmsFeatures({
-      config: deps.config,
+    this.table = new RouteTable(deps.config, {
       state: deps.state,
       thingsboard: deps.thingsboard,
+      counters: this.uplinkCounters,
       logger: this.logger,
       warnings: this.warnings,
       now: this.now,
     });
-    this.routes = this.buildRoutes(deps.config);
     this.registry = new DeviceRegistry(deps.state, this.logger);
     this.announcer = new DeviceAnnouncer({
       registry: this.registry,
@@ -104,41 +108,66 @@ export class OcppConnector implements CallHandler {
       warnings: this.warnings,
       announceUnbootedAfter: deps.config.centralSystem.announceUnbootedAfter,
       isCurrent: (live) => this.live.get(live.session.id) === live,
+      renames: deps.renames,
     });
-    this.server = new CentralSystemServer<Route>({
-      config: deps.config.centralSystem,
+    this.inspector = new ConnectionInspector({
+      connector: this.name,
+      live: this.live,
+      identityOf: (id) => this.registry.identityOf(id),
       logger: this.logger,
-      validators: deps.validators,
-      handler: this,
-      protocolCounters: this.protocolCounters,
-      resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
-      onSession: (session, route) => this.onSession(session, route),
+      now: this.now,
+    });
+    this.downlink = new DownlinkRouter<Live>({
+      registry: this.registry,
+      live: this.live,
+      viewOf: (live) => this.answering.viewOf(live),
+      features: () => this.table.csms.all,
+      failures: this.failures,
+      counters: this.rpcCounters,
+      logger: this.logger,
       warnings: this.warnings,
     });
+    this.answering = new CallAnswering({
+      config: () => this.deps.config,
+      outbox: deps.outbox,
+      state: deps.state,
+      announcer: this.announcer,
+      failures: this.failures,
+      liveOf: (id) => this.live.get(id),
+      now: this.now,
+    });
+    this.server = this.createServer();
   }
 
-  /**
-   * Everything per chargePoints entry is derived from the configuration (mapper, features), so a
-   * new configuration can be applied by building routes again.
-   */
-  private buildRoutes(config: OcppConnectorConfig): Route[] {
-    return config.chargePoints.map((entry) => ({
-      entry,
-      mapper: new UplinkMapper(
-        entry,
-        this.uplinkCounters,
-        this.logger,
-        this.warnings,
-        config.centralSystem.maxJsonDepth,
-      ),
-      features: new EntryFeatures(entry, this.csms.all),
-    }));
+  private createServer(): CentralSystemServer<Route> {
+    const observer = new TrafficObserver({
+      counters: this.traffic,
+      logger: this.logger,
+      activityOf: (session) => this.bySession.get(session)?.activity,
+      tracedUntil: (id) => this.inspector.tracedUntil(id),
+      warnings: this.warnings,
+    });
+    return new CentralSystemServer<Route>({
+      config: this.deps.config.centralSystem,
+      logger: this.logger,
+      validators: this.deps.validators,
+      handler: this,
+      protocolCounters: this.protocolCounters,
+      resolveChargePoint: (id, peer) => this.resolveRoute(id, peer),
+      onSession: (session, route, peer) => this.onSession(session, route, peer),
+      warnings: this.warnings,
+      tap: observer.tap,
+    });
   }
 
-  /** Starts listening; resolves with the bound port. */
+  /** Starts the features, then listens; resolves with the bound port. */
   async start(): Promise<number> {
     this.registry.load();
-    for (const f of this.csms.all) await f.start?.();
+    await this.table.start();
+    return this.listen();
+  }
+
+  private async listen(): Promise<number> {
     const port = await this.server.start();
     const { host } = this.deps.config.centralSystem;
     const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';
@@ -148,8 +177,13 @@ export class OcppConnector implements CallHandler {
 
   /** Stops accepting and closes every charge point connection (their disconnects go to the outbox). */
   async stop(): Promise<void> {
-    for (const f of this.csms.all) f.stop?.();
+    this.table.stop();
     await this.server.stop();
+  }
+
+  /** The configuration in force (it changes with remote configuration). */
+  get configuration(): OcppConnectorConfig {
+    return this.deps.config;
   }
 
   get serverCounters(): CentralSystemServer<Route>['counters'] {
@@ -162,15 +196,18 @@ export class OcppConnector implements CallHandler {
 
   /** Counters of the Central System's decisions, per feature, and of features that failed, per stage. */
   get csmsCounters(): Record<string, Record<string, number>> {
-    return {
-      ...Object.fromEntries(this.csms.all.map((f) => [f.name, { ...f.counters }])),
-      failures: { ...this.failures.counters },
-    };
+    return { ...this.table.counters(), failures: { ...this.failures.counters } };
   }
 
-  /** Open transactions of a charge point (read-only view; the StateStore holds them). */
-  openTransactions(chargePointId: string): Promise<OpenTransactionView[]> {
-    return this.csms.sessions.openTransactions(chargePointId);
+  /** Open transactions of a charge point (read-only views; the StateStore holds them). */
+  openTransactions(chargePointId: string): Promise<TransactionView[]> {
+    return this.table.csms.sessions.openTransactions(chargePointId);
+  }
+
+  /** Open transactions of a live charge point, as the status page shows them (no store read). */
+  liveTransactions(chargePointId: string): TransactionView[] {
+    const view = this.live.get(chargePointId)?.view;
+    return view ? this.table.csms.sessions.transactionsOf(view) : [];
   }
 
   /** Devices announced on live connections, for re-announcing after an MQTT reconnect. */
@@ -182,32 +219,62 @@ export class OcppConnector implements CallHandler {
 
   /** A device (or charge point id) with a live charge point on this connector. */
   ownsDevice(device: string): boolean {
-    return this.sessionOfDevice(device) !== undefined;
+    return this.downlink.liveOf(device) !== undefined;
   }
 
   /** A device this connector has known, live or not (for ThingsBoard's decisions about offline devices). */
   remembersDevice(device: string): boolean {
-    return this.chargePointIdOf(device) !== undefined;
+    return this.downlink.chargePointIdOf(device) !== undefined;
   }
 
   /** Shared attributes of the gateway device itself (e.g. `ocppIdTokens`). */
   onGatewayAttributes(update: SharedAttributesUpdate): void {
-    for (const f of this.csms.all)
+    for (const f of this.table.csms.all)
       this.failures.run('onGatewayAttributes', { feature: f.name }, () => f.onGatewayAttributes?.(update));
   }
 
-  /** Every (re)connect to ThingsBoard. */
+  /** Every (re)connect to ThingsBoard (and a new configuration while connected). */
   onThingsBoardConnected(): void {
-    for (const f of this.csms.all)
+    for (const f of this.table.csms.all)
       this.failures.run('onThingsBoardConnected', { feature: f.name }, () => f.onThingsBoardConnected?.());
+  }
+
+  // ---- what an operator sees (status page, JSON API, /metrics) ----
+
+  connectionsByVersion(): Partial<Record<OcppVersion, number>> {
+    return this.inspector.connectionsByVersion();
+  }
+
+  chargePoints(): ChargePointView[] {
+    return this.inspector.chargePoints();
+  }
+
+  chargePoint(id: string): ChargePointDetail | undefined {
+    return this.inspector.chargePoint(id);
+  }
+
+  trace(id: string, minutes: number): Date | undefined {
+    return this.inspector.trace(id, minutes);
+  }
+
+  /**
+   * The first entry whose idRegexpPattern matches decides (as upstream): when its `host`/`port`
+   * filters refuse the remote address, the charge point is refused, not tried against later entries.
+   */
+  private resolveRoute(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined {
+    const route = this.table.find(id);
+    if (!route) return undefined;
+    const refusal = addressRefusal(route.entry, peer);
+    return refusal === undefined ? route : new HandshakeRefusal(refusal);
   }
 
   // ---- charge point → ThingsBoard ----
 
-  private onSession(session: ChargePointSession, route: Route): void {
+  private onSession(session: ChargePointSession, route: Route, peer: PeerAddress): void {
     const id = session.id;
     const previous = this.live.get(id);
-    const live: Live = { session, route, announced: undefined };
+    const activity = new ChargePointActivity(peer, this.now().getTime());
+    const live: Live = { session, route, announced: undefined, activity };
     this.live.set(id, live);
     this.bySession.set(session, live);
     if (previous) {
@@ -218,237 +285,58 @@ export class OcppConnector implements CallHandler {
       this.announcer.forget(previous);
       previous.session.close(1000, 'replaced by a new connection');
     }
-    this.logger.info({ chargePointId: id, ocppVersion: session.spec.version }, 'charge point connected');
-    session.socket.once('close', () => this.onSessionClosed(live));
+    this.logger.info(
+      {
+        chargePointId: id,
+        ocppVersion: session.spec.version,
+        remoteAddress: peer.address,
+        remotePort: peer.port,
+      },
+      'charge point connected',
+    );
+    session.socket.once('close', (code: number, reason: Buffer) =>
+      this.onSessionClosed(live, code, reason.toString('utf8')),
+    );
     this.announcer.connected(live);
-    if (route.features.wantsConnections) route.features.connected(this.viewOf(live), this.failures);
+    if (route.features.wantsConnections) route.features.connected(this.answering.viewOf(live), this.failures);
   }
 
-  private onSessionClosed(live: Live): void {
+  private onSessionClosed(live: Live, code: number, reason: string): void {
     const { session } = live;
-    if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
+    const replaced = this.live.get(session.id) !== live;
+    this.logger.info(
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        closeCode: code,
+        closeReason: reason.slice(0, 123),
+        ...(replaced ? { replaced: true } : {}),
+      },
+      'charge point disconnected',
+    );
+    if (replaced) return; // the device stays connected on the newer connection
     this.live.delete(session.id);
-    this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
     this.announcer.closed(live);
   }
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
     const live = this.bySession.get(session);
-    const answer = ANSWERS[session.spec.version].get(action);
-    if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
-    if (live.route.features.involves(action)) {
-      // A station that sends CALLs without waiting for answers, while a decision takes seconds
-      // (ThingsBoard asked, or unreachable), must not queue work and memory without bound.
-      const waiting = live.waiting ?? 0;
-      const max = this.deps.config.centralSystem.maxQueuedCalls;
-      if (waiting >= max) {
-        throw new OcppError('InternalError', `too many calls waiting for a decision (maxQueuedCalls ${max})`);
-      }
-      live.waiting = waiting + 1;
-      const run = (): Promise<unknown> => this.answerWithFeatures(live, action, payload);
-      const next = (live.chain ?? Promise.resolve()).then(run, run);
-      const settled = async (): Promise<void> => {
-        const after = live.after;
-        live.after = undefined;
-        await after;
-        live.waiting = (live.waiting ?? 1) - 1;
-      };
-      live.chain = next.then(settled, settled);
-      return next;
-    }
-    // The path of every message no feature takes part in (the hot path): synchronous up to the outbox.
-    const records = this.recordsOf(live, action, payload);
-    const response = this.defaultAnswer(live, action, payload);
-    if (records.length === 0) return response;
-    // Answer only once the records are committed: the charge point may then forget them.
-    return this.deps.outbox.append(records).then(() => response);
-  }
-
-  private defaultAnswer(
-    live: Live,
-    action: string,
-    payload: Record<string, unknown>,
-  ): Record<string, unknown> {
-    const answer = ANSWERS[live.session.spec.version].get(action);
-    if (!answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
-    return answer({
-      payload,
-      heartbeatInterval: this.deps.config.centralSystem.heartbeatInterval,
-      nextTransactionId: () => this.deps.state.nextTransactionId(),
-      now: this.now,
-    });
-  }
-
-  private async answerWithFeatures(
-    live: Live,
-    action: string,
-    payload: Record<string, unknown>,
-  ): Promise<unknown> {
-    const { features } = live.route;
-    const view = this.viewOf(live);
-    const refusal = await features.admit(view, action);
-    if (refusal) throw refusal;
-    const records = this.recordsOf(live, action, payload);
-    const published: {
-      kind: 'telemetry' | 'attributes';
-      values: Record<string, unknown>;
-      ts: number | undefined;
-    }[] = [];
-    const after: (() => void | Promise<unknown>)[] = [];
-    const ctx: CallContext = {
-      connection: view,
-      action,
-      payload,
-      receivedAt: this.now(),
-      response: this.defaultAnswer(live, action, payload),
-      publish: (kind, values, ts) => published.push({ kind, values, ts }),
-      afterAnswer: (task) => after.push(task),
-    };
-    try {
-      await features.runHooks(ctx);
-    } catch (err) {
-      // The charge point gets a CALLERROR and may send again; what it sent (and its device's
-      // announcement, already made) is stored all the same: at least once, never lost.
-      this.announcer.persist(records, live.session.id);
-      throw err;
-    }
-    for (const p of published) records.push(...this.datapoint(live, p.kind, p.values, p.ts));
-    if (records.length > 0) await this.deps.outbox.append(records);
-    live.after = runAfterAnswer(after, this.failures, { chargePointId: live.session.id, action });
-    return ctx.response;
-  }
-
-  /** A boot's announcement and the mapped datapoints of one message. */
-  private recordsOf(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
-    const records: NewRecord[] = [];
-    if (action === 'BootNotification') records.push(...this.announcer.booted(live, payload));
-    records.push(...this.mapData(live, action, payload));
-    return records;
+    if (!live || !ANSWERS[session.spec.version].has(action))
+      throw new OcppError('NotImplemented', `action "${action}" is not handled`);
+    return this.answering.handleCall(live, action, payload);
   }
 
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
   handleSend(session: ChargePointSession, action: string, payload: Record<string, unknown>): void {
     const live = this.bySession.get(session);
-    if (live) this.announcer.persist(this.mapData(live, action, payload), session.id);
+    if (live) this.answering.handleSend(live, action, payload);
   }
 
-  /** The records of one message's datapoints, preceded by a connect if the device is not yet announced. */
-  private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
-    const { mapper, entry } = live.route;
-    if (!mapper.handles(action)) return [];
-    const numeric = live.session.spec.version === 'ocpp1.6' && !entry.sampledValuesAsText;
-    const scope = mappingScope(
-      action,
-      numeric ? withNumericSampledValues(action, payload) : payload,
-      this.deps.config.centralSystem.maxJsonDepth,
-    );
-    const data = mapper.map(action, scope, this.announcer.identityFor(live).name, this.now().getTime());
-    return this.announcer.withAnnouncement(live, data);
-  }
-
-  /** One datapoint record of a feature, announced first if needed. */
-  private datapoint(
-    live: Live,
-    kind: 'telemetry' | 'attributes',
-    values: Record<string, unknown>,
-    ts: number | undefined,
-  ): NewRecord[] {
-    const device = this.announcer.identityFor(live).name;
-    const body =
-      kind === 'telemetry'
-        ? JSON.stringify({ ts: ts ?? this.now().getTime(), values })
-        : JSON.stringify(values);
-    return this.announcer.withAnnouncement(live, [{ kind, device, body }]);
-  }
-
-  /** How features see a connection (allocated on first use: idle charge points cost nothing). */
-  private viewOf(live: Live): ConnectionView {
-    if (live.view) return live.view;
-    const id = live.session.id;
-    const view: ConnectionView = {
-      chargePointId: id,
-      version: live.session.spec.version,
-      entry: live.route.entry,
-      facts: new Map(),
-      device: () => this.announcer.identityFor(live).name,
-      call: (action, payload, timeoutMs = DEFAULT_RPC_TIMEOUT_MS) =>
-        live.session.call(action, payload, timeoutMs),
-      publish: (kind, values, ts) => this.announcer.persist(this.datapoint(live, kind, values, ts), id),
-      isCurrent: () => this.live.get(id) === live,
-    };
-    live.view = view;
-    return view;
-  }
-
-  // ---- ThingsBoard → charge point ----
-
-  /** Charge point id of a device name, or of a charge point id used as one; live first, then remembered. */
-  private chargePointIdOf(device: string): string | undefined {
-    return (
-      this.registry.chargePointOf(device) ??
-      (this.live.has(device) ? device : this.registry.rememberedChargePoint(device))
-    );
-  }
-
-  private sessionOfDevice(device: string): Live | undefined {
-    const id = this.registry.chargePointOf(device) ?? device;
-    return this.live.get(id);
-  }
+  // ---- ThingsBoard → charge point (downlink-router.ts) ----
 
   /** A shared attribute update for one of this connector's devices. */
   onAttributeUpdate(device: string, data: Record<string, unknown>): void {
-    const chargePointId = this.chargePointIdOf(device);
-    const live = this.sessionOfDevice(device);
-    if (chargePointId !== undefined) {
-      // Keys from ThingsBoard: a Map, never a plain-object lookup.
-      const values = new Map(Object.entries(data));
-      const connection = live ? this.viewOf(live) : undefined;
-      for (const f of live?.route.features.features ?? this.csms.all) {
-        this.failures.run('onDeviceAttributes', { device, feature: f.name }, () =>
-          f.onDeviceAttributes?.(chargePointId, device, values, connection),
-        );
-      }
-    }
-    if (!live) {
-      this.warnings.warn(
-        'attribute-update-no-live-device',
-        { device },
-        'attribute update for a device with no live charge point: not delivered',
-      );
-      return;
-    }
-    for (const [key, value] of Object.entries(data)) {
-      for (const target of live.route.entry.attributeUpdates) {
-        if (target.attributeOnThingsBoard !== key) continue;
-        sendDownlink(
-          { call: (action, payload, timeoutMs) => this.send(live, action, payload, timeoutMs) },
-          target,
-          { attributeKey: key, attributeValue: value },
-          DEFAULT_RPC_TIMEOUT_MS,
-        ).then(
-          (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
-          (err: unknown) =>
-            this.warnings.warn(
-              'attribute-update-failed',
-              { device, key, reason: describeFailure(err) },
-              'attribute update not delivered',
-            ),
-        );
-      }
-    }
-  }
-
-  /**
-   * A CALL from ThingsBoard to a charge point: the features' vetoes first, then the session. The
-   * deadline counts from ThingsBoard's request, so the time a veto takes (asking ThingsBoard to
-   * authorize a remote start) is part of it.
-   */
-  private async send(live: Live, action: string, payload: unknown, timeoutMs: number): Promise<unknown> {
-    const { features } = live.route;
-    if (!features.vetoes) return live.session.call(action, payload, timeoutMs);
-    const deadline = Date.now() + timeoutMs;
-    await features.vetoWithin({ connection: this.viewOf(live), action, payload }, deadline, timeoutMs);
-    return live.session.call(action, payload, Math.max(1, deadline - Date.now()));
+    this.downlink.onAttributeUpdate(device, data);
   }
 
   /**
@@ -456,20 +344,45 @@ export class OcppConnector implements CallHandler {
    * ThingsBoard, or undefined when the config entry says `withResponse: false`.
    */
   onRpc(device: string, method: string, params: unknown): Promise<RpcReply | undefined> {
-    const live = this.sessionOfDevice(device);
-    if (!live) return Promise.resolve({ error: `device "${device}" has no live charge point` });
-    return answerRpc({
-      session: live.session,
-      entry: live.route.entry,
-      method,
-      params,
-      send: (action, payload, timeoutMs) => this.send(live, action, payload, timeoutMs),
-      featureMethod: live.route.features.rpcMethod(method),
-      veto: (action, payload) =>
-        live.route.features.beforeSend({ connection: this.viewOf(live), action, payload }),
-      connection: () => this.viewOf(live),
-      warnings: this.warnings,
-      device,
-    });
+    return this.downlink.onRpc(device, method, params);
+  }
+
+  // ---- changes made in ThingsBoard: configuration (remote configuration), device renames ----
+
+  /**
+   * Takes a new configuration of this connector: routes and Central System features are rebuilt
+   * (routes.ts) and apply to the next message of every live charge point; with `restartListener`
+   * (centralSystem changed) the listener is closed and opened again with the new settings.
+   * Resolves with the port listened on.
+   */
+  async applyConfig(
+    next: OcppConnectorConfig,
+    opts: { restartListener: boolean },
+  ): Promise<number | undefined> {
+    await this.table.replace(next);
+    this.deps.config = next;
+    reroute(this.live.values(), this.table, this.logger);
+    if (!opts.restartListener) return undefined;
+    await this.server.stop();
+    this.server = this.createServer();
+    return this.listen();
+  }
+
+  /**
+   * ThingsBoard renamed device `from` to `to`: every charge point remembered or live under the old
+   * name takes the new one (a live one is announced under it, so its RPCs reach this gateway).
+   */
+  renameDevice(from: string, to: string): number {
+    const ids = new Set(this.registry.idsNamed(from));
+    for (const id of ids) this.registry.remember(id, { name: to, type: this.registry.identityOf(id).type });
+    for (const l of this.live.values()) if (this.announcer.renamed(l, from, to)) ids.add(l.session.id);
+    return ids.size;
+  }
+
+  /** ThingsBoard deleted `name`: a live charge point under it announces it again with its next data. */
+  deviceDeleted(name: string): number {
+    let n = 0;
+    for (const l of this.live.values()) if (this.announcer.deleted(l, name)) n++;
+    return n;
   }
 }

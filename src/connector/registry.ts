@@ -58,6 +58,11 @@ export class DeviceRegistry {
     return { changed: true, previous };
   }
 
+  /** Charge point ids whose remembered identity is named `deviceName` (the name index: no scan). */
+  idsNamed(deviceName: string): string[] {
+    return [...(this.byName.get(deviceName) ?? [])];
+  }
+
   markLive(chargePointId: string, deviceName: string): void {
     let ids = this.liveByDevice.get(deviceName);
     if (!ids) {

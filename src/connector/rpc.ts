@@ -9,6 +9,7 @@ import type { ChargePointSession } from '../ocpp/session.js';
 import { describeFailure, rpcTimeout, sendDownlink, settingCall, type RpcReplyData } from './downlink.js';
 import type { ConnectionView, RpcMethod } from './features.js';
 import { RpcRefusedError } from './features.js';
+import { rpcFailureKind, type RpcCounters } from './views.js';
 
 export type RpcReply = RpcReplyData;
 
@@ -25,6 +26,8 @@ export interface RpcRequest {
   warnings: LogSummary;
   /** The device the RPC was addressed to (for the log). */
   device: string;
+  /** Failed outcomes are counted here (a reply, or none, by the caller). */
+  counters: RpcCounters;
 }
 
 export async function answerRpc(r: RpcRequest): Promise<RpcReply | undefined> {
@@ -56,19 +59,25 @@ export async function answerRpc(r: RpcRequest): Promise<RpcReply | undefined> {
       response = await r.send(method, r.params ?? {}, rpcTimeout(undefined));
     } else if (session.spec.chargePointActions.has(method)) {
       // The action exists, in the other direction: say so rather than "unknown".
+      r.counters.unknownMethod++;
       return {
         error:
           `"${method}" is sent by a charge point to the Central System in ${session.spec.version}, ` +
           'so ThingsBoard cannot send it (and no serverSideRpc entry is named so)',
       };
     } else {
+      r.counters.unknownMethod++;
       return {
         error: `unknown method "${method}": no serverSideRpc entry and not an ${session.spec.version} action`,
       };
     }
     return { result: response };
   } catch (err) {
-    if (err instanceof RpcRefusedError) return { error: err.message };
+    if (err instanceof RpcRefusedError) {
+      r.counters.refused++;
+      return { error: err.message };
+    }
+    r.counters[rpcFailureKind(err)]++;
     return { error: describeFailure(err) };
   }
 }

@@ -22,6 +22,11 @@ export interface UplinkCounters {
   skippedNotFinite: number;
   /** Telemetry whose own timestamp could not be read, stamped with the time of receipt instead. */
   receiveTimeUsed: number;
+  /** Of `mapped`: attribute and telemetry datapoints. */
+  attributes: number;
+  timeseries: number;
+  /** Messages that produced at least one datapoint. */
+  messages: number;
 }
 
 interface ActionMappings {
@@ -82,6 +87,7 @@ export class UplinkMapper {
         if (point) {
           values[point.key] = point.value;
           any = true;
+          this.counters.attributes++;
         }
       }
       if (any) records.push({ kind: 'attributes', device, body: JSON.stringify(values) });
@@ -91,6 +97,7 @@ export class UplinkMapper {
       for (const m of mappings.timeseries) {
         const point = this.render(m, scope, action, device);
         if (!point) continue;
+        this.counters.timeseries++;
         const ts = this.timestampOf(point.timestamp, action, device) ?? receivedAt;
         let values = byTs.get(ts);
         if (!values) {
@@ -103,6 +110,7 @@ export class UplinkMapper {
         records.push({ kind: 'telemetry', device, body: JSON.stringify({ ts, values }) });
       }
     }
+    if (records.length > 0) this.counters.messages++;
     return records;
   }
 

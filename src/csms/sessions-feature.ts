@@ -19,7 +19,9 @@ import type {
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
+import type { TransactionView } from '../connector/views.js';
 import type { IdTokenPresenter } from './id-tokens.js';
+import { OpenTransactionViews, transactionView } from './open-transactions.js';
 import { readMeter } from './meter.js';
 import { costOf, parseTariffAttribute } from './tariff.js';
 import {
@@ -35,6 +37,8 @@ import {
 export const TARIFF_ATTRIBUTE = 'ocppTariff';
 /** Per-connection fact: the tariff from `ocppTariff` (null = asked, none valid). */
 const TARIFF_FACT = 'tariff';
+/** Per-connection fact: the status page's copy of the open transactions (open-transactions.ts). */
+const VIEWS_FACT = 'openTransactions';
 const TARIFF_TIMEOUT_MS = 5000;
 const COST_UPDATED_TIMEOUT_MS = 30_000;
 /**
@@ -42,18 +46,6 @@ const COST_UPDATED_TIMEOUT_MS = 30_000;
  * hostile one (starts on ever new connector or transaction ids) reaches it; the store stays bounded.
  */
 export const MAX_OPEN_TRANSACTIONS = 64;
-
-/** What the operator status page shows of a charge point's open transactions (read-only). */
-export interface OpenTransactionView {
-  transactionId: string;
-  evseId?: number;
-  connectorId?: number;
-  idToken?: string;
-  start: string;
-  energyWh?: number;
-  powerW?: number;
-  partial?: boolean;
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -121,18 +113,20 @@ export class SessionsFeature implements ConnectorFeature {
     return tracks(entry);
   }
 
-  async openTransactions(chargePointId: string): Promise<OpenTransactionView[]> {
-    return (await this.book.open(chargePointId)).map((tx) => {
-      const view: OpenTransactionView = { transactionId: tx.transactionId, start: tx.start };
-      if (tx.evseId !== undefined) view.evseId = tx.evseId;
-      if (tx.connectorId !== undefined) view.connectorId = tx.connectorId;
-      if (tx.idToken !== undefined) view.idToken = tx.idToken;
-      const energy = energySoFar(tx);
-      if (energy !== undefined) view.energyWh = energy;
-      if (tx.powerW !== undefined) view.powerW = tx.powerW;
-      if (tx.partial) view.partial = true;
-      return view;
-    });
+  /** Open transactions of a charge point, from the StateStore (live or not). */
+  async openTransactions(chargePointId: string): Promise<TransactionView[]> {
+    return (await this.book.open(chargePointId)).map(transactionView);
+  }
+
+  /** Open transactions of a live connection, as the status page shows them (no store read). */
+  transactionsOf(connection: ConnectionView): TransactionView[] {
+    const views = connection.facts.get(VIEWS_FACT);
+    return views instanceof OpenTransactionViews ? views.list() : [];
+  }
+
+  /** The status page's copy of a tracked connection's open transactions starts with the store's. */
+  onConnected(connection: ConnectionView): void {
+    if (tracks(connection.entry)) this.viewsOf(connection);
   }
 
   /** `ocppTariff` changed in ThingsBoard: used from the next cost computed on this connection. */
@@ -162,7 +156,7 @@ export class SessionsFeature implements ConnectorFeature {
     if (meterStart !== undefined) tx.meterStartWh = tx.lastMeterWh = meterStart;
     await this.endAbandoned(ctx, tx);
     await this.endOverflow(ctx, tx);
-    await this.book.put(tx);
+    await this.save(ctx.connection, tx);
     this.publishState(ctx, tx);
   }
 
@@ -189,7 +183,7 @@ export class SessionsFeature implements ConnectorFeature {
     const tx = await this.book.onEvse(ctx.connection.chargePointId, evseId);
     if (!tx) return;
     applyCharging(tx, status === 'Charging', isoOf(p.timestamp, ctx.receivedAt));
-    await this.book.put(tx);
+    await this.save(ctx.connection, tx);
   }
 
   // ---- both: MeterValues ----
@@ -204,7 +198,7 @@ export class SessionsFeature implements ConnectorFeature {
     if (!tx) return;
     applyReading(tx, readMeter(p.meterValue));
     this.costUpdate(ctx, tx);
-    await this.book.put(tx);
+    await this.save(ctx.connection, tx);
     this.publishState(ctx, tx);
   }
 
@@ -247,7 +241,7 @@ export class SessionsFeature implements ConnectorFeature {
     }
     if (fresh) await this.endOverflow(ctx, tx);
     this.costUpdate(ctx, tx);
-    await this.book.put(tx);
+    await this.save(ctx.connection, tx);
     this.publishState(ctx, tx);
   }
 
@@ -331,17 +325,41 @@ export class SessionsFeature implements ConnectorFeature {
     // that leaves the transaction open rather than losing its session. Returned, so the next CALL
     // of this connection no longer finds it open (it would be ended, and published, twice).
     ctx.afterAnswer(() =>
-      this.book
-        .remove(tx)
-        .catch((err: unknown) =>
-          this.warnings.warn(
-            'transaction-not-removed',
-            { chargePointId: tx.chargePointId, err: String(err) },
-            'could not remove an ended transaction',
-          ),
+      this.forget(ctx.connection, tx).catch((err: unknown) =>
+        this.warnings.warn(
+          'transaction-not-removed',
+          { chargePointId: tx.chargePointId, err: String(err) },
+          'could not remove an ended transaction',
         ),
+      ),
     );
     return amount;
+  }
+
+  private save(connection: ConnectionView, tx: OpenTransaction): Promise<void> {
+    this.viewsOf(connection).put(tx);
+    return this.book.put(tx);
+  }
+
+  private forget(connection: ConnectionView, tx: OpenTransaction): Promise<void> {
+    this.viewsOf(connection).remove(tx.transactionId);
+    return this.book.remove(tx);
+  }
+
+  /** Allocated when a connection's transactions are first tracked (idle charge points cost nothing). */
+  private viewsOf(connection: ConnectionView): OpenTransactionViews {
+    const existing = connection.facts.get(VIEWS_FACT);
+    if (existing instanceof OpenTransactionViews) return existing;
+    const views = new OpenTransactionViews();
+    connection.facts.set(VIEWS_FACT, views);
+    views.load(this.book, connection.chargePointId, (err) =>
+      this.warnings.warn(
+        'open-transactions-not-read',
+        { chargePointId: connection.chargePointId, err: String(err) },
+        'could not read the open transactions of a charge point for the status page',
+      ),
+    );
+    return views;
   }
 
   private publishState(ctx: CallContext, tx: OpenTransaction): void {

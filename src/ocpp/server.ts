@@ -13,6 +13,7 @@ import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { authenticate, challengeHeader, identityOf } from './auth.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
+import type { FrameTap } from './tap.js';
 import type { ValidatorSet } from './validator.js';
 import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
 
@@ -27,6 +28,19 @@ export interface ServerCounters {
   rejectedBadRequest: number;
   /** Exceptions while handling a handshake: answered 500, counted, logged, never fatal. */
   handshakeErrors: number;
+  /** The id matched an entry whose `host`/`port` filter refused the remote address (HTTP 404). */
+  rejectedAddress: number;
+}
+
+/** Where a charge point connects from (as the TCP socket sees it: a proxy's address behind one). */
+export interface PeerAddress {
+  address: string;
+  port: number;
+}
+
+/** A resolver's answer that the charge point is known but refused, and why (HTTP 404). */
+export class HandshakeRefusal {
+  constructor(readonly reason: string) {}
 }
 
 export interface CentralSystemServerOptions<Route> {
@@ -35,12 +49,14 @@ export interface CentralSystemServerOptions<Route> {
   validators: ValidatorSet;
   handler: CallHandler;
   protocolCounters: ProtocolCounters;
-  /** The configuration that applies to a charge point id, or undefined (→ HTTP 404). */
-  resolveChargePoint(id: string): Route | undefined;
+  /** The configuration that applies to a charge point id, or undefined / a refusal (→ HTTP 404). */
+  resolveChargePoint(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined;
   /** A new session whose handshake completed with a common OCPP version. */
-  onSession(session: ChargePointSession, route: Route): void;
+  onSession(session: ChargePointSession, route: Route, peer: PeerAddress): void;
   /** Where per-message warnings are summarised. */
   warnings?: LogSummary;
+  /** Sees every frame of every session. */
+  tap?: FrameTap;
 }
 
 interface Admission {
@@ -105,6 +121,7 @@ export class CentralSystemServer<Route> {
     rejectedTls: 0,
     rejectedBadRequest: 0,
     handshakeErrors: 0,
+    rejectedAddress: 0,
   };
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
@@ -266,7 +283,16 @@ export class CentralSystemServer<Route> {
       );
       return refuse(socket, 404, 'Not Found');
     }
-    const route = this.opts.resolveChargePoint(id);
+    const peer = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    const route = this.opts.resolveChargePoint(id, peer);
+    if (route instanceof HandshakeRefusal) {
+      this.counters.rejectedAddress++;
+      logger.warn(
+        { chargePointId: id, remoteAddress: peer.address, remotePort: peer.port, reason: route.reason },
+        'charge point refused: its address does not match the chargePoints entry',
+      );
+      return refuse(socket, 404, 'Not Found');
+    }
     if (route === undefined) {
       this.counters.rejectedNotFound++;
       logger.warn(
@@ -330,7 +356,7 @@ export class CentralSystemServer<Route> {
         return;
       }
       try {
-        this.accept(ws, id, version, route);
+        this.accept(ws, id, version, route, peer);
       } catch (err) {
         this.counters.handshakeErrors++;
         logger.error({ chargePointId: id, err }, 'setting up a charge point connection failed');
@@ -339,7 +365,7 @@ export class CentralSystemServer<Route> {
     });
   }
 
-  private accept(ws: WebSocket, id: string, version: OcppVersion, route: Route): void {
+  private accept(ws: WebSocket, id: string, version: OcppVersion, route: Route, peer: PeerAddress): void {
     this.counters.accepted++;
     ws.on('pong', () => this.awaitingPong.delete(ws));
     ws.on('close', () => this.awaitingPong.delete(ws));
@@ -360,7 +386,8 @@ export class CentralSystemServer<Route> {
         stallTimeoutMs: this.opts.config.sendStallTimeoutMs,
       },
       ...(this.opts.warnings ? { warnings: this.opts.warnings } : {}),
+      ...(this.opts.tap ? { tap: this.opts.tap } : {}),
     });
-    this.opts.onSession(session, route);
+    this.opts.onSession(session, route, peer);
   }
 }

@@ -94,11 +94,11 @@ describe('OcppConnector.openTransactions', () => {
     await cs.call('TransactionEvent', event('Updated', 1, 3.5));
     expect(await connector.openTransactions('CS1')).toEqual([
       {
-        transactionId: 'TX-1',
+        id: 'TX-1',
         evseId: 1,
         connectorId: 2,
         idToken: '******01',
-        start: '2026-06-01T12:00:00.000Z',
+        startedAt: '2026-06-01T12:00:00.000Z',
         energyWh: 2500,
         powerW: 7000,
       },
