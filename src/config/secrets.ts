@@ -6,6 +6,10 @@
  * value is replaced by a placeholder `"<secret:N>"`, N counting the secrets of the current file in
  * document order. A configuration that comes back from ThingsBoard holding placeholders gets the
  * current file's values put back, so editing a connector on the gateway page keeps its passwords.
+ *
+ * idTokens are secrets too (a card number charges on someone's account): the keys of
+ * `authorization.idTokens` (ocpp.json's token list) become placeholders as well, as do their
+ * `groupId`s and the `idTokenHashKey`.
  */
 import { isRecord } from './keys.js';
 
@@ -19,7 +23,13 @@ const SECRET_KEYS = new Set([
   'secret',
   'secrets',
   'apiKey',
+  // authorization (ocpp.json): the HMAC key of hashed idTokens, and a token's group (an idToken).
+  'idTokenHashKey',
+  'groupId',
 ]);
+
+/** Keys whose object value is keyed by secrets (`authorization.idTokens`: idToken → entry). */
+const SECRET_KEYED = new Set(['idTokens']);
 
 const PLACEHOLDER = /^<secret:(\d+)>$/;
 const MAX_DEPTH = 64;
@@ -50,6 +60,7 @@ export type Restored = { ok: true; doc: unknown } | { ok: false; unknown: string
 export function restoreSecrets(doc: unknown, current: unknown): Restored {
   const secrets = collectSecrets(current);
   const unknown: string[] = [];
+  // Keys too: the idTokens of a token list come back from placeholders in key position.
   const restored = mapStrings(doc, 0, (s) => {
     const m = PLACEHOLDER.exec(s);
     if (!m) return s;
@@ -63,16 +74,26 @@ export function restoreSecrets(doc: unknown, current: unknown): Restored {
   return unknown.length > 0 ? { ok: false, unknown } : { ok: true, doc: restored };
 }
 
-/** Copies `value`, passing every secret string through `replace`. */
-function walk(value: unknown, secret: boolean, depth: number, replace: (s: string) => string): unknown {
+/**
+ * Copies `value`, passing every secret string through `replace`; with `secretKeys` the object's
+ * own keys are secrets (each replaced before what is beneath it, so numbering is document order).
+ */
+function walk(
+  value: unknown,
+  secret: boolean,
+  depth: number,
+  replace: (s: string) => string,
+  secretKeys = false,
+): unknown {
   if (depth > MAX_DEPTH) return value;
   if (typeof value === 'string') return secret ? replace(value) : value;
   if (Array.isArray(value)) return value.map((v) => walk(v, secret, depth + 1, replace));
   if (isRecord(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, k, {
-        value: walk(v, secret || SECRET_KEYS.has(k), depth + 1, replace),
+      const key = secretKeys ? replace(k) : k;
+      Object.defineProperty(out, key, {
+        value: walk(v, secret || SECRET_KEYS.has(k), depth + 1, replace, SECRET_KEYED.has(k) && isRecord(v)),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -90,7 +111,7 @@ function mapStrings(value: unknown, depth: number, map: (s: string) => string): 
   if (isRecord(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, k, {
+      Object.defineProperty(out, PLACEHOLDER.test(k) ? map(k) : k, {
         value: mapStrings(v, depth + 1, map),
         enumerable: true,
         writable: true,

@@ -50,4 +50,44 @@ describe('secrets of configuration published to ThingsBoard', () => {
     const doc = JSON.parse('{"__proto__":{"password":"x"}}') as unknown;
     expect(JSON.stringify(redactSecrets(doc))).toBe('{"__proto__":{"password":"<secret:1>"}}');
   });
+
+  it('idTokens of ocpp.json are secrets: the keys of the list, groupIds and the hash key', () => {
+    const ocpp = {
+      authorization: {
+        mode: 'list',
+        idTokens: { CARD0001: { status: 'Accepted', groupId: 'FLEET01' }, CARD0002: { status: 'Blocked' } },
+        idTokenHashKey: 'hmac-key',
+      },
+    };
+    const redacted = redactSecrets(ocpp);
+    expect(redacted).toEqual({
+      authorization: {
+        mode: 'list',
+        idTokens: {
+          '<secret:1>': { status: 'Accepted', groupId: '<secret:2>' },
+          '<secret:3>': { status: 'Blocked' },
+        },
+        idTokenHashKey: '<secret:4>',
+      },
+    });
+    expect(collectSecrets(ocpp)).toEqual(['CARD0001', 'FLEET01', 'CARD0002', 'hmac-key']);
+    // The operator blocks the first card and adds one, in clear.
+    const edited = structuredClone(redacted);
+    (edited.authorization.idTokens as Record<string, { status: string }>)['<secret:1>']!.status = 'Blocked';
+    (edited.authorization.idTokens as Record<string, { status: string }>).CARD0003 = { status: 'Accepted' };
+    expect(restoreSecrets(edited, ocpp)).toEqual({
+      ok: true,
+      doc: {
+        authorization: {
+          mode: 'list',
+          idTokens: {
+            CARD0001: { status: 'Blocked', groupId: 'FLEET01' },
+            CARD0002: { status: 'Blocked' },
+            CARD0003: { status: 'Accepted' },
+          },
+          idTokenHashKey: 'hmac-key',
+        },
+      },
+    });
+  });
 });
