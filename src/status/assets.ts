@@ -70,7 +70,8 @@ export const SCRIPT = `(function () {
   function transactions(cp) {
     if (!cp.transactions.length) return '\\u2014';
     return cp.transactions.map(function (t) {
-      return t.id + (t.energyWh == null ? '' : ' \\u00b7 ' + (t.energyWh / 1000).toFixed(2) + ' kWh');
+      return t.id + (t.energyWh == null ? '' : ' \\u00b7 ' + (t.energyWh / 1000).toFixed(2) + ' kWh') +
+        (t.idToken == null ? '' : ' \\u00b7 ' + t.idToken);
     }).join(', ');
   }
   function replace(node, children) {

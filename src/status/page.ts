@@ -89,7 +89,9 @@ function transactionsText(cp: ChargePointView): string {
   return cp.transactions
     .map(
       (t) =>
-        `${escapeHtml(t.id)}${t.energyWh === undefined ? '' : ` · ${(t.energyWh / 1000).toFixed(2)} kWh`}`,
+        `${escapeHtml(t.id)}${t.energyWh === undefined ? '' : ` · ${(t.energyWh / 1000).toFixed(2)} kWh`}` +
+        // Masked or hashed by the sessions feature: the store never holds an idToken in clear.
+        (t.idToken === undefined ? '' : ` · ${escapeHtml(t.idToken)}`),
     )
     .join('<br>');
 }
