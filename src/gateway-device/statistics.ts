@@ -5,7 +5,8 @@
  * `connectorsStats.<connector name>` — counts over the period just ended, like the Python gateway,
  * which clears its counters after each send — and, once per connection, the attributes
  * `totalMemory`, `totalDisk`, `cpuCount` and `Version`. Beside them `ocppStats` (ours): charge
- * points per OCPP version, CALLERRORs, RPC outcomes, the outbox's age, rate-limit waits.
+ * points per OCPP version, CALLERRORs, RPC outcomes, the outbox's age, rate-limit waits, the
+ * Central System's authorization decisions by status and sessions ended.
  *
  * Also, every 5 s when it changed, `<connector>_ERRORS_COUNT` and `ALL_ERRORS_COUNT`: errors logged
  * in the current minute, the column "Errors" of ThingsBoard's connectors page (tb_logger.py).
@@ -13,6 +14,7 @@
  * Every figure comes from Gateway.status() (the stages' own counters) and the machine.
  */
 import { totalmem } from 'node:os';
+import { AUTHORIZATION_STATUSES } from '../config/csms-types.js';
 import type { StatisticsConfig } from '../config/types.js';
 import type { GatewayStatus } from '../status/model.js';
 import type { LimitsInForce } from '../thingsboard/pacer.js';
@@ -186,12 +188,15 @@ export class GatewayStatistics {
       put(`${c.name}\0bytes`, p.bytesIn);
       put(`${c.name}\0attr`, c.mapping.attributes);
       put(`${c.name}\0ts`, c.mapping.timeseries);
-      put(`${c.name}\0skipped`, c.mapping.skipped);
+      put(`${c.name}\0skipped`, (c.mapping.skipped ?? 0) + (c.mapping.unconvertible ?? 0));
       put(`${c.name}\0errors`, c.logErrors);
       put(`${c.name}\0callErrorsOut`, p.callErrorsOut);
       put(`${c.name}\0callErrorsIn`, p.callErrorsIn);
       put(`${c.name}\0callTimeouts`, p.callTimeouts);
       put(`${c.name}\0badFrames`, p.badFrames);
+      const auth = c.csms.authorization ?? {};
+      for (const status of AUTHORIZATION_STATUSES) put(`${c.name}\0auth\0${status}`, auth[status]);
+      put(`${c.name}\0sessionsEnded`, c.csms.sessions?.ended);
     }
     const d = this.deltas.take(flat);
     const d2 = await disk();
@@ -202,6 +207,8 @@ export class GatewayStatistics {
     let callErrorsSent = 0;
     let callErrorsReceived = 0;
     let callTimeouts = 0;
+    let sessionsEnded = 0;
+    const authorizations: Counts = {};
     for (const c of s.connectors) {
       const k = (name: string): number => d(`${c.name}\0${name}`);
       connectorsStats[c.name] = {
@@ -218,6 +225,11 @@ export class GatewayStatistics {
       callErrorsSent += k('callErrorsOut');
       callErrorsReceived += k('callErrorsIn');
       callTimeouts += k('callTimeouts');
+      sessionsEnded += k('sessionsEnded');
+      for (const status of AUTHORIZATION_STATUSES) {
+        const n = k(`auth\0${status}`);
+        if (n > 0) authorizations[status] = (authorizations[status] ?? 0) + n;
+      }
       ocppConnectors[c.name] = {
         chargePoints: c.connections,
         byVersion: c.connectionsByVersion,
@@ -261,6 +273,8 @@ export class GatewayStatistics {
         callErrorsSent,
         callErrorsReceived,
         callTimeouts,
+        authorizations,
+        sessionsEnded,
         rpc: { received: d('rpcIn'), succeeded: d('rpcOk'), failed: d('rpcErr') },
         outbox: {
           records: s.outbox.size ?? 0,

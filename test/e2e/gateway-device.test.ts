@@ -120,6 +120,43 @@ describe('the gateway device in ThingsBoard', () => {
     expect(tb.violations).toEqual([]);
   });
 
+  it('statistics carry the Central System’s figures: authorizations by status, sessions ended', async () => {
+    const ocpp = {
+      ...OCPP,
+      chargePoints: [{ ...OCPP.chargePoints[0], sessions: true }],
+      authorization: {
+        mode: 'list',
+        idTokens: { CARD0001: { status: 'Accepted' }, CARD0002: { status: 'Blocked' } },
+      },
+    };
+    h = await StandInHarness.start({
+      thingsboard: { statistics: { enable: true, statsSendPeriodInSeconds: 3600 } },
+      connectors: [{ name: 'OCPP', ocpp }],
+    });
+    const tb = h.tb;
+    await tb.waitFor(() => tb.deviceTelemetry.some((t) => t.key === 'ocppStats'), 10_000, 'first statistics');
+    const cp = await chargePoint('CP_1');
+    await cp.call('BootNotification', aBootNotification());
+    await cp.call('Authorize', { idTag: 'CARD0002' });
+    const { transactionId } = (await cp.call('StartTransaction', {
+      connectorId: 1,
+      idTag: 'CARD0001',
+      meterStart: 0,
+      timestamp: new Date().toISOString(),
+    })) as { transactionId: number };
+    await cp.call('StopTransaction', { transactionId, meterStop: 10, timestamp: new Date().toISOString() });
+    await tb.waitFor(() => tb.values('EV CP_1', 'session').length > 0, 10_000, 'session record');
+    const before = tb.deviceTelemetry.filter((t) => t.key === 'ocppStats').length;
+    tb.dropConnections();
+    await tb.waitFor(
+      () => tb.deviceTelemetry.filter((t) => t.key === 'ocppStats').length > before,
+      10_000,
+      'statistics after reconnect',
+    );
+    const stats = tb.deviceTelemetry.filter((t) => t.key === 'ocppStats').at(-1)?.value;
+    expect(stats).toMatchObject({ authorizations: { Accepted: 1, Blocked: 1 }, sessionsEnded: 1 });
+  });
+
   it('answers the Python gateway’s service RPCs', async () => {
     h = await StandInHarness.start({ connectors: [{ name: 'OCPP', ocpp: OCPP }] });
     const tb = h.tb;
