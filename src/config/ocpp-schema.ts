@@ -11,6 +11,7 @@ import { compileTemplate } from '../expressions/template.js';
 import type { TemplateMode } from '../expressions/types.js';
 import { readConfiguredFile } from './files.js';
 import { byType, type KeyRules } from './keys.js';
+import { checkServerPairs, checkSigningCa } from '../security/key-pairs.js';
 import type {
   AttributeUpdateMapping,
   ChargePointConfig,
@@ -18,6 +19,7 @@ import type {
   OcppVersion,
   RpcMapping,
   SecurityRule,
+  SigningCaConfig,
 } from './types.js';
 
 export const OCPP_VERSIONS = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const satisfies readonly OcppVersion[];
@@ -197,30 +199,111 @@ export function ocppFileSchema(dir: string) {
       return read.ok ? read.data : fail(ctx.issues, read.message, path);
     });
 
-  const INSECURE_SHAPE = { type: z.literal('insecure') };
-  const TLS_SHAPE = {
-    type: z.literal('tls'),
-    cert: configuredFile,
+  /** One file, or (ours) a list of files; each read relative to ocpp.json. */
+  const configuredFiles = z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)])
+    .transform((value, ctx) => {
+      const single = typeof value === 'string';
+      const files: { file: string; data: Buffer }[] = [];
+      (single ? [value] : value).forEach((path, i) => {
+        const read = readConfiguredFile(dir, path);
+        if (read.ok) files.push({ file: read.file, data: read.data });
+        else ctx.addIssue({ code: 'custom', message: read.message, input: path, path: single ? [] : [i] });
+      });
+      return { single, files };
+    });
+  const configuredFileWithPath = z
+    .string()
+    .min(1)
+    .transform((path, ctx) => {
+      const read = readConfiguredFile(dir, path);
+      return read.ok ? { file: read.file, data: read.data } : fail(ctx.issues, read.message, path);
+    });
+
+  const SIGNING_CA_SHAPE = {
+    cert: configuredFileWithPath,
     key: configuredFile,
     password: z.string().optional(),
-    ca: configuredFile.optional(),
+    organization: z.string().trim().min(1).max(64).optional(),
+    validityDays: z.number().int().min(1).max(3650).default(365),
+  };
+  const signingCa = z
+    .object(SIGNING_CA_SHAPE)
+    .superRefine((ca, ctx) => {
+      const problem = checkSigningCa(ca.cert.data, ca.key, ca.password);
+      if (problem) ctx.addIssue({ code: 'custom', path: [problem.at], message: problem.message, input: '' });
+    })
+    .transform((ca): SigningCaConfig => ({
+      certFile: ca.cert.file,
+      cert: ca.cert.data,
+      key: ca.key,
+      validityDays: ca.validityDays,
+      ...(ca.password === undefined ? {} : { password: ca.password }),
+      ...(ca.organization === undefined ? {} : { organization: ca.organization }),
+    }));
+
+  const INSECURE_SHAPE = { type: z.literal('insecure'), signingCa: signingCa.optional() };
+  const TLS_SHAPE = {
+    type: z.literal('tls'),
+    cert: configuredFiles,
+    key: configuredFiles,
+    password: z.string().optional(),
+    ca: configuredFileWithPath.optional(),
     requireClientCertificate: z.boolean().default(false),
     clientCertificateCnMustMatchId: z.boolean().default(false),
     allowLegacyTls: z.boolean().default(false),
+    /** Seconds between checks of the certificate files for a renewal; 0 = never. */
+    certificateCheckInterval: z.number().min(0).max(86_400).default(30),
+    signingCa: signingCa.optional(),
   };
+  const tlsConnection = z
+    .object(TLS_SHAPE)
+    .superRefine((tls, ctx) => {
+      if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientCertificateCnMustMatchId'],
+          message: 'needs "requireClientCertificate": true',
+          input: true,
+        });
+      }
+      const certs = tls.cert.files.map((f) => f.data);
+      const keys = tls.key.files.map((f) => f.data);
+      for (const p of checkServerPairs(certs, keys, tls.password)) {
+        const single = p.at === 'cert' ? tls.cert.single : tls.key.single;
+        ctx.addIssue({
+          code: 'custom',
+          path: single ? [p.at] : [p.at, p.index],
+          message: p.message,
+          input: '',
+        });
+      }
+    })
+    .transform((tls) => {
+      const { cert, key, ca, certificateCheckInterval, signingCa: signer, password, ...rest } = tls;
+      return {
+        ...rest,
+        cert: cert.files.map((f) => f.data),
+        key: key.files.map((f) => f.data),
+        files: {
+          cert: cert.files.map((f) => f.file),
+          key: key.files.map((f) => f.file),
+          ...(ca === undefined ? {} : { ca: ca.file }),
+        },
+        certificateCheckIntervalMs: Math.round(certificateCheckInterval * 1000),
+        ...(password === undefined ? {} : { password }),
+        ...(ca === undefined ? {} : { ca: ca.data }),
+        ...(signer === undefined ? {} : { signingCa: signer }),
+      };
+    });
   const connection = z
     .discriminatedUnion('type', [
-      z.object(INSECURE_SHAPE),
-      z.object(TLS_SHAPE).superRefine((tls, ctx) => {
-        if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['clientCertificateCnMustMatchId'],
-            message: 'needs "requireClientCertificate": true',
-            input: true,
-          });
-        }
-      }),
+      z
+        .object(INSECURE_SHAPE)
+        .transform((c) =>
+          c.signingCa === undefined ? { type: c.type } : { type: c.type, signingCa: c.signingCa },
+        ),
+      tlsConnection,
     ])
     .default({ type: 'insecure' });
 
@@ -293,7 +376,10 @@ export function ocppFileSchema(dir: string) {
       centralSystem: {
         known: Object.keys(CENTRAL_SYSTEM_SHAPE),
         children: {
-          connection: byType({ insecure: rulesOf(INSECURE_SHAPE), tls: rulesOf(TLS_SHAPE) }),
+          connection: byType({
+            insecure: { ...rulesOf(INSECURE_SHAPE), children: { signingCa: rulesOf(SIGNING_CA_SHAPE) } },
+            tls: { ...rulesOf(TLS_SHAPE), children: { signingCa: rulesOf(SIGNING_CA_SHAPE) } },
+          }),
           security: {
             each: byType({
               token: rulesOf(TOKEN_SHAPE),

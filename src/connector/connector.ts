@@ -7,10 +7,11 @@
 import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
-import { CentralSystemServer } from '../ocpp/server.js';
+import { CentralSystemServer, type HandshakeInfo } from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import { ChargePointSecurity } from '../security/index.js';
 import { ANSWERS, bootAliases } from './answers.js';
 import {
   DEFAULT_RPC_TIMEOUT_MS,
@@ -53,6 +54,7 @@ export class OcppConnector implements CallHandler {
   private readonly routes: Route[];
   private readonly registry: DeviceRegistry;
   private readonly server: CentralSystemServer<Route>;
+  private readonly security: ChargePointSecurity;
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
@@ -67,6 +69,13 @@ export class OcppConnector implements CallHandler {
       mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
     }));
     this.registry = new DeviceRegistry(deps.state, this.logger);
+    this.security = new ChargePointSecurity({
+      config: deps.config,
+      state: deps.state,
+      logger: this.logger,
+      emitTelemetry: (id, values) => this.emitTelemetry(id, values),
+      rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
+    });
     this.server = new CentralSystemServer<Route>({
       config: deps.config.centralSystem,
       logger: this.logger,
@@ -74,7 +83,8 @@ export class OcppConnector implements CallHandler {
       handler: this,
       protocolCounters: this.protocolCounters,
       resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
-      onSession: (session, route) => this.onSession(session, route),
+      onSession: (session, route, handshake) => this.onSession(session, route, handshake),
+      admit: (request) => this.security.admit(request),
     });
   }
 
@@ -82,6 +92,7 @@ export class OcppConnector implements CallHandler {
   async start(): Promise<number> {
     this.registry.load();
     const port = await this.server.start();
+    this.security.start((options) => this.server.setSecureContext(options));
     const { host } = this.deps.config.centralSystem;
     const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';
     this.logger.info({ url: `${scheme}://${host}:${port}/` }, 'central system listening');
@@ -90,6 +101,7 @@ export class OcppConnector implements CallHandler {
 
   /** Stops accepting and closes every charge point connection (their disconnects go to the outbox). */
   async stop(): Promise<void> {
+    await this.security.stop();
     await this.server.stop();
   }
 
@@ -114,7 +126,7 @@ export class OcppConnector implements CallHandler {
 
   // ---- charge point → ThingsBoard ----
 
-  private onSession(session: ChargePointSession, route: Route): void {
+  private onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void {
     const previous = this.live.get(session.id);
     const live: Live = { session, route, announced: undefined };
     this.live.set(session.id, live);
@@ -128,9 +140,14 @@ export class OcppConnector implements CallHandler {
       previous.session.close(1000, 'replaced by a new connection');
     }
     this.logger.info(
-      { chargePointId: session.id, ocppVersion: session.spec.version },
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        securityProfile: handshake.securityProfile,
+      },
       'charge point connected',
     );
+    this.security.onConnected(session.id, handshake.securityProfile);
     session.socket.once('close', () => this.onSessionClosed(live));
     const remembered = this.registry.remembered(session.id);
     if (remembered) this.persist(this.announce(live, remembered), session.id);
@@ -172,22 +189,72 @@ export class OcppConnector implements CallHandler {
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
     const live = this.bySession.get(session);
+    const hook = this.security.handlers.get(action);
     const answer = ANSWERS[session.spec.version][action];
-    if (!live || !answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
+    if (!live || (!answer && !hook))
+      throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
       records.push(...this.announce(live, this.bootIdentity(live, payload)));
     }
     records.push(...this.mapData(live, action, payload));
-    const response = answer({
-      payload,
-      heartbeatInterval: this.deps.config.centralSystem.heartbeatInterval,
-      nextTransactionId: () => this.deps.state.nextTransactionId(),
-      now: this.now,
-    });
-    if (records.length === 0) return response;
+    let response: Record<string, unknown>;
+    let afterAnswer: (() => void) | undefined;
+    if (hook) {
+      const outcome = hook({ session, payload, now: this.now });
+      response = outcome.response;
+      afterAnswer = outcome.afterAnswer;
+      if (outcome.telemetry)
+        records.push(...this.ownTelemetry(live, outcome.telemetry.ts, outcome.telemetry.values));
+    } else {
+      response = (answer as NonNullable<typeof answer>)({
+        payload,
+        heartbeatInterval: this.deps.config.centralSystem.heartbeatInterval,
+        nextTransactionId: () => this.deps.state.nextTransactionId(),
+        now: this.now,
+      });
+    }
+    // setImmediate: after the session has written the answer (it does so in a microtask).
+    const answered = (): Record<string, unknown> => {
+      if (afterAnswer) setImmediate(afterAnswer);
+      return response;
+    };
+    if (records.length === 0) return answered();
     // Answer only once the records are committed: the charge point may then forget them.
-    return this.deps.outbox.append(records).then(() => response);
+    return this.deps.outbox.append(records).then(answered);
+  }
+
+  /** Every CALL to a charge point passes the security component (password changes). */
+  interceptCall(
+    session: ChargePointSession,
+    action: string,
+    payload: unknown,
+    send: () => Promise<unknown>,
+  ): Promise<unknown> {
+    return this.security.interceptCall(session, action, payload, send);
+  }
+
+  /** Telemetry the gateway itself produces for a charge point's device (security events, certificates). */
+  private ownTelemetry(live: Live, ts: number, values: Record<string, unknown>): NewRecord[] {
+    const id = live.session.id;
+    const device = live.announced?.name ?? this.registry.identityOf(id).name;
+    const record: NewRecord = { kind: 'telemetry', device, body: JSON.stringify({ ts, values }) };
+    return live.announced ? [record] : [...this.announce(live, this.registry.identityOf(id)), record];
+  }
+
+  private emitTelemetry(chargePointId: string, values: Record<string, unknown>): void {
+    const ts = this.now().getTime();
+    const live = this.live.get(chargePointId);
+    const records = live
+      ? this.ownTelemetry(live, ts, values)
+      : [
+          {
+            kind: 'telemetry' as const,
+            device: this.registry.identityOf(chargePointId).name,
+            body: JSON.stringify({ ts, values }),
+          },
+        ];
+    this.persist(records, chargePointId);
   }
 
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
@@ -262,6 +329,15 @@ export class OcppConnector implements CallHandler {
    */
   async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
     const live = this.sessionOfDevice(device);
+    const chargePointId = this.registry.chargePointOf(device);
+    if (this.security.isRpc(method) && chargePointId !== undefined) {
+      // Reserved like get/set; resetSecurityProfile also works while the station is offline.
+      try {
+        return await this.security.onRpc(method, params, { chargePointId, session: live?.session });
+      } catch (err) {
+        return { error: describeFailure(err) };
+      }
+    }
     if (!live) return { error: `device "${device}" has no live charge point` };
     const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
     try {

@@ -4,13 +4,16 @@
  * OCPP version by subprotocol — before a session exists.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CentralSystemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { authenticate, challengeHeader, identityOf } from './auth.js';
+import type { AdmissionRequest } from '../security/admission.js';
+import type { SecurityProfile } from '../security/state.js';
+import { tlsServerOptions } from '../security/tls.js';
+import { authenticate, challengeHeader, identityOf, type AuthResult } from './auth.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
 import type { ValidatorSet } from './validator.js';
 import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
@@ -22,6 +25,13 @@ export interface ServerCounters {
   rejectedVersion: number;
   /** TLS handshakes that failed (protocol version, cipher, …) before any charge point id was sent. */
   rejectedTls: number;
+  /** Handshakes refused with 503 because too many were waiting for their admission decision. */
+  rejectedBusy: number;
+}
+
+/** What the handshake established, for the session's owner. */
+export interface HandshakeInfo {
+  securityProfile: SecurityProfile;
 }
 
 export interface CentralSystemServerOptions<Route> {
@@ -33,12 +43,22 @@ export interface CentralSystemServerOptions<Route> {
   /** The configuration that applies to a charge point id, or undefined (→ HTTP 404). */
   resolveChargePoint(id: string): Route | undefined;
   /** A new session whose handshake completed with a common OCPP version. */
-  onSession(session: ChargePointSession, route: Route): void;
+  onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void;
+  /**
+   * The authentication decision (stored credentials, no downgrade); may be asynchronous. Default:
+   * the configured security rules.
+   */
+  admit?(request: AdmissionRequest): AuthResult | Promise<AuthResult>;
+  /** Handshakes that may wait for an asynchronous admission at once; more get HTTP 503. Default 512. */
+  maxPendingAdmissions?: number;
+  /** How long a handshake may wait for its admission before HTTP 503. Default 10 s. */
+  admissionTimeoutMs?: number;
   maxQueuedCalls?: number;
 }
 
 interface Admission {
   version: OcppVersion | undefined;
+  securityProfile: SecurityProfile;
 }
 
 /** Charge point id = URL path without surrounding slashes, query dropped, percent-decoded. */
@@ -97,9 +117,13 @@ export class CentralSystemServer<Route> {
     rejectedAuth: 0,
     rejectedVersion: 0,
     rejectedTls: 0,
+    rejectedBusy: 0,
   };
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
+  private readonly https: HttpsServer | undefined;
+  /** Handshakes waiting for an asynchronous admission decision. */
+  private pendingAdmissions = 0;
   private readonly wss: WebSocketServer;
   private readonly admissions = new WeakMap<IncomingMessage, Admission>();
   private readonly awaitingPong = new Set<WebSocket>();
@@ -108,24 +132,8 @@ export class CentralSystemServer<Route> {
   constructor(opts: CentralSystemServerOptions<Route>) {
     this.opts = opts;
     const { connection } = opts.config;
-    this.http =
-      connection.type === 'tls'
-        ? createHttpsServer({
-            cert: connection.cert,
-            key: connection.key,
-            passphrase: connection.password,
-            ca: connection.ca,
-            requestCert: connection.requireClientCertificate,
-            // The chain is verified here, but a failure is refused at the HTTP upgrade rather than
-            // with a TLS alert, so that the refusal is logged with the charge point id and the
-            // reason (OCPP security whitepaper: every failed connection attempt is logged).
-            rejectUnauthorized: false,
-            minVersion: connection.allowLegacyTls ? 'TLSv1' : 'TLSv1.2',
-            // OpenSSL 3's default security level forbids the SHA-1 signatures TLS 1.0/1.1 need, so
-            // without this `allowLegacyTls` would admit no legacy charger at all.
-            ...(connection.allowLegacyTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
-          })
-        : createHttpServer();
+    this.https = connection.type === 'tls' ? createHttpsServer(tlsServerOptions(connection)) : undefined;
+    this.http = this.https ?? createHttpServer();
     if (connection.type === 'tls') {
       this.http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
         this.counters.rejectedTls++;
@@ -210,6 +218,12 @@ export class CentralSystemServer<Route> {
     return this.wss.clients.size;
   }
 
+  /** Renewed certificates: new connections get them, open ones keep theirs. */
+  setSecureContext(options: SecureContextOptions): void {
+    if (!this.https) throw new Error('this central system does not serve TLS');
+    this.https.setSecureContext(options);
+  }
+
   private pingAll(): void {
     for (const ws of this.wss.clients) {
       if (this.awaitingPong.has(ws)) {
@@ -269,7 +283,80 @@ export class CentralSystemServer<Route> {
         return refuse(socket, 401, 'Unauthorized');
       }
     }
-    const auth = authenticate(config.security, req, id);
+    // 1.6 whitepaper §2.1 / 2.0.1 part 2 §2: 3 = TLS with a verified client certificate
+    // (refused above otherwise), 2 = TLS, 1 = a plain WebSocket.
+    const securityProfile: SecurityProfile = !tls
+      ? 1
+      : config.connection.type === 'tls' && config.connection.requireClientCertificate
+        ? 3
+        : 2;
+    const decision = this.opts.admit
+      ? this.opts.admit({ chargePointId: id, req, securityProfile })
+      : authenticate(config.security, req, id);
+    if (!(decision instanceof Promise)) {
+      this.admitted(decision, req, socket, head, id, route, securityProfile);
+      return;
+    }
+    this.awaitAdmission(decision, req, socket, head, id, route, securityProfile);
+  }
+
+  /**
+   * A handshake waits for a decision that needs the state store. The wait is bounded in number
+   * (beyond `maxPendingAdmissions` → 503 at once) and in time (→ 503), so a slow store cannot pile
+   * up handshakes; a charge point retries a 503 like any failed connection.
+   */
+  private awaitAdmission(
+    decision: Promise<AuthResult>,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id: string,
+    route: Route,
+    securityProfile: SecurityProfile,
+  ): void {
+    const { logger } = this.opts;
+    const busy = (reason: string): void => {
+      this.counters.rejectedBusy++;
+      logger.warn({ chargePointId: id, reason }, 'charge point refused: the Central System is busy');
+      refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '10' });
+    };
+    if (this.pendingAdmissions >= (this.opts.maxPendingAdmissions ?? 512)) {
+      decision.catch(() => undefined);
+      return busy('too many handshakes waiting for their admission');
+    }
+    this.pendingAdmissions++;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.opts.admissionTimeoutMs ?? 10_000);
+    });
+    Promise.race([decision, timedOut])
+      .then(
+        (result) => {
+          if (socket.destroyed) return; // the charge point gave up meanwhile
+          if (result === 'timeout') return busy('the admission decision took too long');
+          this.admitted(result, req, socket, head, id, route, securityProfile);
+        },
+        (err: unknown) => {
+          logger.error({ chargePointId: id, err }, 'admission failed');
+          if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        this.pendingAdmissions--;
+      });
+  }
+
+  private admitted(
+    auth: AuthResult,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id: string,
+    route: Route,
+    securityProfile: SecurityProfile,
+  ): void {
+    const { logger, config } = this.opts;
     if (!auth.ok) {
       this.counters.rejectedAuth++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
@@ -281,7 +368,7 @@ export class CentralSystemServer<Route> {
       version = 'ocpp1.6';
       logger.warn({ chargePointId: id }, 'charge point offered no subprotocol: serving it as ocpp1.6');
     }
-    this.admissions.set(req, { version: offered.size === 0 ? undefined : version });
+    this.admissions.set(req, { version: offered.size === 0 ? undefined : version, securityProfile });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (!version) {
         // OCPP-J 1.6 §3.2 / 2.0.1 part 4 §3.2: complete the handshake without a subprotocol, then close.
@@ -293,11 +380,17 @@ export class CentralSystemServer<Route> {
         ws.close(1002, 'no common OCPP version');
         return;
       }
-      this.accept(ws, id, version, route);
+      this.accept(ws, id, version, route, { securityProfile });
     });
   }
 
-  private accept(ws: WebSocket, id: string, version: OcppVersion, route: Route): void {
+  private accept(
+    ws: WebSocket,
+    id: string,
+    version: OcppVersion,
+    route: Route,
+    handshake: HandshakeInfo,
+  ): void {
     this.counters.accepted++;
     ws.on('pong', () => this.awaitingPong.delete(ws));
     ws.on('close', () => this.awaitingPong.delete(ws));
@@ -313,6 +406,6 @@ export class CentralSystemServer<Route> {
       counters: this.opts.protocolCounters,
       maxQueuedCalls: this.opts.maxQueuedCalls ?? 64,
     });
-    this.opts.onSession(session, route);
+    this.opts.onSession(session, route, handshake);
   }
 }

@@ -43,6 +43,17 @@ export interface CallHandler {
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown;
   /** OCPP 2.1 SEND: never answered. */
   handleSend?(session: ChargePointSession, action: string, payload: Record<string, unknown>): void;
+  /**
+   * Sees every valid CALL to the charge point before it is sent and its outcome after: calls
+   * `send` (at most once) and resolves or rejects as it does, e.g. to store a password before the
+   * charge point may apply it and to keep it according to the answer.
+   */
+  interceptCall?(
+    session: ChargePointSession,
+    action: string,
+    payload: unknown,
+    send: () => Promise<unknown>,
+  ): Promise<unknown>;
 }
 
 interface OutgoingCall {
@@ -112,6 +123,13 @@ export class ChargePointSession {
     }
     const invalid = this.opts.validator.validateRequest(action, payload);
     if (invalid) return Promise.reject(invalid);
+    const { handler } = this.opts;
+    const send = (): Promise<unknown> => this.enqueue(action, payload, timeoutMs);
+    return handler.interceptCall ? handler.interceptCall(this, action, payload, send) : send();
+  }
+
+  private enqueue(action: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.closed) return Promise.reject(new OcppSessionError(`charge point ${this.id} is not connected`));
     return new Promise((resolve, reject) => {
       const call: OutgoingCall = { action, payload, timeoutMs, resolve, reject };
       if (!this.inflight) return this.send(call);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../../src/config/types.js';
+import { selfSignedPair } from '../helpers/certs.js';
 import { aGatewayJson, anOcppJson, SEED_OCPP_JSON, useConfigDir } from './fixtures.js';
 
 const configDir = useConfigDir();
@@ -274,8 +275,9 @@ describe('centralSystem.security', () => {
 describe('TLS files', () => {
   it('reads the central system certificate, key and CA relative to ocpp.json', () => {
     const dir = configDir();
-    dir.write('cs.pem', 'CERT');
-    dir.write('cs.key', 'KEY');
+    const pair = selfSignedPair('ec');
+    dir.write('cs.pem', pair.cert);
+    dir.write('cs.key', pair.key);
     dir.write('ca.pem', 'CA');
     const connection = {
       type: 'tls',
@@ -288,12 +290,14 @@ describe('TLS files', () => {
     const tls = onlyConnector(config).centralSystem.connection;
     expect(tls).toEqual({
       type: 'tls',
-      cert: Buffer.from('CERT'),
-      key: Buffer.from('KEY'),
+      cert: [Buffer.from(pair.cert)],
+      key: [Buffer.from(pair.key)],
+      files: { cert: [dir.path('cs.pem')], key: [dir.path('cs.key')], ca: dir.path('ca.pem') },
       ca: Buffer.from('CA'),
       requireClientCertificate: true,
       clientCertificateCnMustMatchId: false,
       allowLegacyTls: false,
+      certificateCheckIntervalMs: 30_000,
     });
   });
 
