@@ -124,6 +124,11 @@ export class OcppConnector implements CallHandler {
     return this.registry.chargePointOf(device) !== undefined;
   }
 
+  /** RPCs that work while the charge point is offline (resetSecurityProfile), for any device name. */
+  handlesOfflineRpc(method: string): boolean {
+    return this.security.isOfflineRpc(method);
+  }
+
   // ---- charge point → ThingsBoard ----
 
   private onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void {
@@ -329,9 +334,10 @@ export class OcppConnector implements CallHandler {
    */
   async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
     const live = this.sessionOfDevice(device);
-    const chargePointId = this.registry.chargePointOf(device);
-    if (this.security.isRpc(method) && chargePointId !== undefined) {
-      // Reserved like get/set; resetSecurityProfile also works while the station is offline.
+    if (this.security.isRpc(method)) {
+      // Reserved like get/set. resetSecurityProfile also works while the station is offline (a
+      // device never booted is named after its charge point id).
+      const chargePointId = this.registry.chargePointNamed(device) ?? device;
       try {
         return await this.security.onRpc(method, params, { chargePointId, session: live?.session });
       } catch (err) {

@@ -71,6 +71,17 @@ export class DeviceRegistry {
     if (ids.size === 0) this.liveByDevice.delete(deviceName);
   }
 
+  /**
+   * The charge point behind a device name whether it is live or not: live first, else the one a
+   * boot named so (a scan: only for rare operator commands), else none.
+   */
+  chargePointNamed(deviceName: string): string | undefined {
+    const live = this.chargePointOf(deviceName);
+    if (live !== undefined) return live;
+    for (const [id, identity] of this.identities) if (identity.name === deviceName) return id;
+    return undefined;
+  }
+
   /** The live charge point id behind a device name (the most recently connected when several). */
   chargePointOf(deviceName: string): string | undefined {
     const ids = this.liveByDevice.get(deviceName);

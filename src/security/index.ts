@@ -98,6 +98,10 @@ export class ChargePointSecurity {
     return SECURITY_RPC_METHODS.has(method);
   }
 
+  isOfflineRpc(method: string): boolean {
+    return method === 'resetSecurityProfile';
+  }
+
   onRpc(method: string, params: unknown, target: RpcTarget): Promise<SecurityRpcReply> {
     return this.rpc.handle(method, params, target);
   }

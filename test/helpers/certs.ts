@@ -158,3 +158,29 @@ export function selfSignedPair(
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** A new key and a PKCS#10 CSR for it, as a charge point makes them (A02.FR.02/03). */
+export function makeCsr(
+  dir: string,
+  name: string,
+  subject: string,
+  kind: KeyKind = 'ec',
+): { csr: string; key: Buffer; keyFile: string } {
+  openssl(dir, [
+    'req',
+    '-new',
+    ...newKeyArgs(kind),
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subject,
+  ]);
+  return {
+    csr: readFileSync(join(dir, `${name}.csr`), 'utf8'),
+    key: readFileSync(join(dir, `${name}.key`)),
+    keyFile: `${name}.key`,
+  };
+}
