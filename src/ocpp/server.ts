@@ -290,6 +290,9 @@ export class CentralSystemServer<Route> {
       : config.connection.type === 'tls' && config.connection.requireClientCertificate
         ? 3
         : 2;
+    if (this.opts.admit && this.pendingAdmissions >= (this.opts.maxPendingAdmissions ?? 512)) {
+      return this.refuseBusy(socket, id, 'too many handshakes waiting for their admission');
+    }
     const decision = this.opts.admit
       ? this.opts.admit({ chargePointId: id, req, securityProfile })
       : authenticate(config.security, req, id);
@@ -315,15 +318,6 @@ export class CentralSystemServer<Route> {
     securityProfile: SecurityProfile,
   ): void {
     const { logger } = this.opts;
-    const busy = (reason: string): void => {
-      this.counters.rejectedBusy++;
-      logger.warn({ chargePointId: id, reason }, 'charge point refused: the Central System is busy');
-      refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '10' });
-    };
-    if (this.pendingAdmissions >= (this.opts.maxPendingAdmissions ?? 512)) {
-      decision.catch(() => undefined);
-      return busy('too many handshakes waiting for their admission');
-    }
     this.pendingAdmissions++;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -333,7 +327,8 @@ export class CentralSystemServer<Route> {
       .then(
         (result) => {
           if (socket.destroyed) return; // the charge point gave up meanwhile
-          if (result === 'timeout') return busy('the admission decision took too long');
+          if (result === 'timeout')
+            return this.refuseBusy(socket, id, 'the admission decision took too long');
           this.admitted(result, req, socket, head, id, route, securityProfile);
         },
         (err: unknown) => {
@@ -345,6 +340,12 @@ export class CentralSystemServer<Route> {
         clearTimeout(timer);
         this.pendingAdmissions--;
       });
+  }
+
+  private refuseBusy(socket: Duplex, id: string, reason: string): void {
+    this.counters.rejectedBusy++;
+    this.opts.logger.warn({ chargePointId: id, reason }, 'charge point refused: the Central System is busy');
+    refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '10' });
   }
 
   private admitted(

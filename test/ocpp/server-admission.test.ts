@@ -1,0 +1,82 @@
+/**
+ * The handshake admission may wait for the state store; the server bounds how many handshakes
+ * wait (more get 503 at once) and for how long (503), and a charge point that gives up while it
+ * waits costs nothing. Real sockets on 127.0.0.1, a CentralSystemServer with a controllable admit.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CentralSystemConfig } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log.js';
+import type { AuthResult } from '../../src/ocpp/auth.js';
+import { CentralSystemServer } from '../../src/ocpp/server.js';
+import { newProtocolCounters } from '../../src/ocpp/session.js';
+import { ValidatorSet } from '../../src/ocpp/validator.js';
+import { handshakeStatus } from '../helpers/ocpp.js';
+
+const CONFIG: CentralSystemConfig = {
+  name: 'test',
+  host: '127.0.0.1',
+  port: 0,
+  connection: { type: 'insecure' },
+  security: [],
+  ocppVersions: ['ocpp1.6'],
+  heartbeatInterval: 60,
+  pingInterval: 0,
+  maxMessageSize: 65536,
+  compression: false,
+};
+
+describe('asynchronous handshake admission', () => {
+  let server: CentralSystemServer<true> | undefined;
+  const waiting: ((r: AuthResult) => void)[] = [];
+
+  async function start(opts: {
+    maxPendingAdmissions?: number;
+    admissionTimeoutMs?: number;
+  }): Promise<string> {
+    server = new CentralSystemServer<true>({
+      config: CONFIG,
+      logger: silentLogger(),
+      validators: new ValidatorSet(),
+      handler: { handleCall: () => ({}) },
+      protocolCounters: newProtocolCounters(),
+      resolveChargePoint: () => true,
+      onSession: () => undefined,
+      admit: () => new Promise<AuthResult>((resolve) => waiting.push(resolve)),
+      ...opts,
+    });
+    return `ws://127.0.0.1:${await server.start()}`;
+  }
+
+  const until = async (condition: () => boolean): Promise<void> => {
+    while (!condition()) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  afterEach(async () => {
+    for (const resolve of waiting.splice(0)) resolve({ ok: false, reason: 'test over' });
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('refuses with 503 beyond maxPendingAdmissions, and decides the waiting ones when the store answers', async () => {
+    const url = await start({ maxPendingAdmissions: 2 });
+    const first = handshakeStatus(`${url}/CP_1`, ['ocpp1.6']);
+    const second = handshakeStatus(`${url}/CP_2`, ['ocpp1.6']);
+    await until(() => waiting.length === 2);
+    expect(await handshakeStatus(`${url}/CP_3`, ['ocpp1.6'])).toBe(503);
+    expect(server?.counters.rejectedBusy).toBe(1);
+    waiting[0]?.({ ok: true });
+    waiting[1]?.({ ok: false, reason: 'no' });
+    expect([await first, await second]).toEqual([101, 401]);
+    // Room again once they are decided.
+    const fourth = handshakeStatus(`${url}/CP_4`, ['ocpp1.6']);
+    await until(() => waiting.length === 3);
+    waiting[2]?.({ ok: true });
+    expect(await fourth).toBe(101);
+  });
+
+  it('refuses with 503 when the decision takes longer than admissionTimeoutMs', async () => {
+    const url = await start({ admissionTimeoutMs: 100 });
+    expect(await handshakeStatus(`${url}/CP_SLOW`, ['ocpp1.6'])).toBe(503);
+    expect(server?.counters.rejectedBusy).toBe(1);
+  });
+});
