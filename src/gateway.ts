@@ -173,8 +173,7 @@ export class Gateway {
   }
 
   private async onRpc(device: string, id: number | string, method: string, params: unknown): Promise<void> {
-    const connector =
-      this.connectorOf(device) ?? this.connectors.find((c) => c.handlesOfflineRpc(method));
+    const connector = this.connectorOf(device) ?? this.connectors.find((c) => c.handlesOfflineRpc(method));
     const data = connector
       ? await connector.onRpc(device, method, params)
       : { error: `device "${device}" has no live charge point on this gateway` };
