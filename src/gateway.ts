@@ -107,7 +107,7 @@ export class Gateway {
         name: c.name,
         port: this.ports[i] ?? 0,
         connections: c.connectionCount,
-        handshakes: { ...c.serverCounters },
+        handshakes: { ...c.serverCounters, ...c.securityCounters },
         protocol: { ...c.protocolCounters },
         mapping: { ...c.uplinkCounters },
       })),

@@ -109,6 +109,11 @@ export class OcppConnector implements CallHandler {
     return this.server.counters;
   }
 
+  /** Security counters: downgrades refused, unanswered password changes settled, certificate reloads. */
+  get securityCounters(): Record<string, number> {
+    return this.security.counters();
+  }
+
   get connectionCount(): number {
     return this.live.size;
   }

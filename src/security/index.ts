@@ -77,6 +77,14 @@ export class ChargePointSecurity {
     this.reloader.start();
   }
 
+  counters(): Record<string, number> {
+    return {
+      ...this.admission.counters,
+      certificateReloads: this.reloader?.counters.reloads ?? 0,
+      certificateReloadFailures: this.reloader?.counters.reloadFailures ?? 0,
+    };
+  }
+
   async stop(): Promise<void> {
     await this.reloader?.stop();
   }
