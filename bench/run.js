@@ -5,7 +5,7 @@
  * playing ThingsBoard; runs the selected scenarios; prints one table and writes every figure to
  * bench/results/<ISO date>.json. Not a test: no figure here fails anything but its own row.
  *
- *   node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage] [--n 1000,5000,10000]
+ *   node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage,slow-reader] [--n 1000,5000,10000]
  *                     [--duration s] [--storage memory|sqlite|both] [--compression on|off|both]
  *                     [--rate msg/s] [--rounds k] [--windows k] [--smoke] [--profile] [--out file]
  *                     [--no-bare] [--keep] [--aedes] [--source-ips k]
@@ -25,11 +25,12 @@ import { idle } from './scenarios/idle.js';
 import { latency } from './scenarios/latency.js';
 import { outage } from './scenarios/outage.js';
 import { rpc } from './scenarios/rpc.js';
+import { slowReader } from './scenarios/slow-reader.js';
 import { storm } from './scenarios/storm.js';
 import { baseline, throughput } from './scenarios/throughput.js';
 
-const ALL = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm', 'outage'];
-/** Run when --scenario is not given; `outage` is opt-in (it adds about a minute). */
+const ALL = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm', 'outage', 'slow-reader'];
+/** Run when --scenario is not given; `outage` and `slow-reader` are opt-in (a minute, 20 s). */
 const DEFAULT_SET = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm'];
 
 /** Sizes that make the default run finish in a few minutes on a 2-core machine. */
@@ -40,6 +41,7 @@ const DEFAULTS = {
   storm: { n: 10_000, rounds: 3 },
   rpc: { n: 1000, rounds: 5 },
   outage: { n: 1000, durationS: 10, rate: 2000 },
+  'slow-reader': { n: 4, durationS: 15 },
 };
 const SMOKE = {
   idle: { sizes: [10, 20], settleMs: 300 },
@@ -48,12 +50,13 @@ const SMOKE = {
   storm: { n: 20, rounds: 1 },
   rpc: { n: 10, rounds: 2 },
   outage: { n: 10, durationS: 1, rate: 100 },
+  'slow-reader': { n: 1, durationS: 1 },
 };
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
   process.stderr.write(
-    'usage: node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage] [--n 1000,5000,10000]\n' +
+    'usage: node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage,slow-reader] [--n 1000,5000,10000]\n' +
       '  [--duration s] [--storage memory|sqlite|both] [--compression on|off|both] [--rate msg/s] [--rounds k]\n' +
       '  [--windows k]\n' +
       '  [--smoke] [--profile] [--out file] [--no-bare] [--keep] [--aedes] [--source-ips k]\n' +
@@ -260,6 +263,7 @@ async function main() {
       rpc: () => rpc(ctx, { ...args.plan.rpc, storage: primary }),
       storm: () => storm(ctx, { ...args.plan.storm, storage: primary }),
       outage: () => outage(ctx, args.plan.outage),
+      'slow-reader': () => slowReader(ctx, args.plan['slow-reader']),
     };
     for (const s of args.scenarios) {
       if (ctx.interrupted) break;

@@ -5,12 +5,14 @@
  */
 import type { GatewayConfig } from './config/types.js';
 import { OcppConnector } from './connector/connector.js';
+import { LogSummary } from './log-summary.js';
 import type { Logger } from './log.js';
 import { ValidatorSet } from './ocpp/validator.js';
 import { createStorage, type Storage } from './outbox/index.js';
 import { ThingsBoardClient } from './thingsboard/client.js';
 import { TOPIC } from './thingsboard/pack.js';
 import { OutboxPublisher } from './thingsboard/publisher.js';
+import { rpcReplyPayload, type RpcId } from './thingsboard/rpc-id.js';
 
 /** How often the counters of every stage are logged (and once more at stop). */
 const STATS_INTERVAL_MS = 60_000;
@@ -39,12 +41,15 @@ export class Gateway {
   private readonly ports: number[] = [];
   private stopping: Promise<boolean> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  /** Per-message warnings of every stage, at most one line per kind a minute. */
+  private readonly warnings: LogSummary;
 
   constructor(config: GatewayConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
+    this.warnings = new LogSummary({ logger });
     this.storage = createStorage(config.storage, logger.child({ component: 'outbox' }));
-    this.thingsboard = new ThingsBoardClient(config.thingsboard, logger);
+    this.thingsboard = new ThingsBoardClient(config.thingsboard, logger, this.warnings);
     this.publisher = new OutboxPublisher({
       outbox: this.storage.outbox,
       client: this.thingsboard,
@@ -60,6 +65,7 @@ export class Gateway {
           state: this.storage.state,
           validators: this.validators,
           logger,
+          warnings: this.warnings,
         }),
     );
   }
@@ -136,6 +142,7 @@ export class Gateway {
       this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
     await this.thingsboard.stop();
     this.logger.info({ stats: this.status() }, 'gateway stats');
+    this.warnings.close();
     await this.closeStorage();
     return drained;
   }
@@ -166,23 +173,40 @@ export class Gateway {
   private onAttributeUpdate(device: string, data: Record<string, unknown>): void {
     const connector = this.connectorOf(device);
     if (!connector) {
-      this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
+      this.warnings.warn(
+        'attribute-update-unknown-device',
+        { device },
+        'attribute update for a device with no live charge point: not delivered',
+      );
       return;
     }
     connector.onAttributeUpdate(device, data);
   }
 
-  private async onRpc(device: string, id: number | string, method: string, params: unknown): Promise<void> {
-    const connector = this.connectorOf(device) ?? this.connectors.find((c) => c.handlesOfflineRpc(method));
-    const data = connector
-      ? await connector.onRpc(device, method, params)
-      : { error: `device "${device}" has no live charge point on this gateway` };
-    if (data === undefined) return;
-    if ('error' in data) this.logger.warn({ device, method, error: data.error }, 'RPC failed');
+  /** Every RPC gets exactly one reply (unless its entry says withResponse: false), whatever fails. */
+  private async onRpc(device: string, id: RpcId, method: string, params: unknown): Promise<void> {
+    let data: Awaited<ReturnType<OcppConnector['onRpc']>>;
     try {
-      await this.thingsboard.publish(TOPIC.rpc, JSON.stringify({ device, id, data }));
+      // Some security RPCs (resetSecurityProfile) work while the station is offline.
+      const connector = this.connectorOf(device) ?? this.connectors.find((c) => c.handlesOfflineRpc(method));
+      data = connector
+        ? await connector.onRpc(device, method, params)
+        : { error: `device "${device}" has no live charge point on this gateway` };
     } catch (err) {
-      this.logger.warn({ device, method, err: String(err) }, 'RPC reply not delivered to ThingsBoard');
+      this.logger.error({ device, method, err }, 'handling an RPC failed');
+      data = { error: 'the gateway could not process the request' };
+    }
+    if (data === undefined) return;
+    if ('error' in data)
+      this.warnings.warn('rpc-failed', { device, method, error: data.error }, 'RPC failed');
+    try {
+      await this.thingsboard.publish(TOPIC.rpc, rpcReplyPayload(device, id, data));
+    } catch (err) {
+      this.warnings.warn(
+        'rpc-reply-not-delivered',
+        { device, method, err: String(err) },
+        'RPC reply not delivered to ThingsBoard',
+      );
     }
   }
 }

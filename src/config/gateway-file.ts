@@ -82,6 +82,8 @@ const STORAGE_SHAPE = {
   max_read_records_count: z.number().int().min(1).default(1000),
   data_file_path: z.string().min(1).default('./data/gateway.db'),
   messages_ttl_in_days: z.number().min(0).default(7),
+  // Ours: a cap on the SQLite file (MB, fractions allowed); unset = as large as the disk allows.
+  max_database_size_mb: z.number().min(0.0625).optional(),
 };
 
 const CONNECTOR_SHAPE = {
@@ -182,6 +184,9 @@ function readStorage(raw: unknown, file: string, ctx: GatewayFileContext): Stora
     maxRecordsCount: storage.max_records_count ?? 1_000_000,
     maxReadRecordsCount: storage.max_read_records_count,
     messagesTtlInDays: storage.messages_ttl_in_days,
+    ...(storage.max_database_size_mb === undefined
+      ? {}
+      : { maxDatabaseSizeBytes: Math.floor(storage.max_database_size_mb * 1024 * 1024) }),
   };
 }
 

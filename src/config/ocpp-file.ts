@@ -48,13 +48,15 @@ export function readOcppFile(
   if (parsed.chargePoints.length === 0) {
     report.warn(`${file}: chargePoints is empty, so every charge point will be refused`);
   }
+  const { sendStallTimeout, ...centralSystem } = parsed.centralSystem;
   return {
     type: 'ocpp',
     name: entry.name,
     file,
     centralSystem: {
-      ...parsed.centralSystem,
-      security: securityRules(parsed.centralSystem.security, file, report),
+      ...centralSystem,
+      sendStallTimeoutMs: Math.round(sendStallTimeout * 1000),
+      security: securityRules(centralSystem.security, file, report),
     },
     chargePoints: parsed.chargePoints,
   };

@@ -10,11 +10,14 @@ import { TemplateSyntaxError } from '../errors.js';
 import { compileTemplate } from '../expressions/template.js';
 import type { TemplateMode } from '../expressions/types.js';
 import { readConfiguredFile } from './files.js';
+import { compileLinearPattern } from './linear-regexp.js';
+import { checkTlsMaterial, type TlsFile } from './tls.js';
 import { byType, type KeyRules } from './keys.js';
 import { checkServerPairs, checkSigningCa } from '../security/key-pairs.js';
 import type {
   AttributeUpdateMapping,
   ChargePointConfig,
+  ConnectionConfig,
   DatapointMapping,
   OcppVersion,
   RpcMapping,
@@ -83,24 +86,16 @@ const messageTypeFilter = z
 
 /**
  * Anchored at both ends, unlike Python's re.match (start only), so that `CP_1` does not also
- * claim `CP_10`. The pattern is compiled alone first: wrapped in `(?:…)`, an unbalanced pattern
- * such as `a)|(b` would compile and silently match differently.
+ * claim `CP_10`; matched in linear time (see linear-regexp.ts), because ids are attacker-chosen.
  */
 const idRegexpPattern = z
   .string()
   .min(1)
   .default('charge_points/CP_1')
   .transform((pattern, ctx) => {
-    try {
-      new RegExp(pattern);
-      return { pattern, regexp: new RegExp('^(?:' + pattern + ')$') };
-    } catch (error) {
-      const reason = String((error as Error).message).replace(
-        /^Invalid regular expression: \/.*\/[a-z]*: /s,
-        '',
-      );
-      return fail(ctx.issues, `invalid regular expression: ${reason}`, pattern);
-    }
+    const compiled = compileLinearPattern(pattern);
+    if (compiled.ok) return { pattern, regexp: compiled.regexp };
+    return fail(ctx.issues, compiled.reason, pattern);
   });
 
 const DATAPOINT_SHAPE = {
@@ -189,22 +184,39 @@ const ocppVersions = z
 
 export type ParsedSecurityRule = SecurityRule | { type: 'anonymous' };
 
+/**
+ * An object of strings read into a Map. Not z.record: its output is a plain object, which drops a
+ * `__proto__` key (a valid charge point id) and would let `constructor` read Object.prototype.
+ */
+const stringMap = z.unknown().transform((raw, ctx): Map<string, string> => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return fail(ctx.issues, 'expected an object', raw);
+  }
+  const map = new Map<string, string>();
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value === 'string') map.set(key, value);
+    else ctx.issues.push({ code: 'invalid_type', expected: 'string', path: [key], input: value });
+  }
+  return map;
+});
+
 /** The schema of one ocpp.json, and the key names it allows (for the unknown-key check). */
 export function ocppFileSchema(dir: string) {
-  const configuredFile = z
+  // Certificates keep their file name until checked, so that a problem can name the file.
+  const tlsFile = z
     .string()
     .min(1)
-    .transform((path, ctx) => {
+    .transform((path, ctx): TlsFile => {
       const read = readConfiguredFile(dir, path);
-      return read.ok ? read.data : fail(ctx.issues, read.message, path);
+      return read.ok ? { file: read.file, data: read.data } : fail(ctx.issues, read.message, path);
     });
 
-  /** One file, or (ours) a list of files; each read relative to ocpp.json. */
-  const configuredFiles = z
+  /** One file, or (ours) a list of files paired by position; each read relative to ocpp.json. */
+  const tlsFiles = z
     .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(4)])
     .transform((value, ctx) => {
       const single = typeof value === 'string';
-      const files: { file: string; data: Buffer }[] = [];
+      const files: TlsFile[] = [];
       (single ? [value] : value).forEach((path, i) => {
         const read = readConfiguredFile(dir, path);
         if (read.ok) files.push({ file: read.file, data: read.data });
@@ -212,17 +224,10 @@ export function ocppFileSchema(dir: string) {
       });
       return { single, files };
     });
-  const configuredFileWithPath = z
-    .string()
-    .min(1)
-    .transform((path, ctx) => {
-      const read = readConfiguredFile(dir, path);
-      return read.ok ? { file: read.file, data: read.data } : fail(ctx.issues, read.message, path);
-    });
 
   const SIGNING_CA_SHAPE = {
-    cert: configuredFileWithPath,
-    key: configuredFile,
+    cert: tlsFile,
+    key: tlsFile,
     password: z.string().optional(),
     organization: z.string().trim().min(1).max(64).optional(),
     validityDays: z.number().int().min(1).max(3650).default(365),
@@ -230,13 +235,14 @@ export function ocppFileSchema(dir: string) {
   const signingCa = z
     .object(SIGNING_CA_SHAPE)
     .superRefine((ca, ctx) => {
-      const problem = checkSigningCa(ca.cert.data, ca.key, ca.password);
-      if (problem) ctx.addIssue({ code: 'custom', path: [problem.at], message: problem.message, input: '' });
+      for (const problem of checkSigningCa(ca)) {
+        ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message, input: undefined });
+      }
     })
     .transform((ca): SigningCaConfig => ({
       certFile: ca.cert.file,
       cert: ca.cert.data,
-      key: ca.key,
+      key: ca.key.data,
       validityDays: ca.validityDays,
       ...(ca.password === undefined ? {} : { password: ca.password }),
       ...(ca.organization === undefined ? {} : { organization: ca.organization }),
@@ -245,10 +251,10 @@ export function ocppFileSchema(dir: string) {
   const INSECURE_SHAPE = { type: z.literal('insecure'), signingCa: signingCa.optional() };
   const TLS_SHAPE = {
     type: z.literal('tls'),
-    cert: configuredFiles,
-    key: configuredFiles,
+    cert: tlsFiles,
+    key: tlsFiles,
     password: z.string().optional(),
-    ca: configuredFileWithPath.optional(),
+    ca: tlsFile.optional(),
     requireClientCertificate: z.boolean().default(false),
     clientCertificateCnMustMatchId: z.boolean().default(false),
     allowLegacyTls: z.boolean().default(false),
@@ -259,6 +265,22 @@ export function ocppFileSchema(dir: string) {
   const tlsConnection = z
     .object(TLS_SHAPE)
     .superRefine((tls, ctx) => {
+      // Each pair as config/tls.ts checks any TLS material, plus what a list adds (pairing, one
+      // certificate per key type).
+      for (const p of checkServerPairs(tls.cert.files, tls.key.files, tls.password)) {
+        const single = p.field === 'cert' ? tls.cert.single : tls.key.single;
+        ctx.addIssue({
+          code: 'custom',
+          path: p.field === 'password' || single ? [p.field] : [p.field, p.index],
+          message: p.message,
+          input: undefined,
+        });
+      }
+      if (tls.ca !== undefined) {
+        for (const problem of checkTlsMaterial({ ca: tls.ca })) {
+          ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message, input: undefined });
+        }
+      }
       if (tls.clientCertificateCnMustMatchId && !tls.requireClientCertificate) {
         ctx.addIssue({
           code: 'custom',
@@ -267,19 +289,8 @@ export function ocppFileSchema(dir: string) {
           input: true,
         });
       }
-      const certs = tls.cert.files.map((f) => f.data);
-      const keys = tls.key.files.map((f) => f.data);
-      for (const p of checkServerPairs(certs, keys, tls.password)) {
-        const single = p.at === 'cert' ? tls.cert.single : tls.key.single;
-        ctx.addIssue({
-          code: 'custom',
-          path: single ? [p.at] : [p.at, p.index],
-          message: p.message,
-          input: '',
-        });
-      }
     })
-    .transform((tls) => {
+    .transform((tls): ConnectionConfig => {
       const { cert, key, ca, certificateCheckInterval, signingCa: signer, password, ...rest } = tls;
       return {
         ...rest,
@@ -300,7 +311,7 @@ export function ocppFileSchema(dir: string) {
     .discriminatedUnion('type', [
       z
         .object(INSECURE_SHAPE)
-        .transform((c) =>
+        .transform((c): ConnectionConfig =>
           c.signingCa === undefined ? { type: c.type } : { type: c.type, signingCa: c.signingCa },
         ),
       tlsConnection,
@@ -313,7 +324,7 @@ export function ocppFileSchema(dir: string) {
     type: z.literal('basic'),
     credentials: z.array(z.object(CREDENTIAL_SHAPE)).default([]),
     usernameIsChargePointId: z.boolean().default(false),
-    passwords: z.record(z.string(), z.string()).default({}),
+    passwords: stringMap.default(new Map()),
     passwordsFile: z
       .string()
       .min(1)
@@ -328,7 +339,7 @@ export function ocppFileSchema(dir: string) {
   const securityRule = z.discriminatedUnion('type', [
     z.object(TOKEN_SHAPE),
     z.object(BASIC_SHAPE).superRefine((basic, ctx) => {
-      const none = basic.credentials.length === 0 && Object.keys(basic.passwords).length === 0;
+      const none = basic.credentials.length === 0 && basic.passwords.size === 0;
       if (basic.usernameIsChargePointId && none && basic.passwordsFile === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -347,7 +358,7 @@ export function ocppFileSchema(dir: string) {
           credentials: rule.credentials,
           usernameIsChargePointId: rule.usernameIsChargePointId,
           passwords: rule.passwords,
-          passwordHashes: rule.passwordsFile ?? {},
+          passwordHashes: rule.passwordsFile ?? new Map(),
         }
       : rule;
 
@@ -363,6 +374,12 @@ export function ocppFileSchema(dir: string) {
     pingInterval: z.number().int().min(0).default(30),
     maxMessageSize: z.number().int().min(1024).default(1_048_576),
     compression: z.boolean().default(true),
+    // Bounds against hostile or broken peers (ours; README "Security and limits").
+    maxJsonDepth: z.number().int().min(8).max(1000).default(64),
+    maxSendBufferSize: z.number().int().min(16_384).default(1_048_576),
+    sendStallTimeout: z.number().positive().default(30),
+    maxQueuedCalls: z.number().int().min(1).max(10_000).default(64),
+    maxChargePointIdLength: z.number().int().min(1).max(8192).default(255),
   };
   const OCPP_FILE_SHAPE = {
     centralSystem: z.object(CENTRAL_SYSTEM_SHAPE).prefault({}),
@@ -419,8 +436,8 @@ const PASSWORD_LINE = /^(.+):([0-9a-fA-F]{64})$/;
  * `passwordsFile`: one `<charge point id>:<sha256 hex>` per line; blank lines and `#` comments
  * are skipped. Problems name the line number, never its content (a hash is still a secret).
  */
-function parsePasswordsFile(file: string, text: string, issues: Issues): Record<string, string> {
-  const hashes: Record<string, string> = {};
+function parsePasswordsFile(file: string, text: string, issues: Issues): Map<string, string> {
+  const hashes = new Map<string, string>();
   const lineOf = new Map<string, number>();
   const before = issues.length;
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -448,7 +465,7 @@ function parsePasswordsFile(file: string, text: string, issues: Issues): Record<
       return;
     }
     lineOf.set(id, n);
-    hashes[id] = hash.toLowerCase();
+    hashes.set(id, hash.toLowerCase());
   });
   return issues.length === before ? hashes : z.NEVER;
 }

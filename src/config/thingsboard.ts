@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { readConfiguredFile } from './files.js';
+import { checkTlsMaterial, type TlsMaterial } from './tls.js';
 import { isRecord } from './keys.js';
 import { describeValue, jsonPath, type ConfigReport, type PathSegment } from './report.js';
 import type { ThingsBoardConfig, TlsFiles } from './types.js';
@@ -23,6 +24,8 @@ export const THINGSBOARD_SHAPE = {
   reconnectMinMs: z.number().int().min(1).default(1000),
   reconnectMaxMs: z.number().int().min(1).default(30000),
   shutdownGracePeriodSeconds: z.number().min(0).default(10),
+  // Ours: deepest nesting accepted in a message from ThingsBoard (README "Security and limits").
+  maxJsonDepth: z.number().int().min(8).max(1000).default(64),
 };
 
 const thingsboardSchema = z.object(THINGSBOARD_SHAPE).superRefine((tb, ctx) => {
@@ -119,6 +122,7 @@ export function readThingsBoard(raw: unknown, ctx: Context): ThingsBoardConfig |
     reconnectMinMs: base.reconnectMinMs,
     reconnectMaxMs: base.reconnectMaxMs,
     shutdownGracePeriodMs: Math.round(base.shutdownGracePeriodSeconds * 1000),
+    maxJsonDepth: base.maxJsonDepth,
     ...credentials,
   };
 }
@@ -232,20 +236,31 @@ function resolveCredentials(
   // Certificate files given with any type turn TLS on; the tls* types turn it on without a CA
   // file too (the system's CAs then verify the broker, as for a public ThingsBoard cloud).
   const tls: TlsFiles = {};
+  const material: TlsMaterial = {};
   const files: [SecurityKey, keyof TlsFiles][] = [
     ['caCert', 'ca'],
     ['cert', 'cert'],
     ['privateKey', 'key'],
   ];
+  const whereOf = new Map<keyof TlsFiles, string>();
   for (const [key, tlsKey] of files) {
     const setting = settings[key];
     if (setting === undefined) continue;
+    whereOf.set(tlsKey, setting.where);
     const read = readConfiguredFile(ctx.dir, setting.value);
-    if (read.ok) tls[tlsKey] = read.data;
-    else {
+    if (read.ok) {
+      tls[tlsKey] = read.data;
+      material[tlsKey] = { file: read.file, data: read.data };
+    } else {
       report.problem(file, setting.where, read.message);
       ok = false;
     }
+  }
+  // The broker link has no key password setting: an encrypted key is reported as such.
+  for (const problem of checkTlsMaterial(material)) {
+    const field = problem.field === 'password' ? 'key' : problem.field;
+    report.problem(file, whereOf.get(field) ?? jsonPath([...AT, 'security']), problem.message);
+    ok = false;
   }
   const anyFile = files.some(([key]) => settings[key] !== undefined);
   if (type === 'tlsAccessToken' || type === 'tlsPrivateKey' || anyFile) credentials.tls = tls;

@@ -29,6 +29,8 @@ export interface ThingsBoardConfig {
   reconnectMaxMs: number;
   /** On SIGTERM/SIGINT, how long to keep publishing the outbox before exiting. */
   shutdownGracePeriodMs: number;
+  /** Deepest nesting of objects/arrays accepted in a message from ThingsBoard. */
+  maxJsonDepth: number;
 }
 
 export type StorageConfig =
@@ -41,6 +43,8 @@ export type StorageConfig =
       maxReadRecordsCount: number;
       /** 0 = records never expire. */
       messagesTtlInDays: number;
+      /** storage.max_database_size_mb in bytes; past it writes fail as on a full disk. */
+      maxDatabaseSizeBytes?: number;
     };
 
 /**
@@ -87,9 +91,12 @@ export type SecurityRule =
       credentials: { username: string; password: string }[];
       /** OCPP security whitepaper A00.FR.203–205: username must equal the charge point id. */
       usernameIsChargePointId: boolean;
-      /** Per charge point: plain passwords, and/or sha256 hex digests (from a passwords file). */
-      passwords: Record<string, string>;
-      passwordHashes: Record<string, string>;
+      /**
+       * Per charge point: plain passwords, and/or sha256 hex digests (from a passwords file). Maps,
+       * because the key is the identity a stranger sends (`__proto__` and `constructor` are ids).
+       */
+      passwords: ReadonlyMap<string, string>;
+      passwordHashes: ReadonlyMap<string, string>;
     };
 
 export interface CentralSystemConfig {
@@ -108,6 +115,16 @@ export interface CentralSystemConfig {
   maxMessageSize: number;
   /** Offer permessage-deflate (no context takeover). */
   compression: boolean;
+  /** Deepest nesting of objects/arrays accepted in a frame. */
+  maxJsonDepth: number;
+  /** Bytes waiting to be sent to one charge point above which reading from it pauses. */
+  maxSendBufferSize: number;
+  /** How long reading from a charge point may stay paused before it is disconnected. */
+  sendStallTimeoutMs: number;
+  /** CALLs to one charge point that may wait behind the outstanding one. */
+  maxQueuedCalls: number;
+  /** Longest charge point id (URL path) accepted at the handshake. */
+  maxChargePointIdLength: number;
 }
 
 export interface DatapointMapping {

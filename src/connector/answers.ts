@@ -105,10 +105,11 @@ const OCPP21: Record<string, Answer> = {
   VatNumberValidation: (ctx) => ({ vatNumber: ctx.payload.vatNumber, status: 'Rejected' }),
 };
 
-export const ANSWERS: Readonly<Record<OcppVersion, Readonly<Record<string, Answer>>>> = {
-  'ocpp1.6': OCPP16,
-  'ocpp2.0.1': OCPP201,
-  'ocpp2.1': OCPP21,
+/** Maps, because the action name comes from the charge point (`constructor` is a valid string). */
+export const ANSWERS: Readonly<Record<OcppVersion, ReadonlyMap<string, Answer>>> = {
+  'ocpp1.6': new Map(Object.entries(OCPP16)),
+  'ocpp2.0.1': new Map(Object.entries(OCPP201)),
+  'ocpp2.1': new Map(Object.entries(OCPP21)),
 };
 
 /**

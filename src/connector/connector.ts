@@ -5,6 +5,7 @@
  * is already safe.
  */
 import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
 import { CentralSystemServer, type HandshakeInfo } from '../ocpp/server.js';
@@ -30,6 +31,8 @@ export interface ConnectorDeps {
   state: StateStore;
   validators: ValidatorSet;
   logger: Logger;
+  /** Per-message warnings, summarised; the gateway shares one among its stages. */
+  warnings?: LogSummary;
   now?: () => Date;
 }
 
@@ -47,7 +50,12 @@ interface Live {
 
 export class OcppConnector implements CallHandler {
   readonly name: string;
-  readonly uplinkCounters: UplinkCounters = { mapped: 0, skipped: 0 };
+  readonly uplinkCounters: UplinkCounters = {
+    mapped: 0,
+    skipped: 0,
+    skippedNotFinite: 0,
+    receiveTimeUsed: 0,
+  };
   readonly protocolCounters = newProtocolCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
@@ -58,15 +66,17 @@ export class OcppConnector implements CallHandler {
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
+  private readonly warnings: LogSummary;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
     this.name = deps.config.name;
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
+    this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.routes = deps.config.chargePoints.map((entry) => ({
       entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger),
+      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
     }));
     this.registry = new DeviceRegistry(deps.state, this.logger);
     this.security = new ChargePointSecurity({
@@ -85,6 +95,7 @@ export class OcppConnector implements CallHandler {
       resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
       onSession: (session, route, handshake) => this.onSession(session, route, handshake),
       admit: (request) => this.security.admit(request),
+      warnings: this.warnings,
     });
   }
 
@@ -193,14 +204,18 @@ export class OcppConnector implements CallHandler {
   private persist(records: NewRecord[], chargePointId: string): void {
     if (records.length === 0) return;
     this.deps.outbox.append(records).catch((err: unknown) => {
-      this.logger.error({ chargePointId, err }, 'could not store records in the outbox');
+      this.warnings.error(
+        'persist-failed',
+        { chargePointId, reason: err instanceof Error ? err.message : String(err) },
+        'could not store records in the outbox',
+      );
     });
   }
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
     const live = this.bySession.get(session);
     const hook = this.security.handlers.get(action);
-    const answer = ANSWERS[session.spec.version][action];
+    const answer = ANSWERS[session.spec.version].get(action);
     if (!live || (!answer && !hook))
       throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     const records: NewRecord[] = [];
@@ -226,12 +241,22 @@ export class OcppConnector implements CallHandler {
     }
     // setImmediate: after the session has written the answer (it does so in a microtask).
     const answered = (): Record<string, unknown> => {
-      if (afterAnswer) setImmediate(afterAnswer);
+      if (afterAnswer) setImmediate(() => this.guardedAfterAnswer(session, action, afterAnswer));
       return response;
     };
     if (records.length === 0) return answered();
     // Answer only once the records are committed: the charge point may then forget them.
     return this.deps.outbox.append(records).then(answered);
+  }
+
+  /** Work that follows an answer runs outside the session's guard, so it has its own. */
+  private guardedAfterAnswer(session: ChargePointSession, action: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.protocolCounters.handlerErrors++;
+      this.logger.error({ chargePointId: session.id, action, err }, 'work after answering a call failed');
+    }
   }
 
   /** Every CALL to a charge point passes the security component (password changes). */
@@ -277,7 +302,8 @@ export class OcppConnector implements CallHandler {
   private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
     const id = live.session.id;
     const device = live.announced?.name ?? this.registry.identityOf(id).name;
-    const data = live.route.mapper.map(action, mappingScope(action, payload), device, this.now().getTime());
+    const scope = mappingScope(action, payload, this.deps.config.centralSystem.maxJsonDepth);
+    const data = live.route.mapper.map(action, scope, device, this.now().getTime());
     if (data.length === 0 || live.announced) return data;
     return [...this.announce(live, this.registry.identityOf(id)), ...data];
   }
@@ -313,7 +339,11 @@ export class OcppConnector implements CallHandler {
   onAttributeUpdate(device: string, data: Record<string, unknown>): void {
     const live = this.sessionOfDevice(device);
     if (!live) {
-      this.logger.warn({ device }, 'attribute update for a device with no live charge point: not delivered');
+      this.warnings.warn(
+        'attribute-update-no-live-device',
+        { device },
+        'attribute update for a device with no live charge point: not delivered',
+      );
       return;
     }
     for (const [key, value] of Object.entries(data)) {
@@ -327,7 +357,11 @@ export class OcppConnector implements CallHandler {
         ).then(
           (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
           (err: unknown) =>
-            this.logger.warn({ device, key, reason: describeFailure(err) }, 'attribute update not delivered'),
+            this.warnings.warn(
+              'attribute-update-failed',
+              { device, key, reason: describeFailure(err) },
+              'attribute update not delivered',
+            ),
         );
       }
     }
@@ -357,7 +391,7 @@ export class OcppConnector implements CallHandler {
         const reply = sendDownlink(live.session, entry, { params, method }, rpcTimeout(entry));
         if (!entry.withResponse) {
           reply.catch((err: unknown) =>
-            this.logger.warn({ device, method, reason: describeFailure(err) }, 'RPC failed'),
+            this.warnings.warn('rpc-failed', { device, method, reason: describeFailure(err) }, 'RPC failed'),
           );
           return undefined;
         }

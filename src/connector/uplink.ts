@@ -4,14 +4,21 @@
  * render. The mappings are indexed by action once, so a message touches only its own entries.
  */
 import type { ChargePointConfig, DatapointMapping } from '../config/types.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from '../json-depth.js';
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { NewRecord } from '../outbox/types.js';
+import { parseTimestamp } from './timestamp.js';
 
 export interface UplinkCounters {
   /** Datapoints produced. */
   mapped: number;
   /** Datapoints skipped because a placeholder did not resolve (or the key was not text). */
   skipped: number;
+  /** Datapoints skipped because their value holds a number JSON cannot carry (1e309 → Infinity). */
+  skippedNotFinite: number;
+  /** Telemetry whose own timestamp could not be read, stamped with the time of receipt instead. */
+  receiveTimeUsed: number;
 }
 
 interface ActionMappings {
@@ -24,10 +31,12 @@ export class UplinkMapper {
   private readonly byAction = new Map<string, ActionMappings>();
   private readonly counters: UplinkCounters;
   private readonly logger: Logger;
+  private readonly warnings: LogSummary | undefined;
 
-  constructor(entry: ChargePointConfig, counters: UplinkCounters, logger: Logger) {
+  constructor(entry: ChargePointConfig, counters: UplinkCounters, logger: Logger, warnings?: LogSummary) {
     this.counters = counters;
     this.logger = logger;
+    this.warnings = warnings;
     const slot = (action: string): ActionMappings => {
       let m = this.byAction.get(action);
       if (!m) {
@@ -53,7 +62,9 @@ export class UplinkMapper {
     if (!mappings) return [];
     const records: NewRecord[] = [];
     if (mappings.attributes.length > 0) {
-      const values: Record<string, unknown> = {};
+      // Null prototype: a rendered key may be `__proto__`, which on a plain object would set the
+      // prototype instead of adding the datapoint (JSON.stringify writes own keys, that one too).
+      const values = Object.create(null) as Record<string, unknown>;
       let any = false;
       for (const m of mappings.attributes) {
         const point = this.render(m, scope, action, device);
@@ -69,11 +80,10 @@ export class UplinkMapper {
       for (const m of mappings.timeseries) {
         const point = this.render(m, scope, action, device);
         if (!point) continue;
-        const parsed = point.timestamp === undefined ? NaN : Date.parse(point.timestamp);
-        const ts = Number.isNaN(parsed) ? receivedAt : parsed;
+        const ts = this.timestampOf(point.timestamp, action, device) ?? receivedAt;
         let values = byTs.get(ts);
         if (!values) {
-          values = {};
+          values = Object.create(null) as Record<string, unknown>;
           byTs.set(ts, values);
         }
         values[point.key] = point.value;
@@ -103,17 +113,70 @@ export class UplinkMapper {
       }
       return undefined;
     }
+    if (!isJsonSafe(value.value)) {
+      this.counters.skippedNotFinite++;
+      this.warn(
+        'not-finite',
+        { device, action, key: key.value },
+        'datapoint skipped: its value is a number JSON cannot carry (e.g. 1e309)',
+      );
+      return undefined;
+    }
     this.counters.mapped++;
     return { key: key.value, value: value.value, timestamp: value.timestamp };
   }
+
+  private timestampOf(text: string | undefined, action: string, device: string): number | undefined {
+    if (text === undefined) return undefined;
+    const ts = parseTimestamp(text);
+    if (ts === undefined) {
+      this.counters.receiveTimeUsed++;
+      this.warn(
+        'bad-timestamp',
+        { device, action, timestamp: text.slice(0, 64) },
+        'timestamp not understood: the time of receipt is used instead',
+      );
+    }
+    return ts;
+  }
+
+  private warn(kind: string, fields: Record<string, unknown>, message: string): void {
+    if (this.warnings) this.warnings.warn(kind, fields, message);
+    else this.logger.warn(fields, message);
+  }
+}
+
+/**
+ * False when `value` is or holds a number JSON cannot write (Infinity, NaN): JSON.stringify would
+ * publish it as `null`, a different value. Walks without recursion; inputs are depth-bounded.
+ */
+function isJsonSafe(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object' || value === null) return true;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return false;
+    } else if (typeof node === 'object' && node !== null) {
+      for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push(child as unknown);
+    }
+  }
+  return true;
 }
 
 /**
  * What the templates see for a message: the payload itself, with DataTransfer `data` parsed when
  * it is JSON (the Python connector JSON-parses it too, so `${data.temp}` works).
  */
-export function mappingScope(action: string, payload: Record<string, unknown>): Record<string, unknown> {
+export function mappingScope(
+  action: string,
+  payload: Record<string, unknown>,
+  maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): Record<string, unknown> {
   if (action !== 'DataTransfer' || typeof payload.data !== 'string') return payload;
+  // Text nested deeper than the frame limit stays text: parsed, it could not be serialised again.
+  if (jsonDepthExceeds(payload.data, maxJsonDepth)) return payload;
   try {
     return { ...payload, data: JSON.parse(payload.data) as unknown };
   } catch {

@@ -7,13 +7,24 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { SecurityRule } from '../config/types.js';
 
-export type AuthResult = { ok: true } | { ok: false; reason: string };
+/** `ambiguous`: the request itself is malformed (HTTP 400), not merely unauthenticated (401). */
+export type AuthResult = { ok: true } | { ok: false; reason: string; ambiguous?: boolean };
 
 function sameSecret(a: string, b: string): boolean {
   // Hash first so that lengths never leak and timingSafeEqual gets equal-length buffers.
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+/**
+ * RFC 7235 §2.1: the auth scheme is case-insensitive (`bearer` = `Bearer`), the credentials after
+ * it are not. Both sides of a token comparison are put in this form; a value with no space (a bare
+ * token) is compared as it is.
+ */
+function canonicalCredentials(value: string): string {
+  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(.*)$/s.exec(value);
+  return m ? `${m[1]!.toLowerCase()} ${m[2]!}` : value;
 }
 
 export function parseBasic(header: string): { username: string; password: string } | undefined {
@@ -36,7 +47,8 @@ function checkRule(rule: SecurityRule, header: string | undefined, chargePointId
   switch (rule.type) {
     case 'token': {
       let match = false;
-      for (const token of rule.tokens) match = sameSecret(header, token) || match;
+      const given = canonicalCredentials(header);
+      for (const token of rule.tokens) match = sameSecret(given, canonicalCredentials(token)) || match;
       return match ? { ok: true } : { ok: false, reason: 'token not accepted' };
     }
     case 'basic': {
@@ -47,8 +59,8 @@ function checkRule(rule: SecurityRule, header: string | undefined, chargePointId
         if (given.username !== identity) {
           return { ok: false, reason: 'Basic username does not equal the charge point identity' };
         }
-        const plain = rule.passwords[identity];
-        const hash = rule.passwordHashes[identity];
+        const plain = rule.passwords.get(identity);
+        const hash = rule.passwordHashes.get(identity);
         let match = plain !== undefined && sameSecret(given.password, plain);
         if (hash !== undefined) {
           const digest = createHash('sha256').update(given.password).digest('hex');
@@ -68,6 +80,21 @@ function checkRule(rule: SecurityRule, header: string | undefined, chargePointId
   }
 }
 
+/**
+ * The handshake's one Authorization header. Node keeps only the first of several; which one a
+ * proxy or the charge point meant is unknowable, so ambiguous credentials are refused rather than
+ * guessed.
+ */
+export function authorizationOf(
+  req: IncomingMessage,
+): { ok: true; header: string | undefined } | { ok: false; reason: string; ambiguous: true } {
+  const headers = req.headersDistinct.authorization;
+  if (headers !== undefined && headers.length > 1) {
+    return { ok: false, reason: 'several Authorization headers', ambiguous: true };
+  }
+  return { ok: true, header: headers?.[0] };
+}
+
 /** Any one rule admits; no rules = no authentication. */
 export function authenticate(
   rules: readonly SecurityRule[],
@@ -75,7 +102,9 @@ export function authenticate(
   chargePointId: string,
 ): AuthResult {
   if (rules.length === 0) return { ok: true };
-  const header = req.headers.authorization;
+  const authorization = authorizationOf(req);
+  if (!authorization.ok) return authorization;
+  const { header } = authorization;
   const reasons: string[] = [];
   for (const rule of rules) {
     const r = checkRule(rule, header, chargePointId);

@@ -42,8 +42,13 @@ export class OcppCallError extends Error {
 }
 
 export class OcppTimeoutError extends Error {
-  constructor(action: string, timeoutMs: number) {
-    super(`no answer to ${action} within ${timeoutMs / 1000} s`);
+  /** `waiting` says why it was never sent (it waited in the queue past its deadline). */
+  constructor(action: string, timeoutMs: number, waiting?: string) {
+    super(
+      waiting === undefined
+        ? `no answer to ${action} within ${timeoutMs / 1000} s`
+        : `${action} not sent: its ${timeoutMs / 1000} s passed while ${waiting}`,
+    );
     this.name = 'OcppTimeoutError';
   }
 }

@@ -2,6 +2,7 @@
  * OCPP-J message frames (OCPP-J 1.6 §4; OCPP 2.0.1/2.1 part 4 §4): the checklist of
  * parse JSON → array → message type id → message id → per-type shape.
  */
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from '../json-depth.js';
 import type { OcppErrorKind } from './errors.js';
 import { MAX_MESSAGE_ID_LENGTH, type OcppVersionSpec } from './versions.js';
 
@@ -43,12 +44,32 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function parseFrame(text: string, spec: OcppVersionSpec): ParseResult {
+/**
+ * `maxDepth` bounds the nesting of the whole frame (its array counts as one level): a deeper frame
+ * is a FormatViolation, answered with its message id when that can be read.
+ */
+export function parseFrame(
+  text: string,
+  spec: OcppVersionSpec,
+  maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): ParseResult {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     return fail(spec.frameErrorKind, 'frame is not valid JSON', undefined, undefined);
+  }
+  if (jsonDepthExceeds(text, maxDepth)) {
+    // Parsed only to read the id and type (JSON.parse is iterative); the value itself is dropped
+    // before anything recursive can see it.
+    const head = Array.isArray(raw) ? (raw as unknown[]) : [];
+    const id = typeof head[1] === 'string' && head[1].length <= MAX_MESSAGE_ID_LENGTH ? head[1] : undefined;
+    return fail(
+      'FormatViolation',
+      `frame nests deeper than ${maxDepth} levels`,
+      id,
+      numberOrUndefined(head[0]),
+    );
   }
   if (!Array.isArray(raw) || raw.length < 3) {
     const id = Array.isArray(raw) && typeof raw[1] === 'string' ? raw[1] : undefined;

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CentralSystemConfig } from '../config/types.js';
+import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { AdmissionRequest } from '../security/admission.js';
 import type { SecurityProfile } from '../security/state.js';
@@ -27,6 +28,10 @@ export interface ServerCounters {
   rejectedTls: number;
   /** Handshakes refused with 503 because too many were waiting for their admission decision. */
   rejectedBusy: number;
+  /** Handshakes refused as malformed: an id too long, several Authorization headers. */
+  rejectedBadRequest: number;
+  /** Exceptions while handling a handshake: answered 500, counted, logged, never fatal. */
+  handshakeErrors: number;
 }
 
 /** What the handshake established, for the session's owner. */
@@ -53,7 +58,8 @@ export interface CentralSystemServerOptions<Route> {
   maxPendingAdmissions?: number;
   /** How long a handshake may wait for its admission before HTTP 503. Default 10 s. */
   admissionTimeoutMs?: number;
-  maxQueuedCalls?: number;
+  /** Where per-message warnings are summarised. */
+  warnings?: LogSummary;
 }
 
 interface Admission {
@@ -118,6 +124,8 @@ export class CentralSystemServer<Route> {
     rejectedVersion: 0,
     rejectedTls: 0,
     rejectedBusy: 0,
+    rejectedBadRequest: 0,
+    handshakeErrors: 0,
   };
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
@@ -237,10 +245,47 @@ export class CentralSystemServer<Route> {
     }
   }
 
+  /**
+   * Anyone can send a handshake, before any authentication: whatever it holds, an exception here
+   * is answered with 500, counted and logged, and never reaches the process.
+   */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.guarded(req, socket, () => this.handshake(req, socket, head));
+  }
+
+  /** Runs one step of a handshake (also after an asynchronous admission) under the guard. */
+  private guarded(req: IncomingMessage, socket: Duplex, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.handshakeFailed(req, socket, err);
+    }
+  }
+
+  private handshakeFailed(
+    req: IncomingMessage,
+    socket: Duplex,
+    err: unknown,
+    message = 'handling a handshake failed',
+  ): void {
+    this.counters.handshakeErrors++;
+    this.opts.logger.error({ err, url: String(req.url).slice(0, 256) }, message);
+    if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
+  }
+
+  private handshake(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { logger, config } = this.opts;
     socket.on('error', (err) => logger.debug({ err }, 'handshake socket error'));
     const id = chargePointIdFromUrl(req.url);
+    if (id !== undefined && id.length > config.maxChargePointIdLength) {
+      // Checked before any pattern sees it: ids are attacker-chosen (see README, Security and limits).
+      this.counters.rejectedBadRequest++;
+      logger.warn(
+        { chargePointId: id.slice(0, 64) + '…', length: id.length, reason: 'charge point id too long' },
+        `charge point refused: its id is longer than maxChargePointIdLength (${config.maxChargePointIdLength})`,
+      );
+      return refuse(socket, 400, 'Bad Request');
+    }
     if (!id) {
       this.counters.rejectedNotFound++;
       logger.warn(
@@ -317,7 +362,6 @@ export class CentralSystemServer<Route> {
     route: Route,
     securityProfile: SecurityProfile,
   ): void {
-    const { logger } = this.opts;
     this.pendingAdmissions++;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -327,14 +371,14 @@ export class CentralSystemServer<Route> {
       .then(
         (result) => {
           if (socket.destroyed) return; // the charge point gave up meanwhile
-          if (result === 'timeout')
-            return this.refuseBusy(socket, id, 'the admission decision took too long');
-          this.admitted(result, req, socket, head, id, route, securityProfile);
+          // The rest of the handshake runs under the same guard as its synchronous start.
+          this.guarded(req, socket, () => {
+            if (result === 'timeout')
+              return this.refuseBusy(socket, id, 'the admission decision took too long');
+            this.admitted(result, req, socket, head, id, route, securityProfile);
+          });
         },
-        (err: unknown) => {
-          logger.error({ chargePointId: id, err }, 'admission failed');
-          if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
-        },
+        (err: unknown) => this.handshakeFailed(req, socket, err, 'admission failed'),
       )
       .finally(() => {
         clearTimeout(timer);
@@ -358,6 +402,11 @@ export class CentralSystemServer<Route> {
     securityProfile: SecurityProfile,
   ): void {
     const { logger, config } = this.opts;
+    if (!auth.ok && auth.ambiguous) {
+      this.counters.rejectedBadRequest++;
+      logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: ambiguous credentials');
+      return refuse(socket, 400, 'Bad Request');
+    }
     if (!auth.ok) {
       this.counters.rejectedAuth++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
@@ -381,7 +430,13 @@ export class CentralSystemServer<Route> {
         ws.close(1002, 'no common OCPP version');
         return;
       }
-      this.accept(ws, id, version, route, { securityProfile });
+      try {
+        this.accept(ws, id, version, route, { securityProfile });
+      } catch (err) {
+        this.counters.handshakeErrors++;
+        logger.error({ chargePointId: id, err }, 'setting up a charge point connection failed');
+        ws.terminate();
+      }
     });
   }
 
@@ -405,7 +460,13 @@ export class CentralSystemServer<Route> {
       handler: this.opts.handler,
       logger: this.opts.logger,
       counters: this.opts.protocolCounters,
-      maxQueuedCalls: this.opts.maxQueuedCalls ?? 64,
+      maxQueuedCalls: this.opts.config.maxQueuedCalls,
+      maxJsonDepth: this.opts.config.maxJsonDepth,
+      sendBuffer: {
+        maxBytes: this.opts.config.maxSendBufferSize,
+        stallTimeoutMs: this.opts.config.sendStallTimeoutMs,
+      },
+      ...(this.opts.warnings ? { warnings: this.opts.warnings } : {}),
     });
     this.opts.onSession(session, route, handshake);
   }

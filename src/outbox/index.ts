@@ -28,7 +28,13 @@ export function createStorage(config: StorageConfig, logger: Logger): Storage {
         state: new MemoryStateStore(),
       };
     case 'sqlite': {
-      const database = new SqliteDatabase({ dataFilePath: config.dataFilePath, logger });
+      const database = new SqliteDatabase({
+        dataFilePath: config.dataFilePath,
+        logger,
+        ...(config.maxDatabaseSizeBytes === undefined
+          ? {}
+          : { maxDatabaseSizeBytes: config.maxDatabaseSizeBytes }),
+      });
       return {
         outbox: new SqliteOutbox({
           database,

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { WriteFailures } from './write-failures.js';
 
 /**
  * `normal`: in WAL mode a commit is in the WAL file when it returns, so it survives a crash or kill
@@ -22,7 +23,33 @@ export interface SqliteDatabaseOptions {
   maxBatch?: number;
   /** Longest a pending write waits for its commit, milliseconds. Default 2. */
   commitIntervalMs?: number;
+  /**
+   * Largest the database file may grow (storage.max_database_size_mb); past it writes fail as on a
+   * full disk. Undefined = as large as the disk allows.
+   */
+  maxDatabaseSizeBytes?: number;
 }
+
+/**
+ * After each checkpoint the WAL file is cut back to this size (SQLite otherwise keeps its largest
+ * size for ever, space a nearly full disk needs back); it is about the auto-checkpoint threshold.
+ */
+const JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** statfs magic numbers of Linux pseudo file systems, where no database can live. */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, 'procfs'],
+  [0x62656572, 'sysfs'],
+  [0x1cd1, 'devpts'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroupfs'],
+  [0x63677270, 'cgroup2fs'],
+  [0xcafe4a11, 'bpffs'],
+  [0x6165676c, 'pstorefs'],
+  [0x62656570, 'configfs'],
+]);
 
 /** One user of the group commit (the outbox, the state store): queues writes, then takes part in a commit. */
 export interface GroupCommitParticipant {
@@ -82,6 +109,8 @@ export class SqliteDatabase {
   private flushing = false;
   private flushAgain = false;
   private commitCount = 0;
+  private readonly maxDatabaseSizeBytes: number | undefined;
+  private readonly failures: WriteFailures;
 
   constructor(opts: SqliteDatabaseOptions) {
     this.dataFilePath = opts.dataFilePath;
@@ -89,6 +118,17 @@ export class SqliteDatabase {
     this.synchronous = opts.synchronous ?? 'normal';
     this.maxBatch = opts.maxBatch ?? 512;
     this.commitIntervalMs = opts.commitIntervalMs ?? 2;
+    this.maxDatabaseSizeBytes = opts.maxDatabaseSizeBytes;
+    this.failures = new WriteFailures({
+      logger: opts.logger,
+      dataFilePath: opts.dataFilePath,
+      retry: () => this.recover(),
+    });
+  }
+
+  /** Commits that failed (disk full, I/O error) since start. */
+  get failedCommits(): number {
+    return this.failures.failed;
   }
 
   /** Transactions committed (all participants together). */
@@ -119,6 +159,7 @@ export class SqliteDatabase {
     this.handle = undefined;
     this.commitAll = undefined;
     this.cancelTimer();
+    this.failures.close();
     try {
       // Folds the WAL back into the database so that the file is complete on its own when copied.
       handle.pragma('wal_checkpoint(TRUNCATE)');
@@ -165,11 +206,15 @@ export class SqliteDatabase {
         try {
           this.commitAll(active);
           this.commitCount++;
+          this.failures.commitSucceeded();
         } catch (err) {
           failure = new StorageError(`commit to ${this.dataFilePath} failed: ${messageOf(err)}`, {
             cause: err,
           });
-          this.logger.error({ err, dataFilePath: this.dataFilePath }, 'sqlite group commit failed');
+          // Summarised: on a full disk every commit fails, and a line each would fill what is left.
+          const first = !this.failures.failing;
+          this.failures.commitFailed(err);
+          if (first) this.giveSpaceBack();
         }
         for (const p of active) {
           if (failure === undefined) p.committed();
@@ -197,6 +242,29 @@ export class SqliteDatabase {
     }
   }
 
+  /**
+   * Folds the WAL into the database and truncates it to nothing: a WAL keeps its largest size
+   * otherwise, which on a full disk is the space the next commits need. Best effort: on a disk
+   * with no room even for this it fails, and the next retry tries again.
+   */
+  giveSpaceBack(): boolean {
+    if (this.handle === undefined) return false;
+    try {
+      const [row] = this.handle.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return row?.busy === 0;
+    } catch (err) {
+      this.logger.debug({ err, dataFilePath: this.dataFilePath }, 'sqlite checkpoint failed');
+      return false;
+    }
+  }
+
+  /** While writes fail: give space back, then retry what is pending. */
+  private recover(): void {
+    if (this.handle === undefined) return;
+    this.giveSpaceBack();
+    this.flush();
+  }
+
   private requireHandle(): Database.Database {
     if (this.handle === undefined) throw new StorageError(`database ${this.dataFilePath} is not open`);
     return this.handle;
@@ -210,6 +278,7 @@ export class SqliteDatabase {
   private openHandle(): Database.Database {
     const path = this.dataFilePath;
     const folder = dirname(path);
+    checkHostable(path);
     try {
       mkdirSync(folder, { recursive: true });
     } catch (err) {
@@ -233,6 +302,11 @@ export class SqliteDatabase {
         this.logger.warn({ dataFilePath: path, journalMode: mode }, 'sqlite could not switch to WAL mode');
       }
       handle.pragma(`synchronous = ${this.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      handle.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+      if (this.maxDatabaseSizeBytes !== undefined) {
+        const pageSize = handle.pragma('page_size', { simple: true }) as number;
+        handle.pragma(`max_page_count = ${Math.max(1, Math.floor(this.maxDatabaseSizeBytes / pageSize))}`);
+      }
       const check = handle.pragma('quick_check') as { quick_check: string }[];
       const problems = check.map((row) => row.quick_check).filter((text) => text !== 'ok');
       if (problems.length > 0) {
@@ -254,6 +328,52 @@ export class SqliteDatabase {
       if (err instanceof StorageError) throw err;
       throw new StorageError(`cannot use the database ${path}: ${messageOf(err)}`, { cause: err });
     }
+  }
+}
+
+/**
+ * Refuses, before SQLite touches it, a path that cannot hold a database: an existing path that is
+ * not a regular file (a device, a FIFO, a folder — SQLite may block on it or fail obscurely) or a
+ * folder on a pseudo file system such as /proc or /sys.
+ */
+function checkHostable(path: string): void {
+  let kind: string | undefined;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) {
+      kind = st.isDirectory()
+        ? 'a folder'
+        : st.isFIFO()
+          ? 'a FIFO'
+          : st.isCharacterDevice() || st.isBlockDevice()
+            ? 'a device'
+            : st.isSocket()
+              ? 'a socket'
+              : 'not a regular file';
+    }
+  } catch {
+    // Does not exist yet (SQLite creates it), or cannot be looked at: opening it will say why.
+  }
+  if (kind !== undefined) {
+    throw new StorageError(
+      `cannot use the database ${path}: it is ${kind}; storage.data_file_path must name a regular file (or one to create)`,
+    );
+  }
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    let type: number;
+    try {
+      type = statfsSync(folder).type;
+    } catch {
+      if (dirname(folder) === folder) return;
+      continue; // a folder still to be created: look at its parent
+    }
+    const fileSystem = PSEUDO_FILE_SYSTEMS.get(type);
+    if (fileSystem !== undefined) {
+      throw new StorageError(
+        `cannot use the database ${path}: ${folder} is on ${fileSystem}, which cannot hold files; choose a folder on a disk for storage.data_file_path`,
+      );
+    }
+    return;
   }
 }
 

@@ -260,6 +260,7 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     // The records are lost and their appenders told so; removals stay pending and ride the next
     // commit (deleting twice is harmless), as does the expiry.
     if (f.expiring) this.expiryDue = true;
+    this.counters.failedCommits++;
     f.done?.reject(error);
   }
 

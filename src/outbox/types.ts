@@ -32,10 +32,12 @@ export interface OutboxCounters {
   droppedExpired: number;
   /** Group commits made (sqlite) — appended / commits is the batching factor. */
   commits: number;
+  /** Group commits that failed (sqlite: disk full, I/O error); their appends were rejected. */
+  failedCommits: number;
 }
 
 export function emptyOutboxCounters(): OutboxCounters {
-  return { appended: 0, removed: 0, droppedOverflow: 0, droppedExpired: 0, commits: 0 };
+  return { appended: 0, removed: 0, droppedOverflow: 0, droppedExpired: 0, commits: 0, failedCommits: 0 };
 }
 
 export interface Outbox {

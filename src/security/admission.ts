@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { SecurityRule } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { authenticate, identityOf, parseBasic, type AuthResult } from '../ocpp/auth.js';
+import { authenticate, authorizationOf, identityOf, parseBasic, type AuthResult } from '../ocpp/auth.js';
 import { verifyAny } from './passwords.js';
 import type { SecurityProfile, SecurityState, StoredPassword } from './state.js';
 
@@ -76,11 +76,14 @@ export class HandshakeAdmission {
    */
   private async withStoredPassword(request: AdmissionRequest, stored: StoredPassword): Promise<AuthResult> {
     const { chargePointId: id, req } = request;
+    // Several Authorization headers are refused here too (HTTP 400), never resolved to the first.
+    const authorization = authorizationOf(req);
+    if (!authorization.ok) return authorization;
     if (this.otherRules.length > 0) {
       const other = authenticate(this.otherRules, req, id);
       if (other.ok) return other;
     }
-    const header = req.headers.authorization;
+    const { header } = authorization;
     if (header === undefined) return { ok: false, reason: 'no Authorization header' };
     // No current verifier: the configured password is still the one in use.
     const viaConfig = stored.current === undefined && authenticate(this.basicRules, req, id).ok;

@@ -107,13 +107,16 @@ export class CertificateReloader {
     } catch (err) {
       return this.refuse(`cannot read: ${(err as Error).message}`);
     }
-    const problems = checkServerPairs(cert, key, connection.password);
+    const named = (files: string[], data: Buffer[]) =>
+      files.map((file, i) => ({ file, data: data[i] ?? Buffer.alloc(0) }));
+    const problems = checkServerPairs(
+      named(connection.files.cert, cert),
+      named(connection.files.key, key),
+      connection.password,
+    );
     if (problems.length > 0) {
-      return this.refuse(
-        problems
-          .map((p) => `${p.at} ${connection.files[p.at][p.index] ?? `#${p.index}`}: ${p.message}`)
-          .join('; '),
-      );
+      // The messages name the files.
+      return this.refuse(problems.map((p) => p.message).join('; '));
     }
     try {
       this.opts.apply(secureContextOptions(connection, { cert, key, ...(ca === undefined ? {} : { ca }) }));

@@ -1,14 +1,11 @@
 /**
- * Checks of TLS material before it is used: a server certificate and its key (at config load and
- * again before a renewed pair replaces the one in use), and the signing CA. Messages name the
- * problem, never a key or a password.
+ * What TLS material needs beyond config/tls.ts's check of one certificate/key pair: server
+ * certificates as lists paired by position (at config load and again before a renewed list
+ * replaces the one in use), and the signing CA. Messages name the problem, never a key or a
+ * password.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
-
-export type PairCheck =
-  | { ok: true; keyType: string; certificate: X509Certificate; key: KeyObject }
-  | { ok: false; at: 'cert' | 'key'; message: string };
+import { checkTlsMaterial, type TlsFile, type TlsProblem } from '../config/tls.js';
 
 /** The certificates of a PEM file, in file order (an empty list when there are none). */
 export function certificatesOf(pem: Buffer | string): X509Certificate[] {
@@ -24,6 +21,7 @@ function opensslReason(err: unknown): string {
   return e.reason ?? e.code ?? e.message ?? String(err);
 }
 
+/** A private key (the signing CA's, when it signs). */
 export function readPrivateKey(
   key: Buffer,
   passphrase: string | undefined,
@@ -44,54 +42,30 @@ export function readPrivateKey(
   }
 }
 
-/** One certificate and the key that belongs to it. */
-export function checkKeyPair(cert: Buffer, key: Buffer, passphrase: string | undefined): PairCheck {
-  let certificate: X509Certificate | undefined;
-  try {
-    certificate = certificatesOf(cert)[0];
-  } catch (err) {
-    return { ok: false, at: 'cert', message: `not a usable PEM certificate (${opensslReason(err)})` };
-  }
-  if (certificate === undefined) {
-    return { ok: false, at: 'cert', message: 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)' };
-  }
-  const read = readPrivateKey(key, passphrase);
-  if (!read.ok) return { ok: false, at: 'key', message: read.message };
-  if (!certificate.checkPrivateKey(read.key)) {
-    return { ok: false, at: 'key', message: 'the key does not belong to the certificate' };
-  }
-  try {
-    // What the TLS server will do with it: catches what OpenSSL alone refuses (e.g. a key below
-    // its security level).
-    createSecureContext({ cert, key, passphrase });
-  } catch (err) {
-    return { ok: false, at: 'key', message: `OpenSSL refuses the pair (${opensslReason(err)})` };
-  }
-  return { ok: true, keyType: read.key.asymmetricKeyType ?? 'unknown', certificate, key: read.key };
-}
-
 export interface PairProblem {
-  at: 'cert' | 'key';
+  /** Which input is wrong (`password`: the one of every key of the list); the message names the file. */
+  field: 'cert' | 'key' | 'password';
   /** Position in the list (0 for the single-file form). */
   index: number;
   message: string;
 }
 
 /**
- * Server certificates paired by position with their keys. OpenSSL holds one certificate per key
- * type and picks the one the client can use (OCPP 2.0.1 A00.FR.318, 1.6 whitepaper A00.FR.317:
- * an RSA and an ECDSA certificate side by side), so two pairs of one type would silently keep
- * only the last.
+ * Server certificates paired by position with their keys, each pair checked by checkTlsMaterial
+ * (config/tls.ts, the one check of "a usable certificate and its key"). What a list adds: as many
+ * keys as certificates, and one pair per key type — OpenSSL holds one certificate per key type and
+ * picks the one the client can use (OCPP 2.0.1 A00.FR.318, 1.6 whitepaper A00.FR.317: an RSA and
+ * an ECDSA certificate side by side), so two pairs of one type would silently keep only the last.
  */
 export function checkServerPairs(
-  certs: readonly Buffer[],
-  keys: readonly Buffer[],
-  passphrase: string | undefined,
+  certs: readonly TlsFile[],
+  keys: readonly TlsFile[],
+  password: string | undefined,
 ): PairProblem[] {
   if (certs.length !== keys.length) {
     return [
       {
-        at: 'key',
+        field: 'key',
         index: Math.min(certs.length, keys.length),
         message: `${certs.length} certificate(s) but ${keys.length} key(s): "cert" and "key" are paired by position`,
       },
@@ -100,21 +74,29 @@ export function checkServerPairs(
   const problems: PairProblem[] = [];
   const typeAt = new Map<string, number>();
   certs.forEach((cert, index) => {
-    const check = checkKeyPair(cert, keys[index] ?? Buffer.alloc(0), passphrase);
-    if (!check.ok) {
-      problems.push({ at: check.at, index, message: check.message });
+    const key = keys[index];
+    const found = checkTlsMaterial({
+      cert,
+      ...(key ? { key } : {}),
+      ...(password === undefined ? {} : { password }),
+    });
+    if (found.length > 0) {
+      for (const p of found)
+        problems.push({ field: p.field === 'ca' ? 'cert' : p.field, index, message: p.message });
       return;
     }
-    const first = typeAt.get(check.keyType);
+    // The pair is usable, so the file holds a readable certificate.
+    const keyType = certificatesOf(cert.data)[0]?.publicKey.asymmetricKeyType ?? 'unknown';
+    const first = typeAt.get(keyType);
     if (first !== undefined) {
       problems.push({
-        at: 'cert',
+        field: 'cert',
         index,
-        message: `a second ${check.keyType.toUpperCase()} certificate (the first is at ${first}): a TLS server serves one per key type`,
+        message: `a second ${keyType.toUpperCase()} certificate, ${JSON.stringify(cert.file)} (the first is at ${first}): a TLS server serves one per key type`,
       });
       return;
     }
-    typeAt.set(check.keyType, index);
+    typeAt.set(keyType, index);
   });
   return problems;
 }
@@ -136,30 +118,24 @@ export function keyStrengthProblem(key: KeyObject): string | undefined {
 }
 
 /**
- * The signing CA: a CA certificate (basicConstraints CA:TRUE) and its key, of a type and size
- * OCPP accepts. `at` names the key of `signingCa` the problem is reported at.
+ * The signing CA: a usable certificate and key (checkTlsMaterial), the certificate a CA
+ * (basicConstraints CA:TRUE), the key of a type and size OCPP accepts.
  */
-export function checkSigningCa(
-  cert: Buffer,
-  key: Buffer,
-  passphrase: string | undefined,
-): { at: 'cert' | 'key' | 'password'; message: string } | undefined {
-  let certificate: X509Certificate | undefined;
-  try {
-    certificate = certificatesOf(cert)[0];
-  } catch (err) {
-    return { at: 'cert', message: `not a usable PEM certificate (${opensslReason(err)})` };
+export function checkSigningCa(material: {
+  cert: TlsFile;
+  key: TlsFile;
+  password?: string | undefined;
+}): TlsProblem[] {
+  const problems = checkTlsMaterial({
+    cert: material.cert,
+    key: material.key,
+    ...(material.password === undefined ? {} : { password: material.password }),
+  });
+  if (problems.length > 0) return problems;
+  const certificate = certificatesOf(material.cert.data)[0];
+  if (certificate === undefined || !certificate.ca) {
+    return [{ field: 'cert', message: 'is not a CA certificate (basicConstraints CA:TRUE)' }];
   }
-  if (certificate === undefined) {
-    return { at: 'cert', message: 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)' };
-  }
-  if (!certificate.ca) return { at: 'cert', message: 'is not a CA certificate (basicConstraints CA:TRUE)' };
-  const read = readPrivateKey(key, passphrase);
-  if (!read.ok)
-    return { at: read.message.includes('"password"') ? 'password' : 'key', message: read.message };
-  if (!certificate.checkPrivateKey(read.key)) {
-    return { at: 'key', message: 'the key does not belong to the certificate' };
-  }
-  const weak = keyStrengthProblem(read.key);
-  return weak === undefined ? undefined : { at: 'key', message: weak };
+  const weak = keyStrengthProblem(certificate.publicKey);
+  return weak === undefined ? [] : [{ field: 'key', message: weak }];
 }

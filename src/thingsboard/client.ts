@@ -8,13 +8,17 @@
 import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ThingsBoardConfig } from '../config/types.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from '../json-depth.js';
+import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { DEVICE_SUBSCRIPTIONS, GatewayDeviceChannel } from './device-channel.js';
+import { connectRefusal } from './connack.js';
 import { TOPIC } from './pack.js';
+import { RawJsonNumber, rawNumberAt, rpcReplyPayload, type RpcId } from './rpc-id.js';
 
 export interface DownlinkHandlers {
   onAttributeUpdate(device: string, data: Record<string, unknown>): void;
-  onRpc(device: string, id: number | string, method: string, params: unknown): void;
+  onRpc(device: string, id: RpcId, method: string, params: unknown): void;
 }
 
 export class LinkLostError extends Error {
@@ -39,6 +43,8 @@ export interface ThingsBoardCounters {
   published: number;
   ignoredEchoes: number;
   badDownlinks: number;
+  /** Exceptions while handling a message from ThingsBoard: counted, logged, never fatal. */
+  handlerErrors: number;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -52,6 +58,7 @@ export class ThingsBoardClient {
     published: 0,
     ignoredEchoes: 0,
     badDownlinks: 0,
+    handlerErrors: 0,
   };
   /** The gateway device's own channel (`v1/devices/me/...`): client RPCs, its attributes, its RPCs. */
   readonly device: GatewayDeviceChannel;
@@ -64,8 +71,9 @@ export class ThingsBoardClient {
   private stopped = false;
   private readonly connectListeners: Listener[] = [];
   private lastError = '';
+  private readonly warnings: LogSummary;
 
-  constructor(config: ThingsBoardConfig, logger: Logger) {
+  constructor(config: ThingsBoardConfig, logger: Logger, warnings?: LogSummary) {
     this.config = config;
     this.logger = logger.child({ component: 'thingsboard' });
     this.device = new GatewayDeviceChannel({
@@ -73,6 +81,7 @@ export class ThingsBoardClient {
       connected: () => this.connected,
       logger: this.logger,
     });
+    this.warnings = warnings ?? new LogSummary({ logger: this.logger });
   }
 
   setHandlers(handlers: DownlinkHandlers): void {
@@ -169,7 +178,14 @@ export class ThingsBoardClient {
     client.on('connect', () => this.onConnected(gen));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => {
-      this.lastError = (err as NodeJS.ErrnoException).code ?? err.message;
+      const code = (err as { code?: unknown }).code;
+      // A refused CONNECT carries a number (CONNACK return code): say what to check, in words.
+      this.lastError =
+        typeof code === 'number'
+          ? connectRefusal(code, err.message)
+          : typeof code === 'string'
+            ? code
+            : err.message;
     });
     client.on('close', () => this.onClosed(gen));
   }
@@ -236,14 +252,36 @@ export class ThingsBoardClient {
     gen.pending.clear();
   }
 
+  /**
+   * Every message from the broker ends here. Nothing in it may stop the process: an exception is
+   * counted and logged, and a request that expects an answer still gets one where it can be read.
+   */
   private onMessage(topic: string, payload: Buffer): void {
-    const text = payload.toString('utf8');
+    try {
+      this.handleMessage(topic, payload.toString('utf8'));
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.logger.error({ topic, err }, 'handling a message from ThingsBoard failed');
+    }
+  }
+
+  private handleMessage(topic: string, text: string): void {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
       this.counters.badDownlinks++;
-      this.logger.warn({ topic }, 'ThingsBoard sent a message that is not JSON: ignored');
+      this.warnings.warn(
+        'downlink-not-json',
+        { topic },
+        'ThingsBoard sent a message that is not JSON: ignored',
+      );
+      return;
+    }
+    const maxDepth = this.config.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    if (jsonDepthExceeds(text, maxDepth)) {
+      this.counters.badDownlinks++;
+      this.refuseTooDeep(topic, msg, maxDepth);
       return;
     }
     if (this.device.accept(topic, msg, text)) return;
@@ -264,14 +302,46 @@ export class ThingsBoardClient {
         isObject(data) &&
         typeof data.method === 'string'
       ) {
-        const id = data.id;
-        if (typeof id !== 'number' && typeof id !== 'string') {
+        const id = rpcIdOf(data.id, text);
+        if (id === undefined) {
           this.counters.badDownlinks++;
-          this.logger.warn({ device: msg.device, method: data.method }, 'RPC without an id: ignored');
+          this.warnings.warn(
+            'rpc-without-id',
+            { device: msg.device, method: data.method },
+            'RPC without an id: ignored',
+          );
           return;
         }
         this.handlers.onRpc(msg.device, id, data.method, data.params);
       } else this.counters.ignoredEchoes++;
     }
   }
+
+  /** A message nested deeper than maxJsonDepth: dropped, and an RPC among them answered with an error. */
+  private refuseTooDeep(topic: string, msg: unknown, maxDepth: number): void {
+    const request = isObject(msg) && isObject(msg.data) ? msg.data : undefined;
+    const device = isObject(msg) && typeof msg.device === 'string' ? msg.device : undefined;
+    const id = request ? rpcIdOf(request.id, undefined) : undefined;
+    this.warnings.warn(
+      'downlink-too-deep',
+      { topic, device, maxJsonDepth: maxDepth },
+      `ThingsBoard sent a message nested deeper than ${maxDepth} levels: ignored`,
+    );
+    if (topic !== TOPIC.rpc || device === undefined || id === undefined || !isObject(msg) || 'id' in msg)
+      return;
+    const error = `the request nests deeper than ${maxDepth} levels (thingsboard.maxJsonDepth)`;
+    this.publish(TOPIC.rpc, rpcReplyPayload(device, id, { error })).catch((err: unknown) =>
+      this.logger.warn({ device, err: String(err) }, 'RPC reply not delivered to ThingsBoard'),
+    );
+  }
+}
+
+/** The id of an RPC request as it must be echoed; undefined when there is none usable. */
+function rpcIdOf(id: unknown, text: string | undefined): RpcId | undefined {
+  if (typeof id === 'string') return id;
+  if (typeof id !== 'number') return undefined;
+  if (Number.isSafeInteger(id) || text === undefined) return Number.isFinite(id) ? id : undefined;
+  // 1e400 parses to Infinity, 2^64 loses digits: answer with the text ThingsBoard sent.
+  const raw = rawNumberAt(text, ['data', 'id']);
+  return raw === undefined ? undefined : new RawJsonNumber(raw);
 }

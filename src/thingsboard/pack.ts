@@ -73,9 +73,14 @@ class GroupBuilder {
     } else {
       this.attributesBytes += cost;
       const values = JSON.parse(r.body) as Record<string, unknown>;
-      const current = this.attributes.get(r.device);
-      if (current) Object.assign(current, values);
-      else this.attributes.set(r.device, values);
+      let current = this.attributes.get(r.device);
+      if (!current) {
+        // Null prototype and plain assignment, not Object.assign onto {}: an attribute key may be
+        // `__proto__`, which would otherwise set the prototype and vanish from the publish.
+        current = Object.create(null) as Record<string, unknown>;
+        this.attributes.set(r.device, current);
+      }
+      for (const key of Object.keys(values)) current[key] = values[key];
     }
     this.toId = r.id;
     this.count++;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { makeTestCertificates } from '../helpers/certs.js';
 
 /** The example ocpp.json of the seed document, verbatim. */
 export const SEED_OCPP_JSON = `{
@@ -128,4 +129,24 @@ export function useConfigDir(): () => ConfigDir {
     if (current === undefined) throw new Error('useConfigDir: no test is running');
     return current;
   };
+}
+
+/**
+ * Real PEM material for config tests (TLS files are parsed and cross-checked at load), made once
+ * per test file with openssl in a temporary folder that is removed when the process exits.
+ */
+export function testPem(): { cert: string; key: string; ca: string; clientCert: string; clientKey: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tb-pem-'));
+  try {
+    const certs = makeTestCertificates(dir, 'CP_1');
+    return {
+      cert: certs.serverRsa.cert.toString(),
+      key: certs.serverRsa.key.toString(),
+      ca: certs.ca.toString(),
+      clientCert: certs.client.cert.toString(),
+      clientKey: certs.client.key.toString(),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../../src/config/types.js';
-import { selfSignedPair } from '../helpers/certs.js';
-import { aGatewayJson, anOcppJson, SEED_OCPP_JSON, useConfigDir } from './fixtures.js';
+import { aGatewayJson, anOcppJson, SEED_OCPP_JSON, testPem, useConfigDir } from './fixtures.js';
+
+const PEM = testPem();
 
 const configDir = useConfigDir();
 
@@ -38,8 +39,8 @@ describe('the seed document', () => {
           type: 'basic',
           credentials: [{ username: 'admin', password: 'admin' }],
           usernameIsChargePointId: false,
-          passwords: {},
-          passwordHashes: {},
+          passwords: new Map(),
+          passwordHashes: new Map(),
         },
       ],
       ocppVersions: ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'],
@@ -47,6 +48,11 @@ describe('the seed document', () => {
       pingInterval: 30,
       maxMessageSize: 1_048_576,
       compression: true,
+      maxJsonDepth: 64,
+      maxSendBufferSize: 1_048_576,
+      sendStallTimeoutMs: 30_000,
+      maxQueuedCalls: 64,
+      maxChargePointIdLength: 255,
     });
 
     const cp = firstChargePoint(config);
@@ -156,6 +162,7 @@ describe('defaults', () => {
       reconnectMinMs: 1000,
       reconnectMaxMs: 30000,
       shutdownGracePeriodMs: 10_000,
+      maxJsonDepth: 64,
       username: 'T',
     });
     expect(config.storage).toEqual({ type: 'memory', maxRecordsCount: 100_000, maxReadRecordsCount: 1000 });
@@ -265,8 +272,11 @@ describe('centralSystem.security', () => {
         type: 'basic',
         credentials: [],
         usernameIsChargePointId: true,
-        passwords: {},
-        passwordHashes: { CP_1: 'ab'.repeat(32), 'CP:2': 'cd'.repeat(32) },
+        passwords: new Map(),
+        passwordHashes: new Map([
+          ['CP_1', 'ab'.repeat(32)],
+          ['CP:2', 'cd'.repeat(32)],
+        ]),
       },
     ]);
   });
@@ -275,10 +285,9 @@ describe('centralSystem.security', () => {
 describe('TLS files', () => {
   it('reads the central system certificate, key and CA relative to ocpp.json', () => {
     const dir = configDir();
-    const pair = selfSignedPair('ec');
-    dir.write('cs.pem', pair.cert);
-    dir.write('cs.key', pair.key);
-    dir.write('ca.pem', 'CA');
+    dir.write('cs.pem', PEM.cert);
+    dir.write('cs.key', PEM.key);
+    dir.write('ca.pem', PEM.ca);
     const connection = {
       type: 'tls',
       cert: 'cs.pem',
@@ -290,10 +299,10 @@ describe('TLS files', () => {
     const tls = onlyConnector(config).centralSystem.connection;
     expect(tls).toEqual({
       type: 'tls',
-      cert: [Buffer.from(pair.cert)],
-      key: [Buffer.from(pair.key)],
+      cert: [Buffer.from(PEM.cert)],
+      key: [Buffer.from(PEM.key)],
       files: { cert: [dir.path('cs.pem')], key: [dir.path('cs.key')], ca: dir.path('ca.pem') },
-      ca: Buffer.from('CA'),
+      ca: Buffer.from(PEM.ca),
       requireClientCertificate: true,
       clientCertificateCnMustMatchId: false,
       allowLegacyTls: false,
@@ -303,17 +312,17 @@ describe('TLS files', () => {
 
   it('reads the broker files of tlsPrivateKey, typed or in the old untyped form', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
-    dir.write('cert.pem', 'CERT');
-    dir.write('key.pem', 'KEY');
+    dir.write('ca.pem', PEM.ca);
+    dir.write('cert.pem', PEM.clientCert);
+    dir.write('key.pem', PEM.clientKey);
     const files = { caCert: 'ca.pem', cert: 'cert.pem', privateKey: 'key.pem' };
     for (const security of [{ type: 'tlsPrivateKey', ...files }, files]) {
       const gateway = aGatewayJson({ thingsboard: { port: 8883, security } });
       const config = loadConfig(dir.files(gateway), {});
       expect(config.thingsboard.tls).toEqual({
-        ca: Buffer.from('CA'),
-        cert: Buffer.from('CERT'),
-        key: Buffer.from('KEY'),
+        ca: Buffer.from(PEM.ca),
+        cert: Buffer.from(PEM.clientCert),
+        key: Buffer.from(PEM.clientKey),
       });
       expect(config.thingsboard.username).toBeUndefined();
     }
@@ -321,20 +330,20 @@ describe('TLS files', () => {
 
   it('tlsAccessToken logs in with the token over TLS', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
+    dir.write('ca.pem', PEM.ca);
     const security = { type: 'tlsAccessToken', accessToken: 'T', caCert: 'ca.pem' };
     const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {});
-    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from('CA') } });
+    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from(PEM.ca) } });
   });
 });
 
 describe('broker credentials', () => {
   it('read the untyped {accessToken, caCert} form as tlsAccessToken', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
+    dir.write('ca.pem', PEM.ca);
     const security = { accessToken: 'T', caCert: 'ca.pem' };
     const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {});
-    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from('CA') } });
+    expect(config.thingsboard).toMatchObject({ username: 'T', tls: { ca: Buffer.from(PEM.ca) } });
   });
 
   it('may be left out: the gateway then connects without any, and says so', () => {
@@ -373,7 +382,7 @@ describe('environment overrides', () => {
 
   it('can switch the security type and supply its settings', () => {
     const dir = configDir();
-    dir.write('env-ca.pem', 'ENV CA');
+    dir.write('env-ca.pem', PEM.ca);
     const config = loadConfig(dir.files(), {
       TB_GW_SECURITY_TYPE: 'usernamePassword',
       TB_GW_USERNAME: 'env-user',
@@ -385,18 +394,18 @@ describe('environment overrides', () => {
       username: 'env-user',
       password: 'env-pw',
       clientId: 'env-client',
-      tls: { ca: Buffer.from('ENV CA') },
+      tls: { ca: Buffer.from(PEM.ca) },
     });
   });
 
   it('keeps tlsAccessToken when only the token comes from the environment', () => {
     const dir = configDir();
-    dir.write('ca.pem', 'CA');
+    dir.write('ca.pem', PEM.ca);
     const security = { type: 'tlsAccessToken', accessToken: 'FILE', caCert: 'ca.pem' };
     const config = loadConfig(dir.files(aGatewayJson({ thingsboard: { security } })), {
       TB_GW_ACCESS_TOKEN: 'ENV',
     });
-    expect(config.thingsboard).toMatchObject({ username: 'ENV', tls: { ca: Buffer.from('CA') } });
+    expect(config.thingsboard).toMatchObject({ username: 'ENV', tls: { ca: Buffer.from(PEM.ca) } });
   });
 
   it('ignores empty variables', () => {

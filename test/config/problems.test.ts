@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
 import { ConfigError, type ConfigProblem } from '../../src/errors.js';
-import { selfSignedPair } from '../helpers/certs.js';
-import { aGatewayJson, anOcppJson, type ConfigDir, useConfigDir } from './fixtures.js';
+import { aGatewayJson, anOcppJson, type ConfigDir, testPem, useConfigDir } from './fixtures.js';
+
+const PEM = testPem();
 
 const configDir = useConfigDir();
 
@@ -21,7 +22,6 @@ interface BadConfig {
   message: string;
 }
 
-const PAIR = selfSignedPair('ec');
 const cp = (entry: Json) => anOcppJson({ chargePoints: [{ idRegexpPattern: 'CP_1', ...entry }] });
 const centralSystem = (cs: Json) => anOcppJson({ centralSystem: cs });
 const thingsboard = (tb: Json) => aGatewayJson({ thingsboard: { security: { accessToken: 'T' }, ...tb } });
@@ -275,7 +275,7 @@ const BAD_CONFIGS: BadConfig[] = [
     ocpp: centralSystem({
       connection: { type: 'tls', cert: 'c.pem', key: 'k.pem', clientCertificateCnMustMatchId: true },
     }),
-    extra: { 'c.pem': PAIR.cert, 'k.pem': PAIR.key },
+    extra: { 'c.pem': PEM.cert, 'k.pem': PEM.key },
     file: 'ocpp.json',
     path: '$.centralSystem.connection.clientCertificateCnMustMatchId',
     message: 'needs "requireClientCertificate": true',

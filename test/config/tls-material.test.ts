@@ -1,6 +1,7 @@
 /**
  * TLS material in ocpp.json: server certificates as one file or as lists paired by position (an
- * RSA and an ECDSA certificate side by side), each pair checked at load; the signing CA.
+ * RSA and an ECDSA certificate side by side), each pair checked at load by config/tls.ts (so the
+ * messages are its own); the signing CA.
  * Certificates are made with `openssl` once for the file.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +86,7 @@ describe('server certificates', () => {
       'a key of another certificate',
       { cert: ['rsa.pem', 'ec.pem'], key: ['rsa.key', 'ec2.key'] },
       'key[1]',
-      'the key does not belong to the certificate',
+      'does not match the certificate',
     ],
     [
       'two certificates of one key type',
@@ -97,7 +98,7 @@ describe('server certificates', () => {
       'a file that is no certificate',
       { cert: 'junk.pem', key: 'ec.key' },
       'cert',
-      'holds no PEM certificate',
+      'is not a PEM certificate',
     ],
     [
       'a missing file in a list',
@@ -108,14 +109,14 @@ describe('server certificates', () => {
     [
       'an encrypted key without its password',
       { cert: 'enc.pem', key: 'enc.key' },
-      'key',
-      'the key is encrypted: set "password"',
+      'password',
+      'is encrypted and no password is set',
     ],
     [
       'an encrypted key with a wrong password',
       { cert: 'enc.pem', key: 'enc.key', password: 'wrong-Pass-1' },
-      'key',
-      'cannot decrypt the key: wrong "password"',
+      'password',
+      'the password does not decrypt the private key',
     ],
   ])('%s → a problem at connection.%s', (_what, fields, path, message) => {
     const { dir, file } = load({ type: 'tls', ...fields });
@@ -165,7 +166,12 @@ describe('signingCa', () => {
       'signingCa.cert',
       'is not a CA certificate',
     ],
-    ['the key of another CA', { cert: 'ca.pem', key: 'other-ca.key' }, 'signingCa.key', 'does not belong'],
+    [
+      'the key of another CA',
+      { cert: 'ca.pem', key: 'other-ca.key' },
+      'signingCa.key',
+      'does not match the certificate',
+    ],
     [
       'a validity of 0 days',
       { cert: 'ca.pem', key: 'ca.key', validityDays: 0 },

@@ -167,7 +167,7 @@ describe('TLS: RSA and ECDSA certificates on one port, renewed without a restart
     expect(refused).toMatchObject({
       level: 50,
       connector: 'tls',
-      reason: expect.stringContaining('the key does not belong'),
+      reason: expect.stringContaining('does not match the certificate'),
     });
     expect(await fingerprint()).toBe(next);
   });

@@ -7,6 +7,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 export interface Received {
   topic: string;
   json: Record<string, unknown>;
+  /** The payload as sent (JSON.parse loses what a JS number cannot hold, such as 1e400). */
+  raw: string;
   at: number;
   qos: number;
 }
@@ -25,7 +27,15 @@ export class FakeThingsBoard {
       } catch {
         return;
       }
-      this.messages.push({ topic, json: json as Record<string, unknown>, at: Date.now(), qos: packet.qos });
+      // Only objects are gateway-API messages (a test may publish anything on these topics).
+      if (typeof json !== 'object' || json === null) return;
+      this.messages.push({
+        topic,
+        json: json as Record<string, unknown>,
+        raw: payload.toString(),
+        at: Date.now(),
+        qos: packet.qos,
+      });
       for (const w of this.waiters) w();
     });
   }
@@ -114,6 +124,11 @@ export class FakeThingsBoard {
       `RPC reply ${id}`,
     );
     return reply.json.data;
+  }
+
+  /** Publishes any text on any topic, as a broken or hostile ThingsBoard could. */
+  async publishRaw(topic: string, text: string, qos: 0 | 1 = 1): Promise<void> {
+    await this.client.publishAsync(topic, text, { qos });
   }
 
   async close(): Promise<void> {

@@ -35,13 +35,13 @@ const rows = VERSIONS.flatMap((v) =>
 
 describe('answers to charge-point-initiated actions', () => {
   it.each(VERSIONS)('%s: the table answers exactly the actions a charge point may initiate', (version) => {
-    expect(Object.keys(ANSWERS[version]).sort()).toEqual(
+    expect([...ANSWERS[version].keys()].sort()).toEqual(
       [...OCPP_VERSIONS[version].chargePointActions].sort(),
     );
   });
 
   it.each(rows)('%s %s: the answer is schema-valid', (version, action) => {
-    const answer = ANSWERS[version][action];
+    const answer = ANSWERS[version].get(action);
     expect(answer, `no answer for ${action}`).toBeDefined();
     const response = answer?.(aContext(action));
     expect(validators.get(version)?.validateResponse(action, response)?.message).toBeUndefined();
@@ -58,7 +58,9 @@ describe('answers to charge-point-initiated actions', () => {
   });
 
   it('GetCertificateChainStatus answers each certificate asked about as Unknown', () => {
-    const response = ANSWERS['ocpp2.1'].GetCertificateChainStatus?.(aContext('GetCertificateChainStatus'));
+    const response = ANSWERS['ocpp2.1'].get('GetCertificateChainStatus')?.(
+      aContext('GetCertificateChainStatus'),
+    );
     expect(response).toEqual({
       certificateStatus: [
         {
@@ -91,7 +93,7 @@ describe('answers to charge-point-initiated actions', () => {
     ['ocpp2.1', 'Heartbeat', { currentTime: '2026-11-23T10:00:00.000Z' }],
     ['ocpp1.6', 'StartTransaction', { transactionId: 42, idTagInfo: { status: 'Accepted' } }],
   ] as const)('%s %s carries the context values', (version, action, expected) => {
-    expect(ANSWERS[version][action]?.(aContext(action))).toEqual(expected);
+    expect(ANSWERS[version].get(action)?.(aContext(action))).toEqual(expected);
   });
 
   it.each([
@@ -111,7 +113,7 @@ describe('answers to charge-point-initiated actions', () => {
     ['ocpp1.6', 'StopTransaction', {}, {}],
     ['ocpp1.6', 'StopTransaction', { idTag: 'T' }, { idTagInfo: { status: 'Accepted' } }],
   ] as const)('%s %s with %j answers %j', (version, action, payload, expected) => {
-    const response = ANSWERS[version][action]?.(aContext(action, payload));
+    const response = ANSWERS[version].get(action)?.(aContext(action, payload));
     expect(response).toEqual(expected);
     expect(validators.get(version)?.validateResponse(action, response)?.message).toBeUndefined();
   });

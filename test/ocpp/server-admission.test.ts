@@ -23,6 +23,11 @@ const CONFIG: CentralSystemConfig = {
   pingInterval: 0,
   maxMessageSize: 65536,
   compression: false,
+  maxJsonDepth: 64,
+  maxSendBufferSize: 1_048_576,
+  sendStallTimeoutMs: 30_000,
+  maxQueuedCalls: 64,
+  maxChargePointIdLength: 255,
 };
 
 describe('asynchronous handshake admission', () => {

@@ -32,6 +32,7 @@ function config(port: number): ThingsBoardConfig {
     reconnectMinMs: 50,
     reconnectMaxMs: 200,
     shutdownGracePeriodMs: 0,
+    maxJsonDepth: 64,
   };
 }
 
