@@ -113,6 +113,12 @@ describe('server certificates', () => {
       'is encrypted and no password is set',
     ],
     [
+      'an encrypted key in a list, without the password',
+      { cert: ['rsa.pem', 'enc.pem'], key: ['rsa.key', 'enc.key'] },
+      'password',
+      'enc.key" is encrypted and no password is set',
+    ],
+    [
       'an encrypted key with a wrong password',
       { cert: 'enc.pem', key: 'enc.key', password: 'wrong-Pass-1' },
       'password',

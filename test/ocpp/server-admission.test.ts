@@ -37,6 +37,7 @@ describe('asynchronous handshake admission', () => {
   async function start(opts: {
     maxPendingAdmissions?: number;
     admissionTimeoutMs?: number;
+    admit?: () => AuthResult | Promise<AuthResult>;
   }): Promise<string> {
     server = new CentralSystemServer<true>({
       config: CONFIG,
@@ -83,5 +84,30 @@ describe('asynchronous handshake admission', () => {
     const url = await start({ admissionTimeoutMs: 100 });
     expect(await handshakeStatus(`${url}/CP_SLOW`, ['ocpp1.6'])).toBe(503);
     expect(server?.counters.rejectedBusy).toBe(1);
+  });
+
+  it('a decision that fails is answered 500 and counted, and the next handshake is served', async () => {
+    let calls = 0;
+    const url = await start({
+      admit: () => (++calls === 1 ? Promise.reject(new Error('store unreachable')) : { ok: true }),
+    });
+    expect(await handshakeStatus(`${url}/CP_1`, ['ocpp1.6'])).toBe(500);
+    expect(server?.counters.handshakeErrors).toBe(1);
+    expect(await handshakeStatus(`${url}/CP_1`, ['ocpp1.6'])).toBe(101);
+  });
+
+  it('an ambiguous-credentials decision is a 400 (bad request), not a 401, also when it waited', async () => {
+    const url = await start({
+      admit: () => Promise.resolve({ ok: false, reason: 'several Authorization headers', ambiguous: true }),
+    });
+    expect(await handshakeStatus(`${url}/CP_1`, ['ocpp1.6'])).toBe(400);
+    expect(server?.counters).toMatchObject({ rejectedBadRequest: 1, rejectedAuth: 0 });
+  });
+
+  it('an id longer than maxChargePointIdLength is refused before the store is asked', async () => {
+    const url = await start({});
+    expect(await handshakeStatus(`${url}/${'x'.repeat(256)}`, ['ocpp1.6'])).toBe(400);
+    expect(waiting).toHaveLength(0);
+    expect(server?.counters.rejectedBadRequest).toBe(1);
   });
 });
