@@ -8,7 +8,9 @@ import { Command } from 'commander';
 import { checkConfig } from './config/load.js';
 import { formatProblem, GatewayError } from './errors.js';
 import { Gateway } from './gateway.js';
-import { createLogger } from './log.js';
+import { createLogger, parseLogLevel } from './log.js';
+import { parseSimulateOptions, type RawSimulateOptions } from './simulator/options.js';
+import { Simulation } from './simulator/run.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_CONFIG = 2;
@@ -17,11 +19,26 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   version: string;
 };
 
+/** LOG_LEVEL is configuration too: a bad value stops start-up like a bad key, not with a crash. */
+function logLevelOrExit(): string {
+  const level = parseLogLevel(process.env.LOG_LEVEL);
+  if (!level.ok) {
+    process.stderr.write(`configuration error:\n  ${level.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  return level.level;
+}
+
 function loadOrExit(file: string) {
+  const level = parseLogLevel(process.env.LOG_LEVEL);
   const result = checkConfig(file);
-  if (!result.ok) {
-    process.stderr.write(`configuration error${result.problems.length > 1 ? 's' : ''}:\n`);
-    for (const p of result.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+  if (!result.ok || !level.ok) {
+    const lines = [
+      ...(result.ok ? [] : result.problems.map(formatProblem)),
+      ...(level.ok ? [] : [level.message]),
+    ];
+    process.stderr.write(`configuration error${lines.length > 1 ? 's' : ''}:\n`);
+    for (const line of lines) process.stderr.write(`  ${line}\n`);
     process.exit(EXIT_CONFIG);
   }
   return result.config;
@@ -29,8 +46,8 @@ function loadOrExit(file: string) {
 
 async function run(file: string): Promise<void> {
   const config = loadOrExit(file);
-  const logger = createLogger();
-  const gateway = new Gateway(config, logger);
+  const logger = createLogger({ level: logLevelOrExit() });
+  const gateway = new Gateway(config, logger, { version: pkg.version });
   try {
     await gateway.start();
   } catch (err) {
@@ -84,6 +101,41 @@ program
     const files = [config.file, ...config.connectors.map((c) => c.file)];
     for (const n of config.notices) process.stdout.write(`${n.level}: ${n.message}\n`);
     process.stdout.write(`configuration is valid: ${files.join(', ')}\n`);
+  });
+
+program
+  .command('simulate')
+  .description('run simulated charge points against a Central System (this gateway or another)')
+  .requiredOption('--url <url>', 'WebSocket URL prefix; station i connects to URL + i')
+  .option('--count <n>', 'number of stations', '1')
+  .option('--ocpp <version>', 'OCPP version: 1.6, 2.0.1 or 2.1', '1.6')
+  .option('--duration <seconds>', 'how long to run; 0 = until Ctrl-C', '0')
+  .option('--rate <n>', 'new connections per second', '10')
+  .option('--first <n>', 'number of the first station', '1')
+  .option('--connectors <n>', 'connectors (1.6) or EVSEs (2.x) per station', '2')
+  .option('--idle <seconds>', 'time a connector stays free between sessions, MIN-MAX', '10-40')
+  .option('--session <seconds>', 'length of a charging session, MIN-MAX', '60-180')
+  .option('--meter-interval <seconds>', 'seconds between meter values while charging', '10')
+  .option('--password <password>', 'HTTP Basic password; the username is the station identity')
+  .option('--token <header>', 'Authorization header sent as is, e.g. "Bearer ACCESS_TOKEN"')
+  .option('--seed <n>', 'random seed: the same seed replays the same run', '1')
+  .option('--progress <seconds>', 'seconds between progress lines; 0 = none', '10')
+  .action(async (opts: RawSimulateOptions) => {
+    const parsed = parseSimulateOptions(opts);
+    if (!parsed.ok) {
+      process.stderr.write(`simulate: bad option${parsed.problems.length > 1 ? 's' : ''}:\n`);
+      for (const p of parsed.problems) process.stderr.write(`  ${p}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    const logger = createLogger({ level: logLevelOrExit() });
+    const simulation = new Simulation(parsed.options, logger);
+    const stop = (): void => simulation.stop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const summary = await simulation.run();
+    logger.info(summary, 'simulation finished');
+    // Exit 1 when no station ever got through (wrong URL, refused credentials): scripts can tell.
+    process.exit(summary.connected > 0 ? 0 : EXIT_RUNTIME);
   });
 
 await program.parseAsync(process.argv);

@@ -9,49 +9,66 @@ import { LogSummary } from './log-summary.js';
 import type { Logger } from './log.js';
 import { ValidatorSet } from './ocpp/validator.js';
 import { createStorage, type Storage } from './outbox/index.js';
+import { WriteHealthOutbox } from './outbox/write-health.js';
+import { compactStats, statusOf } from './status/aggregate.js';
+import type {
+  ChargePointDetail,
+  ChargePointView,
+  GatewayStatus,
+  Readiness,
+  StatusProviders,
+  StatusSource,
+  TrafficDetail,
+} from './status/model.js';
+import { StatusServer } from './status/server.js';
 import { ThingsBoardClient } from './thingsboard/client.js';
+import type { LatencyHistogram } from './thingsboard/latency.js';
 import { TOPIC } from './thingsboard/pack.js';
 import { OutboxPublisher } from './thingsboard/publisher.js';
 import { rpcReplyPayload, type RpcId } from './thingsboard/rpc-id.js';
 
+export type { GatewayStatus };
+
 /** How often the counters of every stage are logged (and once more at stop). */
 const STATS_INTERVAL_MS = 60_000;
 
-export interface GatewayStatus {
-  connectors: {
-    name: string;
-    port: number;
-    connections: number;
-    handshakes: Record<string, number>;
-    protocol: Record<string, number>;
-    mapping: Record<string, number>;
-  }[];
-  outbox: Record<string, number>;
-  thingsboard: { connected: boolean; counters: Record<string, number> };
+export interface GatewayOptions {
+  /** The package version, shown on the status page and in /metrics. */
+  version?: string;
 }
 
-export class Gateway {
+export class Gateway implements StatusSource {
   readonly config: GatewayConfig;
   private readonly logger: Logger;
   private readonly storage: Storage;
+  /** The outbox as every stage uses it, remembering whether writes succeed (for /readyz). */
+  private readonly outbox: WriteHealthOutbox;
   private readonly validators = new ValidatorSet();
   readonly thingsboard: ThingsBoardClient;
   private readonly publisher: OutboxPublisher;
   readonly connectors: OcppConnector[];
+  /** Slots for what later parts report to the status page and /metrics (see status/model.ts). */
+  readonly statusProviders: StatusProviders = {};
+  private readonly statusServer: StatusServer | undefined;
+  private readonly version: string;
+  private readonly startedAt = Date.now();
   private readonly ports: number[] = [];
+  private rpcUnrouted = 0;
   private stopping: Promise<boolean> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   /** Per-message warnings of every stage, at most one line per kind a minute. */
   private readonly warnings: LogSummary;
 
-  constructor(config: GatewayConfig, logger: Logger) {
+  constructor(config: GatewayConfig, logger: Logger, options: GatewayOptions = {}) {
     this.config = config;
     this.logger = logger;
+    this.version = options.version ?? '0.0.0';
     this.warnings = new LogSummary({ logger });
     this.storage = createStorage(config.storage, logger.child({ component: 'outbox' }));
+    this.outbox = new WriteHealthOutbox(this.storage.outbox);
     this.thingsboard = new ThingsBoardClient(config.thingsboard, logger, this.warnings);
     this.publisher = new OutboxPublisher({
-      outbox: this.storage.outbox,
+      outbox: this.outbox,
       client: this.thingsboard,
       logger: logger.child({ component: 'publisher' }),
       maxPayloadBytes: config.thingsboard.maxPayloadSizeBytes,
@@ -61,13 +78,21 @@ export class Gateway {
       (c) =>
         new OcppConnector({
           config: c,
-          outbox: this.storage.outbox,
+          outbox: this.outbox,
           state: this.storage.state,
           validators: this.validators,
           logger,
           warnings: this.warnings,
         }),
     );
+    this.statusServer = config.statusServer.enabled
+      ? new StatusServer({
+          config: config.statusServer,
+          source: this,
+          logger: logger.child({ component: 'status' }),
+          version: this.version,
+        })
+      : undefined;
   }
 
   /** Opens storage (StorageError if it cannot), starts the charge point servers, then the MQTT link. */
@@ -92,10 +117,11 @@ export class Gateway {
     this.thingsboard.onConnect(() => this.onThingsBoardConnected());
     this.thingsboard.start();
     this.statsTimer = setInterval(
-      () => this.logger.info({ stats: this.status() }, 'gateway stats'),
+      () => this.logger.info({ stats: compactStats(this.status()) }, 'gateway stats'),
       STATS_INTERVAL_MS,
     );
     this.statsTimer.unref();
+    await this.startStatusServer();
     this.logger.info(
       {
         thingsboard: this.thingsboard.endpoint,
@@ -106,20 +132,89 @@ export class Gateway {
     );
   }
 
+  /**
+   * The status server is an operator's window, not part of the data path: when its port is taken
+   * the gateway still serves charge points, and says so.
+   */
+  private async startStatusServer(): Promise<void> {
+    try {
+      await this.statusServer?.start();
+    } catch (err) {
+      this.logger.error(
+        {
+          err: (err as Error).message,
+          host: this.config.statusServer.host,
+          port: this.config.statusServer.port,
+        },
+        'status server not started (status page, /metrics, /healthz unavailable); the gateway runs on without it',
+      );
+    }
+  }
+
   /** The counters of every stage: received, mapped, skipped, stored, published, dropped. */
   status(): GatewayStatus {
-    return {
-      connectors: this.connectors.map((c, i) => ({
-        name: c.name,
-        port: this.ports[i] ?? 0,
-        connections: c.connectionCount,
-        handshakes: { ...c.serverCounters, ...c.securityCounters },
-        protocol: { ...c.protocolCounters },
-        mapping: { ...c.uplinkCounters },
-      })),
-      outbox: { size: this.storage.outbox.size(), ...this.storage.outbox.counters },
-      thingsboard: { connected: this.thingsboard.connected, counters: { ...this.thingsboard.counters } },
+    return statusOf({
+      version: this.version,
+      startedAt: this.startedAt,
+      connectors: this.connectors,
+      ports: this.ports,
+      outbox: this.outbox,
+      thingsboard: this.thingsboard,
+      publisher: this.publisher,
+      providers: this.statusProviders,
+      rpcUnrouted: this.rpcUnrouted,
+    });
+  }
+
+  traffic(): TrafficDetail[] {
+    return this.connectors.map((c) => ({
+      connector: c.name,
+      messages: c.traffic.messageCounts(),
+      callErrors: c.traffic.callErrorCounts(),
+    }));
+  }
+
+  chargePoints(): ChargePointView[] {
+    return this.connectors.flatMap((c) => c.chargePoints().map((v) => this.withTransactions(v)));
+  }
+
+  chargePoint(id: string): ChargePointDetail | undefined {
+    for (const c of this.connectors) {
+      const detail = c.chargePoint(id);
+      if (detail) return this.withTransactions(detail);
+    }
+    return undefined;
+  }
+
+  trace(id: string, minutes: number): Date | undefined {
+    let until: Date | undefined;
+    for (const c of this.connectors) until = c.trace(id, minutes);
+    return until;
+  }
+
+  publishLatency(): LatencyHistogram {
+    return this.publisher.stats.latency;
+  }
+
+  readiness(): Readiness {
+    const listening = this.ports.length === this.connectors.length && this.stopping === undefined;
+    const storageError = this.outbox.writeError;
+    const checks = {
+      listening,
+      storageWritable: storageError === undefined,
+      thingsboardConnected: this.thingsboard.connected,
+      stopping: this.stopping !== undefined,
     };
+    return {
+      ready: checks.listening && checks.storageWritable,
+      checks,
+      ...(storageError === undefined ? {} : { storageError }),
+    };
+  }
+
+  private withTransactions<T extends ChargePointView>(view: T): T {
+    const transactions = this.statusProviders.transactionsOf?.(view.connector, view.id);
+    return transactions && transactions.length > 0 ? { ...view, transactions } : view;
   }
 
   /**
@@ -136,14 +231,20 @@ export class Gateway {
     await Promise.all(this.connectors.map((c) => c.stop()));
     const grace = this.config.thingsboard.shutdownGracePeriodMs;
     const drained = await this.publisher.drain(grace);
-    const left = this.storage.outbox.size();
+    const left = this.outbox.size();
     if (drained) this.logger.info('outbox drained to ThingsBoard');
-    else
+    else if (this.config.storage.type === 'memory') {
+      this.logger.warn(
+        { records: left },
+        'grace period over: records not yet delivered to ThingsBoard are lost (memory storage keeps nothing across a restart; use "sqlite" storage to keep them)',
+      );
+    } else
       this.logger.warn({ records: left }, 'grace period over: records stay in the outbox for the next start');
     await this.thingsboard.stop();
-    this.logger.info({ stats: this.status() }, 'gateway stats');
+    this.logger.info({ stats: compactStats(this.status()) }, 'gateway stats');
     this.warnings.close();
     await this.closeStorage();
+    await this.statusServer?.stop();
     return drained;
   }
 
@@ -189,6 +290,7 @@ export class Gateway {
     try {
       // Some security RPCs (resetSecurityProfile) work while the station is offline.
       const connector = this.connectorOf(device) ?? this.connectors.find((c) => c.handlesOfflineRpc(method));
+      if (!connector) this.rpcUnrouted++;
       data = connector
         ? await connector.onRpc(device, method, params)
         : { error: `device "${device}" has no live charge point on this gateway` };

@@ -52,6 +52,10 @@ export class LogSummary {
     this.note('error', kind, fields, message);
   }
 
+  info(kind: string, fields: Record<string, unknown>, message: string): void {
+    this.note('info', kind, fields, message);
+  }
+
   /** How often `kind` occurred since start. */
   count(kind: string): number {
     return this.kinds.get(kind)?.total ?? 0;

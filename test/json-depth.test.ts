@@ -57,7 +57,7 @@ describe('RPC ids as ThingsBoard wrote them', () => {
 });
 
 describe('id patterns', () => {
-  it.each([true, false])(
+  it.each(['auto', 'backtracking'] as const)(
     'linear engine %s: whole-id matching, and exponential patterns refused or safe',
     (engine) => {
       const ok = compileLinearPattern('cp/[0-9]+', engine);

@@ -79,6 +79,8 @@ export async function writeGatewayConfig(
       messages_ttl_in_days: 0,
     },
     connectors: [{ type: 'ocpp', name: 'OCPP', configuration: `${tag}-ocpp.json` }],
+    // On as in production, on a free port so that gateways of one run never collide.
+    statusServer: { port: 0 },
   };
   writeFileSync(join(dir, `${tag}-ocpp.json`), JSON.stringify(ocpp, null, 2));
   const file = join(dir, `${tag}-tb_gateway.json`);

@@ -8,8 +8,9 @@ import { z } from 'zod';
 import { readJsonFile } from './files.js';
 import { checkKeys, isRecord, levenshtein, type KeyRules } from './keys.js';
 import { describeValue, dottedPath, jsonPath, type ConfigReport } from './report.js';
+import { readStatusServer, statusServerKeys } from './status-server.js';
 import { IGNORED_SECURITY_KEYS, readThingsBoard, SECURITY_SHAPE, THINGSBOARD_SHAPE } from './thingsboard.js';
-import type { StorageConfig, ThingsBoardConfig } from './types.js';
+import type { StatusServerConfig, StorageConfig, ThingsBoardConfig } from './types.js';
 import { parseSection } from './zod-issues.js';
 
 /**
@@ -93,7 +94,7 @@ const CONNECTOR_SHAPE = {
 };
 
 const GATEWAY_KEYS: KeyRules = {
-  known: ['thingsboard', 'storage', 'connectors'],
+  known: ['thingsboard', 'storage', 'connectors', 'statusServer'],
   ignored: PYTHON_GATEWAY_KEYS,
   children: {
     thingsboard: {
@@ -102,6 +103,7 @@ const GATEWAY_KEYS: KeyRules = {
       children: { security: { known: Object.keys(SECURITY_SHAPE), ignored: IGNORED_SECURITY_KEYS } },
     },
     storage: { known: Object.keys(STORAGE_SHAPE), ignored: PYTHON_STORAGE_KEYS },
+    statusServer: { known: statusServerKeys() },
     connectors: {
       each: {
         known: Object.keys(CONNECTOR_SHAPE),
@@ -124,6 +126,7 @@ export interface GatewayFile {
   thingsboard: ThingsBoardConfig | undefined;
   storage: StorageConfig | undefined;
   connectors: ConnectorEntry[];
+  statusServer: StatusServerConfig | undefined;
 }
 
 export interface GatewayFileContext {
@@ -148,6 +151,7 @@ export function readGatewayFile(file: string, ctx: GatewayFileContext): GatewayF
     thingsboard: readThingsBoard(doc.thingsboard, { file, dir, env: ctx.env, report }),
     storage: readStorage(doc.storage, file, ctx),
     connectors: readConnectorEntries(doc.connectors, file, dir, report),
+    statusServer: readStatusServer(doc.statusServer, { file, env: ctx.env, report }),
   };
 }
 

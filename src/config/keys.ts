@@ -78,7 +78,9 @@ function walkChild(value: unknown, child: ChildRules, at: PathSegment[], result:
 /** Rules chosen by the object's `type`; an unknown type is the schema's problem, not ours. */
 export function byType(variants: Readonly<Record<string, KeyRules>>) {
   return (value: Record<string, unknown>): KeyRules | undefined =>
-    typeof value.type === 'string' && Object.hasOwn(variants, value.type) ? variants[value.type] : undefined;
+    typeof value.type === 'string' && Object.hasOwn(variants, value.type.toLowerCase())
+      ? variants[value.type.toLowerCase()]
+      : undefined;
 }
 
 export function suggestKey(key: string, candidates: readonly string[]): string {

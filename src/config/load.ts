@@ -6,8 +6,9 @@ import { resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { readGatewayFile } from './gateway-file.js';
 import { readOcppFile } from './ocpp-file.js';
+import { warnPlaceholders } from './placeholders.js';
 import { ConfigReport } from './report.js';
-import type { ConfigNotice, GatewayConfig, OcppConnectorConfig } from './types.js';
+import type { ConfigNotice, GatewayConfig, OcppConnectorConfig, StatusServerConfig } from './types.js';
 
 export type ConfigCheck =
   | { ok: true; config: GatewayConfig }
@@ -39,9 +40,31 @@ function readConfig(file: string, env: NodeJS.ProcessEnv, report: ConfigReport):
     if (connector !== undefined) connectors.push(connector);
   }
   checkListeners(connectors, report);
-  const { thingsboard, storage } = gateway;
-  if (thingsboard === undefined || storage === undefined) return undefined;
-  return { file, thingsboard, storage, connectors, notices: report.notices };
+  const { thingsboard, storage, statusServer } = gateway;
+  if (thingsboard === undefined || storage === undefined || statusServer === undefined) return undefined;
+  warnPlaceholders(thingsboard, connectors, report);
+  checkStatusPort(statusServer, connectors, file, report);
+  return { file, thingsboard, storage, connectors, statusServer, notices: report.notices };
+}
+
+/** The status server on a central system's address would fail at start-up the same way. */
+function checkStatusPort(
+  status: StatusServerConfig,
+  connectors: OcppConnectorConfig[],
+  file: string,
+  report: ConfigReport,
+): void {
+  if (!status.enabled || status.port === 0) return;
+  const clash = connectors.find(
+    (c) => c.centralSystem.port === status.port && c.centralSystem.host === status.host,
+  );
+  if (clash) {
+    report.problem(
+      file,
+      '$.statusServer.port',
+      `${status.host}:${status.port} is the address of connector ${JSON.stringify(clash.name)} (${clash.file}): choose another port`,
+    );
+  }
 }
 
 /** Two central systems on one address would fail at start-up with EADDRINUSE; say so now. */

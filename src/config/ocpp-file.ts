@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { readJsonFile } from './files.js';
 import type { ConnectorEntry } from './gateway-file.js';
 import { checkKeys, isRecord } from './keys.js';
+import { checkMessageTypes } from './message-types.js';
 import { ocppFileSchema, type ParsedSecurityRule } from './ocpp-schema.js';
 import { describeValue, dottedPath, jsonPath, type ConfigReport } from './report.js';
 import type { OcppConnectorConfig, SecurityRule } from './types.js';
@@ -45,6 +46,8 @@ export function readOcppFile(
       `ignored keys not used by this gateway in ${file}: ${keyCheck.ignored.map(dottedPath).join(', ')}`,
     );
   }
+  warnExtensions(doc, file, report);
+  checkMessageTypes(parsed.chargePoints, parsed.centralSystem.ocppVersions, file, report);
   if (parsed.chargePoints.length === 0) {
     report.warn(`${file}: chargePoints is empty, so every charge point will be refused`);
   }
@@ -60,6 +63,32 @@ export function readOcppFile(
     },
     chargePoints: parsed.chargePoints,
   };
+}
+
+/** The Python connector's own converter: naming it is the same as naming none. */
+const BUILT_IN_CONVERTER = 'OcppUplinkConverter';
+
+/**
+ * `extension` names a Python converter class (upstream loads it instead of its built-in uplink
+ * converter). No Python runs here: say what is ignored and what applies instead.
+ */
+function warnExtensions(doc: Record<string, unknown>, file: string, report: ConfigReport): void {
+  const found: { path: string; value: unknown }[] = [];
+  if (doc.extension !== undefined) found.push({ path: 'extension', value: doc.extension });
+  if (Array.isArray(doc.chargePoints)) {
+    doc.chargePoints.forEach((cp: unknown, i) => {
+      if (isRecord(cp) && cp.extension !== undefined) {
+        found.push({ path: `chargePoints[${i}].extension`, value: cp.extension });
+      }
+    });
+  }
+  for (const { path, value } of found) {
+    if (value === BUILT_IN_CONVERTER || value === '') continue;
+    report.warn(
+      `${file}: ${path} ${describeValue(value, false)} is a Python converter class, which cannot run in this gateway: ` +
+        "it is ignored (with its extensionConfig), and the entry's attributes/timeseries mappings apply instead",
+    );
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { TemplateSyntaxError } from '../errors.js';
 import { compileTemplate } from '../expressions/template.js';
 import type { TemplateMode } from '../expressions/types.js';
+import { addressPattern } from './address-patterns.js';
 import { readConfiguredFile } from './files.js';
 import { compileLinearPattern } from './linear-regexp.js';
 import { checkTlsMaterial, type TlsFile } from './tls.js';
@@ -147,6 +148,8 @@ const serverSideRpc = z.object(SERVER_SIDE_RPC_SHAPE).transform((r): RpcMapping 
 
 const CHARGE_POINT_SHAPE = {
   idRegexpPattern,
+  host: addressPattern,
+  port: addressPattern,
   deviceNameExpression: template('text', '${Vendor} ${Model}'),
   deviceTypeExpression: template('text', '${Model}'),
   attributes: z.array(datapoint).default([]),
@@ -157,6 +160,8 @@ const CHARGE_POINT_SHAPE = {
 const chargePoint = z.object(CHARGE_POINT_SHAPE).transform((cp): ChargePointConfig => ({
   idRegexpPattern: cp.idRegexpPattern.pattern,
   idRegexp: cp.idRegexpPattern.regexp,
+  ...(cp.host === undefined ? {} : { host: cp.host }),
+  ...(cp.port === undefined ? {} : { port: cp.port }),
   deviceNameExpression: cp.deviceNameExpression,
   deviceTypeExpression: cp.deviceTypeExpression,
   attributes: cp.attributes,
@@ -183,6 +188,15 @@ const ocppVersions = z
   });
 
 export type ParsedSecurityRule = SecurityRule | { type: 'anonymous' };
+
+/** The Python connector lower-cases `connection.type` and `security[].type` (`"TLS"` works there). */
+function lowerCaseType(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' && type !== type.toLowerCase()
+    ? { ...value, type: type.toLowerCase() }
+    : value;
+}
 
 /**
  * An object of strings read into a Map. Not z.record: its output is a plain object, which drops a
@@ -307,16 +321,15 @@ export function ocppFileSchema(dir: string) {
         ...(signer === undefined ? {} : { signingCa: signer }),
       };
     });
-  const connection = z
-    .discriminatedUnion('type', [
-      z
-        .object(INSECURE_SHAPE)
-        .transform((c): ConnectionConfig =>
-          c.signingCa === undefined ? { type: c.type } : { type: c.type, signingCa: c.signingCa },
-        ),
-      tlsConnection,
-    ])
-    .default({ type: 'insecure' });
+  const connectionUnion = z.discriminatedUnion('type', [
+    z
+      .object(INSECURE_SHAPE)
+      .transform((c): ConnectionConfig =>
+        c.signingCa === undefined ? { type: c.type } : { type: c.type, signingCa: c.signingCa },
+      ),
+    tlsConnection,
+  ]);
+  const connection = z.preprocess(lowerCaseType, connectionUnion).default({ type: 'insecure' });
 
   const CREDENTIAL_SHAPE = { username: z.string(), password: z.string() };
   const TOKEN_SHAPE = { type: z.literal('token'), tokens: z.array(z.string()) };
@@ -368,7 +381,7 @@ export function ocppFileSchema(dir: string) {
     // 0 asks the OS for a free port (tests).
     port: z.number().int().min(0).max(65535).default(9000),
     connection,
-    security: z.array(securityRule.transform(toRule)).default([]),
+    security: z.array(z.preprocess(lowerCaseType, securityRule.transform(toRule))).default([]),
     ocppVersions,
     heartbeatInterval: z.number().int().min(1).default(60),
     pingInterval: z.number().int().min(0).default(30),

@@ -152,10 +152,19 @@ export interface RpcMapping extends DownlinkTarget {
   timeoutMs: number;
 }
 
+/** A regular expression from the config and its compiled, whole-match form. */
+export interface PatternFilter {
+  pattern: string;
+  regexp: RegExp;
+}
+
 export interface ChargePointConfig {
   idRegexpPattern: string;
   /** idRegexpPattern anchored to match the whole id. */
   idRegexp: RegExp;
+  /** Remote address / port filters (upstream's `host` / `port`), whole-match. */
+  host?: PatternFilter;
+  port?: PatternFilter;
   deviceNameExpression: CompiledTemplate;
   deviceTypeExpression: CompiledTemplate;
   attributes: DatapointMapping[];
@@ -173,6 +182,16 @@ export interface OcppConnectorConfig {
   chargePoints: ChargePointConfig[];
 }
 
+/** The operator's HTTP surface (tb_gateway.json `statusServer`, ours). */
+export interface StatusServerConfig {
+  enabled: boolean;
+  host: string;
+  /** 0 = any free port (the bound URL is logged). */
+  port: number;
+  /** HTTP basic auth for everything but /healthz and /readyz. */
+  auth?: { username: string; password: string };
+}
+
 export interface ConfigNotice {
   level: 'info' | 'warn';
   message: string;
@@ -184,6 +203,7 @@ export interface GatewayConfig {
   thingsboard: ThingsBoardConfig;
   storage: StorageConfig;
   connectors: OcppConnectorConfig[];
+  statusServer: StatusServerConfig;
   /** Things to log once at start-up: ignored keys, aliases, skipped connectors. */
   notices: ConfigNotice[];
 }

@@ -8,11 +8,20 @@ import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js'
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
-import { CentralSystemServer, type HandshakeInfo } from '../ocpp/server.js';
+import {
+  CentralSystemServer,
+  HandshakeRefusal,
+  type HandshakeInfo,
+  type PeerAddress,
+} from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
+import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
+import type { OcppVersion } from '../ocpp/versions.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
 import { ChargePointSecurity } from '../security/index.js';
+import { ChargePointActivity } from './activity.js';
+import { addressRefusal } from './address-filter.js';
 import { ANSWERS, bootAliases } from './answers.js';
 import {
   DEFAULT_RPC_TIMEOUT_MS,
@@ -24,6 +33,9 @@ import {
 } from './downlink.js';
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+import { TrafficObserver } from './observer.js';
+import { ConnectionInspector } from './inspector.js';
+import { newRpcCounters, rpcFailureKind, type ChargePointDetail, type ChargePointView } from './views.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -46,6 +58,7 @@ interface Live {
   route: Route;
   /** The identity announced to ThingsBoard with v1/gateway/connect on this connection, if any. */
   announced: DeviceIdentity | undefined;
+  activity: ChargePointActivity;
 }
 
 export class OcppConnector implements CallHandler {
@@ -57,6 +70,9 @@ export class OcppConnector implements CallHandler {
     receiveTimeUsed: 0,
   };
   readonly protocolCounters = newProtocolCounters();
+  /** Frames by version, direction, type and action; CALLERRORs by code. */
+  readonly traffic = new TrafficCounters();
+  readonly rpcCounters = newRpcCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
   private readonly routes: Route[];
@@ -67,6 +83,7 @@ export class OcppConnector implements CallHandler {
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
+  private readonly inspector: ConnectionInspector;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -86,16 +103,31 @@ export class OcppConnector implements CallHandler {
       emitTelemetry: (id, values) => this.emitTelemetry(id, values),
       rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
     });
+    this.inspector = new ConnectionInspector({
+      connector: this.name,
+      live: this.live,
+      identityOf: (id) => this.registry.identityOf(id),
+      logger: this.logger,
+      now: this.now,
+    });
+    const observer = new TrafficObserver({
+      counters: this.traffic,
+      logger: this.logger,
+      activityOf: (session) => this.bySession.get(session)?.activity,
+      tracedUntil: (id) => this.inspector.tracedUntil(id),
+      warnings: this.warnings,
+    });
     this.server = new CentralSystemServer<Route>({
       config: deps.config.centralSystem,
       logger: this.logger,
       validators: deps.validators,
       handler: this,
       protocolCounters: this.protocolCounters,
-      resolveChargePoint: (id) => this.routes.find((r) => r.entry.idRegexp.test(id)),
+      resolveChargePoint: (id, peer) => this.resolveRoute(id, peer),
       onSession: (session, route, handshake) => this.onSession(session, route, handshake),
       admit: (request) => this.security.admit(request),
       warnings: this.warnings,
+      tap: observer.tap,
     });
   }
 
@@ -145,11 +177,42 @@ export class OcppConnector implements CallHandler {
     return this.security.isOfflineRpc(method);
   }
 
+  // ---- what an operator sees (status page, JSON API, /metrics) ----
+
+  connectionsByVersion(): Partial<Record<OcppVersion, number>> {
+    return this.inspector.connectionsByVersion();
+  }
+
+  chargePoints(): ChargePointView[] {
+    return this.inspector.chargePoints();
+  }
+
+  chargePoint(id: string): ChargePointDetail | undefined {
+    return this.inspector.chargePoint(id);
+  }
+
+  trace(id: string, minutes: number): Date | undefined {
+    return this.inspector.trace(id, minutes);
+  }
+
+  /**
+   * The first entry whose idRegexpPattern matches decides (as upstream): when its `host`/`port`
+   * filters refuse the remote address, the charge point is refused, not tried against later entries.
+   */
+  private resolveRoute(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined {
+    const route = this.routes.find((r) => r.entry.idRegexp.test(id));
+    if (!route) return undefined;
+    const refusal = addressRefusal(route.entry, peer);
+    return refusal === undefined ? route : new HandshakeRefusal(refusal);
+  }
+
   // ---- charge point → ThingsBoard ----
 
   private onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void {
+    const { peer } = handshake;
     const previous = this.live.get(session.id);
-    const live: Live = { session, route, announced: undefined };
+    const activity = new ChargePointActivity(peer, this.now().getTime());
+    const live: Live = { session, route, announced: undefined, activity };
     this.live.set(session.id, live);
     this.bySession.set(session, live);
     if (previous) {
@@ -165,20 +228,34 @@ export class OcppConnector implements CallHandler {
         chargePointId: session.id,
         ocppVersion: session.spec.version,
         securityProfile: handshake.securityProfile,
+        remoteAddress: peer.address,
+        remotePort: peer.port,
       },
       'charge point connected',
     );
     this.security.onConnected(session.id, handshake.securityProfile);
-    session.socket.once('close', () => this.onSessionClosed(live));
+    session.socket.once('close', (code: number, reason: Buffer) =>
+      this.onSessionClosed(live, code, reason.toString('utf8')),
+    );
     const remembered = this.registry.remembered(session.id);
     if (remembered) this.persist(this.announce(live, remembered), session.id);
   }
 
-  private onSessionClosed(live: Live): void {
+  private onSessionClosed(live: Live, code: number, reason: string): void {
     const { session } = live;
-    if (this.live.get(session.id) !== live) return; // replaced: the device stays connected
+    const replaced = this.live.get(session.id) !== live;
+    this.logger.info(
+      {
+        chargePointId: session.id,
+        ocppVersion: session.spec.version,
+        closeCode: code,
+        closeReason: reason.slice(0, 123),
+        ...(replaced ? { replaced: true } : {}),
+      },
+      'charge point disconnected',
+    );
+    if (replaced) return; // the device stays connected on the newer connection
     this.live.delete(session.id);
-    this.logger.info({ chargePointId: session.id }, 'charge point disconnected');
     if (live.announced) {
       this.registry.markGone(session.id, live.announced.name);
       this.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
@@ -221,6 +298,8 @@ export class OcppConnector implements CallHandler {
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
       records.push(...this.announce(live, this.bootIdentity(live, payload)));
+    } else if (action === 'StatusNotification') {
+      live.activity.noteStatus(payload, this.now());
     }
     records.push(...this.mapData(live, action, payload));
     let response: Record<string, unknown>;
@@ -372,18 +451,32 @@ export class OcppConnector implements CallHandler {
    * config entry says `withResponse: false`.
    */
   async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+    const reply = await this.rpc(device, method, params);
+    // Counted here, once per RPC, so the outcome counters add up to the RPCs received.
+    if (reply === undefined) this.rpcCounters.noReply++;
+    else if ('result' in reply) this.rpcCounters.ok++;
+    return reply;
+  }
+
+  private async rpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
     const live = this.sessionOfDevice(device);
     if (this.security.isRpc(method)) {
       // Reserved like get/set. resetSecurityProfile also works while the station is offline (a
       // device never booted is named after its charge point id).
       const chargePointId = this.registry.chargePointNamed(device) ?? device;
       try {
-        return await this.security.onRpc(method, params, { chargePointId, session: live?.session });
+        const reply = await this.security.onRpc(method, params, { chargePointId, session: live?.session });
+        if ('error' in reply) this.rpcCounters[live ? 'invalid' : 'notConnected']++;
+        return reply;
       } catch (err) {
+        this.rpcCounters[rpcFailureKind(err)]++;
         return { error: describeFailure(err) };
       }
     }
-    if (!live) return { error: `device "${device}" has no live charge point` };
+    if (!live) {
+      this.rpcCounters.notConnected++;
+      return { error: `device "${device}" has no live charge point` };
+    }
     const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
     try {
       let response: unknown;
@@ -402,12 +495,14 @@ export class OcppConnector implements CallHandler {
       } else if (live.session.spec.centralSystemActions.has(method)) {
         response = await live.session.call(method, params ?? {}, rpcTimeout(undefined));
       } else {
+        this.rpcCounters.unknownMethod++;
         return {
           error: `unknown method "${method}": no serverSideRpc entry and not an ${live.session.spec.version} action`,
         };
       }
       return { result: response };
     } catch (err) {
+      this.rpcCounters[rpcFailureKind(err)]++;
       return { error: describeFailure(err) };
     }
   }

@@ -16,6 +16,7 @@ import type { SecurityProfile } from '../security/state.js';
 import { tlsServerOptions } from '../security/tls.js';
 import { authenticate, challengeHeader, identityOf, type AuthResult } from './auth.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
+import type { FrameTap } from './tap.js';
 import type { ValidatorSet } from './validator.js';
 import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
 
@@ -32,11 +33,25 @@ export interface ServerCounters {
   rejectedBadRequest: number;
   /** Exceptions while handling a handshake: answered 500, counted, logged, never fatal. */
   handshakeErrors: number;
+  /** The id matched an entry whose `host`/`port` filter refused the remote address (HTTP 404). */
+  rejectedAddress: number;
+}
+
+/** Where a charge point connects from (as the TCP socket sees it: a proxy's address behind one). */
+export interface PeerAddress {
+  address: string;
+  port: number;
+}
+
+/** A resolver's answer that the charge point is known but refused, and why (HTTP 404). */
+export class HandshakeRefusal {
+  constructor(readonly reason: string) {}
 }
 
 /** What the handshake established, for the session's owner. */
 export interface HandshakeInfo {
   securityProfile: SecurityProfile;
+  peer: PeerAddress;
 }
 
 export interface CentralSystemServerOptions<Route> {
@@ -45,8 +60,8 @@ export interface CentralSystemServerOptions<Route> {
   validators: ValidatorSet;
   handler: CallHandler;
   protocolCounters: ProtocolCounters;
-  /** The configuration that applies to a charge point id, or undefined (→ HTTP 404). */
-  resolveChargePoint(id: string): Route | undefined;
+  /** The configuration that applies to a charge point id, or undefined / a refusal (→ HTTP 404). */
+  resolveChargePoint(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined;
   /** A new session whose handshake completed with a common OCPP version. */
   onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void;
   /**
@@ -60,11 +75,12 @@ export interface CentralSystemServerOptions<Route> {
   admissionTimeoutMs?: number;
   /** Where per-message warnings are summarised. */
   warnings?: LogSummary;
+  /** Sees every frame of every session. */
+  tap?: FrameTap;
 }
 
 interface Admission {
   version: OcppVersion | undefined;
-  securityProfile: SecurityProfile;
 }
 
 /** Charge point id = URL path without surrounding slashes, query dropped, percent-decoded. */
@@ -126,6 +142,7 @@ export class CentralSystemServer<Route> {
     rejectedBusy: 0,
     rejectedBadRequest: 0,
     handshakeErrors: 0,
+    rejectedAddress: 0,
   };
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
@@ -294,7 +311,16 @@ export class CentralSystemServer<Route> {
       );
       return refuse(socket, 404, 'Not Found');
     }
-    const route = this.opts.resolveChargePoint(id);
+    const peer = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    const route = this.opts.resolveChargePoint(id, peer);
+    if (route instanceof HandshakeRefusal) {
+      this.counters.rejectedAddress++;
+      logger.warn(
+        { chargePointId: id, remoteAddress: peer.address, remotePort: peer.port, reason: route.reason },
+        'charge point refused: its address does not match the chargePoints entry',
+      );
+      return refuse(socket, 404, 'Not Found');
+    }
     if (route === undefined) {
       this.counters.rejectedNotFound++;
       logger.warn(
@@ -335,6 +361,7 @@ export class CentralSystemServer<Route> {
       : config.connection.type === 'tls' && config.connection.requireClientCertificate
         ? 3
         : 2;
+    const handshake: HandshakeInfo = { securityProfile, peer };
     if (this.opts.admit && this.pendingAdmissions >= (this.opts.maxPendingAdmissions ?? 512)) {
       return this.refuseBusy(socket, id, 'too many handshakes waiting for their admission');
     }
@@ -342,10 +369,10 @@ export class CentralSystemServer<Route> {
       ? this.opts.admit({ chargePointId: id, req, securityProfile })
       : authenticate(config.security, req, id);
     if (!(decision instanceof Promise)) {
-      this.admitted(decision, req, socket, head, id, route, securityProfile);
+      this.admitted(decision, req, socket, head, id, route, handshake);
       return;
     }
-    this.awaitAdmission(decision, req, socket, head, id, route, securityProfile);
+    this.awaitAdmission(decision, req, socket, head, id, route, handshake);
   }
 
   /**
@@ -360,7 +387,7 @@ export class CentralSystemServer<Route> {
     head: Buffer,
     id: string,
     route: Route,
-    securityProfile: SecurityProfile,
+    handshake: HandshakeInfo,
   ): void {
     this.pendingAdmissions++;
     let timer: NodeJS.Timeout | undefined;
@@ -375,7 +402,7 @@ export class CentralSystemServer<Route> {
           this.guarded(req, socket, () => {
             if (result === 'timeout')
               return this.refuseBusy(socket, id, 'the admission decision took too long');
-            this.admitted(result, req, socket, head, id, route, securityProfile);
+            this.admitted(result, req, socket, head, id, route, handshake);
           });
         },
         (err: unknown) => this.handshakeFailed(req, socket, err, 'admission failed'),
@@ -399,7 +426,7 @@ export class CentralSystemServer<Route> {
     head: Buffer,
     id: string,
     route: Route,
-    securityProfile: SecurityProfile,
+    handshake: HandshakeInfo,
   ): void {
     const { logger, config } = this.opts;
     if (!auth.ok && auth.ambiguous) {
@@ -418,7 +445,7 @@ export class CentralSystemServer<Route> {
       version = 'ocpp1.6';
       logger.warn({ chargePointId: id }, 'charge point offered no subprotocol: serving it as ocpp1.6');
     }
-    this.admissions.set(req, { version: offered.size === 0 ? undefined : version, securityProfile });
+    this.admissions.set(req, { version: offered.size === 0 ? undefined : version });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (!version) {
         // OCPP-J 1.6 §3.2 / 2.0.1 part 4 §3.2: complete the handshake without a subprotocol, then close.
@@ -431,7 +458,7 @@ export class CentralSystemServer<Route> {
         return;
       }
       try {
-        this.accept(ws, id, version, route, { securityProfile });
+        this.accept(ws, id, version, route, handshake);
       } catch (err) {
         this.counters.handshakeErrors++;
         logger.error({ chargePointId: id, err }, 'setting up a charge point connection failed');
@@ -467,6 +494,7 @@ export class CentralSystemServer<Route> {
         stallTimeoutMs: this.opts.config.sendStallTimeoutMs,
       },
       ...(this.opts.warnings ? { warnings: this.opts.warnings } : {}),
+      ...(this.opts.tap ? { tap: this.opts.tap } : {}),
     });
     this.opts.onSession(session, route, handshake);
   }

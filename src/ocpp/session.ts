@@ -27,6 +27,7 @@ import {
   type Frame,
   type FrameProblem,
 } from './frames.js';
+import type { FrameTap } from './tap.js';
 import type { PayloadValidator } from './validator.js';
 import { spellError, type OcppVersionSpec } from './versions.js';
 
@@ -130,6 +131,8 @@ export interface SessionOptions {
   sendBuffer?: SendBufferLimits;
   /** Where per-message warnings are summarised; without one they are logged each time. */
   warnings?: LogSummary;
+  /** Sees every frame in and out (counters, frame logs, the status page). */
+  tap?: FrameTap;
 }
 
 export class ChargePointSession {
@@ -307,7 +310,9 @@ export class ChargePointSession {
     call.id = id;
     this.inflight = call;
     this.opts.counters.callsOut++;
-    this.write(`[${CALL},"${id}",${JSON.stringify(call.action)},${call.payloadText}]`);
+    const text = `[${CALL},"${id}",${JSON.stringify(call.action)},${call.payloadText}]`;
+    this.opts.tap?.(this, { direction: 'out', messageType: CALL, action: call.action }, text);
+    this.write(text);
   }
 
   private settleInflight(): OutgoingCall | undefined {
@@ -384,6 +389,7 @@ export class ChargePointSession {
         text === undefined
           ? undefined
           : parseFrame(text, this.spec, this.opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+      if (this.opts.tap) this.tapIncoming(parsed?.ok ? parsed.frame : undefined, text);
       if (parsed?.ok) {
         if (parsed.frame.type === CALL) callId = parsed.frame.id;
         this.dispatch(parsed.frame);
@@ -428,6 +434,29 @@ export class ChargePointSession {
     // OCPP-J 1.6 has no such rule: there the frame is only logged and counted.
     const id = problem?.id ?? (this.spec.answersUnreadableFrames ? '-1' : undefined);
     if (id !== undefined) this.sendError(id, problem?.kind ?? this.spec.frameErrorKind, message);
+  }
+
+  /** Before dispatch, while the outstanding CALL a reply answers is still known. */
+  private tapIncoming(frame: Frame | undefined, text: string | undefined): void {
+    const tap = this.opts.tap;
+    if (!tap) return;
+    if (!frame) {
+      tap(this, { direction: 'in', messageType: undefined, action: undefined }, text ?? '(binary frame)');
+      return;
+    }
+    if (frame.type === CALL || frame.type === SEND) {
+      tap(this, { direction: 'in', messageType: frame.type, action: frame.action }, text ?? '');
+      return;
+    }
+    const action =
+      this.inflight?.id === frame.id
+        ? this.inflight.action
+        : this.lastAnswered?.id === frame.id
+          ? this.lastAnswered.action
+          : undefined;
+    const error =
+      frame.type === CALLRESULT ? {} : { errorCode: frame.code, errorDescription: frame.description };
+    tap(this, { direction: 'in', messageType: frame.type, action, ...error }, text ?? '');
   }
 
   private isReplyType(type: number): boolean {
@@ -544,12 +573,14 @@ export class ChargePointSession {
         id,
         known ? 'NotSupported' : 'NotImplemented',
         known ? `${action} is sent by a Central System, not a charge point` : `unknown action "${action}"`,
+        {},
+        action,
       );
       return;
     }
     const invalid = this.opts.validator.validateRequest(action, payload);
     if (invalid) {
-      this.sendError(id, invalid.kind, invalid.message, invalid.details);
+      this.sendError(id, invalid.kind, invalid.message, invalid.details, action);
       return;
     }
     let result: unknown;
@@ -584,20 +615,22 @@ export class ChargePointSession {
         { chargePointId: this.id, action, reason: invalid.message },
         'gateway built an invalid response',
       );
-      this.sendError(id, 'InternalError', 'the Central System could not build a valid response');
+      this.sendError(id, 'InternalError', 'the Central System could not build a valid response', {}, action);
       return;
     }
     this.lastAnswered = { id, action };
-    this.write(JSON.stringify([CALLRESULT, id, response]));
+    const text = JSON.stringify([CALLRESULT, id, response]);
+    this.opts.tap?.(this, { direction: 'out', messageType: CALLRESULT, action }, text);
+    this.write(text);
   }
 
   private answerFailure(id: string, action: string, err: unknown): void {
     if (err instanceof OcppError) {
-      this.sendError(id, err.kind, err.message, err.details);
+      this.sendError(id, err.kind, err.message, err.details, action);
       return;
     }
     this.opts.logger.error({ chargePointId: this.id, action, err }, 'handling a charge point call failed');
-    this.sendError(id, 'InternalError', 'the Central System could not process the call');
+    this.sendError(id, 'InternalError', 'the Central System could not process the call', {}, action);
   }
 
   private sendError(
@@ -605,13 +638,22 @@ export class ChargePointSession {
     kind: OcppErrorKind,
     description: string,
     details: Record<string, unknown> = {},
+    /** The action of the CALL this answers, when known (for counters and logs). */
+    action?: string,
   ): void {
     this.opts.counters.callErrorsOut++;
     const text =
       description.length > MAX_ERROR_DESCRIPTION
         ? description.slice(0, MAX_ERROR_DESCRIPTION - 1) + '…'
         : description;
-    this.write(JSON.stringify([CALLERROR, id, spellError(this.spec, kind), text, details]));
+    const code = spellError(this.spec, kind);
+    const frame = JSON.stringify([CALLERROR, id, code, text, details]);
+    this.opts.tap?.(
+      this,
+      { direction: 'out', messageType: CALLERROR, action, errorCode: code, errorDescription: text },
+      frame,
+    );
+    this.write(frame);
   }
 
   /**

@@ -51,7 +51,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The link as an operator sees it (status page, /readyz). */
+export interface LinkState {
+  /** Since when connected (ms since the epoch), or since when trying to connect. */
+  since: number;
+  /** The last reason a connection failed or was lost (an error code or message), with when. */
+  lastFailure?: { reason: string; at: number };
+}
+
 export class ThingsBoardClient {
+  readonly link: LinkState = { since: Date.now() };
   readonly counters: ThingsBoardCounters = {
     connects: 0,
     connectFailures: 0,
@@ -197,6 +206,7 @@ export class ThingsBoardClient {
     // sees it later): do not let Nagle's algorithm hold them back for a PUBACK round trip.
     (gen.client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true);
     this.counters.connects++;
+    this.link.since = Date.now();
     if (this.attempt > 0) this.logger.info({ broker: this.endpoint }, 'ThingsBoard connection restored');
     else this.logger.info({ broker: this.endpoint }, 'connected to ThingsBoard');
     this.attempt = 0;
@@ -217,6 +227,8 @@ export class ThingsBoardClient {
     gen.client.end(true);
     if (this.stopped) return;
     if (!wasConnected) this.counters.connectFailures++;
+    if (wasConnected) this.link.since = Date.now();
+    this.link.lastFailure = { reason: this.lastError || 'connection closed', at: Date.now() };
     this.attempt++;
     const delay = this.backoff(this.attempt);
     this.logger.warn(

@@ -8,6 +8,7 @@
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/types.js';
 import type { ThingsBoardClient } from './client.js';
+import { LatencyHistogram } from './latency.js';
 import { packRecords, type PackGroup } from './pack.js';
 
 export interface PublisherOptions {
@@ -21,7 +22,17 @@ export interface PublisherOptions {
   maxInflight?: number;
 }
 
+export interface PublisherStats {
+  /** Publish → broker acknowledgement (PUBACK at QoS 1), seconds. */
+  latency: LatencyHistogram;
+  /** When the broker last acknowledged a publish (ms since the epoch), 0 = never. */
+  lastAckAt: number;
+  /** Publishes not acknowledged (link lost), to be sent again. */
+  retried: number;
+}
+
 export class OutboxPublisher {
+  readonly stats: PublisherStats = { latency: new LatencyHistogram(), lastAckAt: 0, retried: 0 };
   private readonly opts: PublisherOptions;
   private readonly maxInflight: number;
   /** Every record with id <= lastReadId has been read and packed (queued, in flight or acknowledged). */
@@ -67,14 +78,18 @@ export class OutboxPublisher {
     let failed = false;
     for (const p of group.publishes) {
       this.inflight++;
+      const sentAt = performance.now();
       this.opts.client.publish(p.topic, p.payload).then(
         () => {
+          this.stats.latency.observe((performance.now() - sentAt) / 1000);
+          this.stats.lastAckAt = Date.now();
           this.inflight--;
           if (--waiting === 0 && !failed) this.opts.outbox.removeRange(group.fromId, group.toId);
           this.pump();
         },
         (err: unknown) => {
           this.inflight--;
+          this.stats.retried++;
           if (!failed) {
             failed = true;
             this.rewind(group.fromId);

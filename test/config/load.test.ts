@@ -88,7 +88,11 @@ describe('the seed document', () => {
       timeoutMs: 30_000,
     });
     expect(cp.serverSideRpc[0]?.valueExpression.source).toBe('${params}');
-    expect(config.notices).toEqual([]);
+    // Its credentials are the documentation's examples: loaded, and warned about.
+    expect(config.notices.map((n) => n.message)).toEqual([
+      expect.stringMatching(/centralSystem\.security\[0\] still holds the example token/),
+      expect.stringMatching(/centralSystem\.security\[1\] still holds the example credentials admin\/admin/),
+    ]);
   });
 
   it('is what config/ocpp.json ships, and the shipped config/ files load', () => {

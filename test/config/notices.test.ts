@@ -86,6 +86,12 @@ describe('a Python gateway tb_gateway.json', () => {
         message:
           'connector "MQTT Broker Connector" (type "mqtt") skipped: this gateway only runs OCPP connectors',
       },
+      {
+        level: 'warn',
+        message: expect.stringContaining(
+          'the ThingsBoard access token is the placeholder "YOUR_ACCESS_TOKEN"',
+        ),
+      },
     ]);
   });
 });

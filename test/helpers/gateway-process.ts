@@ -45,9 +45,11 @@ export class GatewayProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+  /** `cli`: another build of the CLI (an installed package, a container's runtime tree). */
+  constructor(args: string[], env: Record<string, string> = {}, cli = CLI) {
+    this.child = spawn(process.execPath, [cli, ...args], {
+      // The status server listens on a free port, so parallel gateways never race for its default.
+      env: { ...process.env, LOG_LEVEL: 'debug', TB_GW_STATUS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let partial = '';

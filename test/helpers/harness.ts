@@ -20,6 +20,8 @@ export interface HarnessOptions {
   /** Merged into tb_gateway.json's `thingsboard` section. */
   thingsboard?: Record<string, unknown>;
   storage?: Record<string, unknown>;
+  /** tb_gateway.json's `statusServer` (it listens on a free port whatever this says). */
+  statusServer?: Record<string, unknown>;
   env?: Record<string, string>;
   accessToken?: string;
   /** A folder already holding files the connector configs name (certificates); removed at stop. */
@@ -67,6 +69,7 @@ export class Harness {
       },
       storage: opts.storage ?? { type: 'memory' },
       connectors,
+      ...(opts.statusServer ? { statusServer: opts.statusServer } : {}),
     });
     this.gateway = GatewayProcess.run(config, opts.env);
     await this.gateway.started();
@@ -74,6 +77,12 @@ export class Harness {
       this.urls[c.name] = `ws://127.0.0.1:${await listeningPort(this.gateway, c.name)}`;
     }
     await this.tb.waitFor(() => this.broker.usernames.includes(token), 10_000, 'gateway MQTT login');
+  }
+
+  /** The status server's base URL (`http://127.0.0.1:<port>/`), from its start-up log line. */
+  async statusUrl(): Promise<string> {
+    const line = await this.gateway.waitForLog((l) => l.msg.startsWith('status server listening'), 5000);
+    return String(line.url);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,118 @@
+/**
+ * What a frame shows in logs and on the status page: credentials never, idTokens masked, the rest
+ * as sent.
+ */
+import { describe, expect, it } from 'vitest';
+import { maskIdToken, REDACTED, redactFrameText } from '../../src/ocpp/redact.js';
+
+const call = (action: string, payload: unknown) => JSON.stringify([2, '1', action, payload]);
+const result = (payload: unknown) => JSON.stringify([3, '1', payload]);
+
+describe('redactFrameText', () => {
+  const secrets: { name: string; frame: string; secret: string; keeps?: string }[] = [
+    {
+      name: '1.6 ChangeConfiguration AuthorizationKey',
+      frame: call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'deadbeefcafe0001' }),
+      secret: 'deadbeefcafe0001',
+      keeps: 'AuthorizationKey',
+    },
+    {
+      name: '1.6 GetConfiguration answer holding AuthorizationKey',
+      frame: result({
+        configurationKey: [{ key: 'AuthorizationKey', readonly: false, value: 'S3cretKey!' }],
+      }),
+      secret: 'S3cretKey!',
+    },
+    {
+      name: '2.x SetVariables BasicAuthPassword',
+      frame: call('SetVariables', {
+        setVariableData: [
+          {
+            attributeValue: 'hunter2hunter2',
+            component: { name: 'SecurityCtrlr' },
+            variable: { name: 'BasicAuthPassword' },
+          },
+        ],
+      }),
+      secret: 'hunter2hunter2',
+      keeps: 'SecurityCtrlr',
+    },
+    {
+      name: '2.x NotifyReport variableAttribute of a password',
+      frame: call('NotifyReport', {
+        reportData: [
+          {
+            component: { name: 'SecurityCtrlr' },
+            variable: { name: 'BasicAuthPassword' },
+            variableAttribute: [{ value: 'p4ssw0rd-in-report' }],
+          },
+        ],
+      }),
+      secret: 'p4ssw0rd-in-report',
+    },
+    {
+      name: '2.x SetNetworkProfile VPN key and APN password',
+      frame: call('SetNetworkProfile', {
+        connectionData: {
+          vpn: {
+            server: 'vpn.example',
+            user: 'u',
+            password: 'vpnpass',
+            key: 'vpn-shared-key',
+            type: 'IPSec',
+          },
+          apn: { apn: 'internet', apnPassword: 'apn-secret', apnAuthentication: 'AUTO' },
+        },
+      }),
+      secret: 'vpn-shared-key',
+      keeps: 'vpn.example',
+    },
+    {
+      name: 'a frame that is not JSON still has its password masked',
+      frame: '[2,"1","X",{"password":"not-json-secret"',
+      secret: 'not-json-secret',
+    },
+  ];
+  it.each(secrets)('hides $name', ({ frame, secret, keeps }) => {
+    const shown = redactFrameText(frame);
+    expect(shown).not.toContain(secret);
+    expect(shown).toContain(REDACTED);
+    if (keeps) expect(shown).toContain(keeps);
+  });
+
+  it('masks idTags and idTokens to their last characters, leaving other values alone', () => {
+    const shown = redactFrameText(
+      call('TransactionEvent', {
+        idToken: { idToken: '04A1B2C3D4E5F6', type: 'ISO14443' },
+        groupIdToken: { idToken: 'GROUP-000042', type: 'Central' },
+        transactionInfo: { transactionId: 'tx-1' },
+      }),
+    );
+    expect(shown).not.toContain('04A1B2C3D4E5F6');
+    expect(shown).toContain('***5F6');
+    expect(shown).not.toContain('GROUP-000042');
+    expect(shown).toContain('ISO14443');
+    expect(shown).toContain('tx-1');
+    expect(redactFrameText(call('Authorize', { idTag: 'SECRETCARD123' }))).toBe(
+      call('Authorize', { idTag: '***123' }),
+    );
+  });
+
+  it('keeps a 1.6 configuration key that is not a credential', () => {
+    const frame = call('ChangeConfiguration', { key: 'HeartbeatInterval', value: '300' });
+    expect(redactFrameText(frame)).toBe(frame);
+  });
+
+  it('keeps "__proto__" keys as data and stops at a depth bound', () => {
+    expect(redactFrameText('[2,"1","DataTransfer",{"__proto__":{"password":"x"},"vendorId":"v"}]')).toBe(
+      '[2,"1","DataTransfer",{"__proto__":{"password":"***"},"vendorId":"v"}]',
+    );
+    const deep = '['.repeat(100) + ']'.repeat(100);
+    expect(redactFrameText(deep)).toContain('nested too deep');
+  });
+
+  it('maskIdToken hides short tokens entirely', () => {
+    expect(maskIdToken('1234')).toBe(REDACTED);
+    expect(maskIdToken('12345678')).toBe('***678');
+  });
+});
