@@ -12,47 +12,33 @@ import type { CentralSystemConfig } from '../config/types.js';
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { AdmissionRequest } from '../security/admission.js';
-import type { SecurityProfile } from '../security/state.js';
 import { tlsServerOptions } from '../security/tls.js';
-import { authenticate, challengeHeader, identityOf, type AuthResult } from './auth.js';
+import { AdmissionQueue } from './admission-queue.js';
+import { authenticate, challengeHeader, type AuthResult } from './auth.js';
+import { compressed, perMessageDeflate, releaseInflate } from './compression.js';
+import {
+  chargePointIdFromUrl,
+  HandshakeRefusal,
+  newServerCounters,
+  offeredProtocols,
+  refuse,
+  type HandshakeInfo,
+  type PeerAddress,
+  type ServerCounters,
+} from './handshake.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
 import type { FrameTap } from './tap.js';
 import type { ValidatorSet } from './validator.js';
+import { securityProfileOf } from './security-profile.js';
 import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
 
-export interface ServerCounters {
-  accepted: number;
-  rejectedNotFound: number;
-  rejectedAuth: number;
-  rejectedVersion: number;
-  /** TLS handshakes that failed (protocol version, cipher, …) before any charge point id was sent. */
-  rejectedTls: number;
-  /** Handshakes refused with 503 because too many were waiting for their admission decision. */
-  rejectedBusy: number;
-  /** Handshakes refused as malformed: an id too long, several Authorization headers. */
-  rejectedBadRequest: number;
-  /** Exceptions while handling a handshake: answered 500, counted, logged, never fatal. */
-  handshakeErrors: number;
-  /** The id matched an entry whose `host`/`port` filter refused the remote address (HTTP 404). */
-  rejectedAddress: number;
-}
-
-/** Where a charge point connects from (as the TCP socket sees it: a proxy's address behind one). */
-export interface PeerAddress {
-  address: string;
-  port: number;
-}
-
-/** A resolver's answer that the charge point is known but refused, and why (HTTP 404). */
-export class HandshakeRefusal {
-  constructor(readonly reason: string) {}
-}
-
-/** What the handshake established, for the session's owner. */
-export interface HandshakeInfo {
-  securityProfile: SecurityProfile;
-  peer: PeerAddress;
-}
+export {
+  chargePointIdFromUrl,
+  HandshakeRefusal,
+  type HandshakeInfo,
+  type PeerAddress,
+  type ServerCounters,
+} from './handshake.js';
 
 export interface CentralSystemServerOptions<Route> {
   config: CentralSystemConfig;
@@ -83,72 +69,13 @@ interface Admission {
   version: OcppVersion | undefined;
 }
 
-/** Charge point id = URL path without surrounding slashes, query dropped, percent-decoded. */
-export function chargePointIdFromUrl(url: string | undefined): string | undefined {
-  const path = (url ?? '/').split('?', 1)[0] ?? '';
-  try {
-    return decodeURIComponent(path.replace(/^\/+|\/+$/g, ''));
-  } catch {
-    return undefined;
-  }
-}
-
-function offeredProtocols(req: IncomingMessage): Set<string> {
-  const header = req.headers['sec-websocket-protocol'];
-  if (!header) return new Set();
-  return new Set(
-    header
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  );
-}
-
-function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
-  const lines = [`HTTP/1.1 ${status} ${text}`, 'Connection: close', 'Content-Length: 0'];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  socket.end(lines.join('\r\n') + '\r\n\r\n');
-}
-
-const DEFLATE = 'permessage-deflate';
-
-interface InflateHolder {
-  _inflate?: { close(): void } | null;
-  params?: Record<string, unknown>;
-}
-
-/**
- * ws resets, but keeps, a socket's inflate context after each message even without context
- * takeover (~30 KB measured per connection that ever sent a compressed frame). Closing it once
- * the message has been delivered lets ten thousand chargers that compress cost what idle ones
- * do; ws creates a new one for the next compressed frame. Reaches into ws' PerMessageDeflate
- * (`_extensions`, `_inflate`), checked against ws 8 — a no-op if those names ever change.
- */
-function releaseInflate(ws: WebSocket, _isBinary: boolean): void {
-  const extensions = (ws as unknown as { _extensions?: Record<string, InflateHolder> })._extensions;
-  const deflate = extensions?.[DEFLATE];
-  if (!deflate?._inflate || deflate.params?.client_no_context_takeover !== true) return;
-  deflate._inflate.close();
-  deflate._inflate = null;
-}
-
 export class CentralSystemServer<Route> {
-  readonly counters: ServerCounters = {
-    accepted: 0,
-    rejectedNotFound: 0,
-    rejectedAuth: 0,
-    rejectedVersion: 0,
-    rejectedTls: 0,
-    rejectedBusy: 0,
-    rejectedBadRequest: 0,
-    handshakeErrors: 0,
-    rejectedAddress: 0,
-  };
+  readonly counters: ServerCounters = newServerCounters();
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
   private readonly https: HttpsServer | undefined;
   /** Handshakes waiting for an asynchronous admission decision. */
-  private pendingAdmissions = 0;
+  private readonly admissionQueue: AdmissionQueue;
   private readonly wss: WebSocketServer;
   private readonly admissions = new WeakMap<IncomingMessage, Admission>();
   private readonly awaitingPong = new Set<WebSocket>();
@@ -156,6 +83,7 @@ export class CentralSystemServer<Route> {
 
   constructor(opts: CentralSystemServerOptions<Route>) {
     this.opts = opts;
+    this.admissionQueue = new AdmissionQueue(opts.maxPendingAdmissions, opts.admissionTimeoutMs);
     const { connection } = opts.config;
     this.https = connection.type === 'tls' ? createHttpsServer(tlsServerOptions(connection)) : undefined;
     this.http = this.https ?? createHttpServer();
@@ -177,19 +105,7 @@ export class CentralSystemServer<Route> {
       noServer: true,
       maxPayload: opts.config.maxMessageSize,
       clientTracking: true,
-      perMessageDeflate: opts.config.compression
-        ? {
-            // OCPP 2.0.1 part 4 §3.3 asks a CSMS to support permessage-deflate. Offered with no
-            // context takeover either way, and the gateway never compresses what it sends (each
-            // message may be sent uncompressed): a deflate context costs ~256 KB per socket, and
-            // ws keeps it once made. Inflating what a charge point compressed is released after
-            // each message (see releaseInflate), so an idle connection holds no zlib state.
-            serverNoContextTakeover: true,
-            clientNoContextTakeover: true,
-            threshold: Number.MAX_SAFE_INTEGER,
-            concurrencyLimit: 4,
-          }
-        : false,
+      perMessageDeflate: perMessageDeflate(opts.config.compression),
       handleProtocols: (_protocols, req) => this.admissions.get(req)?.version ?? false,
     });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -329,40 +245,16 @@ export class CentralSystemServer<Route> {
       );
       return refuse(socket, 404, 'Not Found');
     }
-    const tls = (socket as Partial<TLSSocket>).getPeerCertificate ? (socket as TLSSocket) : undefined;
-    if (config.connection.type === 'tls' && config.connection.requireClientCertificate) {
-      // Security profile 3: a client certificate that chains to the configured CA.
-      const cert = tls?.getPeerCertificate();
-      const presented = cert !== undefined && Object.keys(cert).length > 0;
-      if (!tls?.authorized || !presented) {
-        this.counters.rejectedAuth++;
-        const reason = presented
-          ? String(tls?.authorizationError ?? 'certificate not trusted')
-          : 'no client certificate';
-        logger.warn({ chargePointId: id, reason }, 'charge point refused: no valid client certificate');
-        return refuse(socket, 401, 'Unauthorized');
-      }
-      const cn = cert.subject?.CN;
-      // Security profile 3: the certificate is the charge point's credential, so its CN must be the
-      // identity (the last URL segment) when the operator asks for it.
-      if (config.connection.clientCertificateCnMustMatchId && cn !== identityOf(id)) {
-        this.counters.rejectedAuth++;
-        logger.warn(
-          { chargePointId: id, certificateCn: cn, reason: 'certificate CN is not the charge point identity' },
-          'charge point refused: certificate CN is not its identity',
-        );
-        return refuse(socket, 401, 'Unauthorized');
-      }
+    const profile = securityProfileOf(socket, config.connection, id);
+    if (!profile.ok) {
+      this.counters.rejectedAuth++;
+      const { reason, certificateCn } = profile;
+      logger.warn({ chargePointId: id, certificateCn, reason }, profile.message);
+      return refuse(socket, 401, 'Unauthorized');
     }
-    // 1.6 whitepaper §2.1 / 2.0.1 part 2 §2: 3 = TLS with a verified client certificate
-    // (refused above otherwise), 2 = TLS, 1 = a plain WebSocket.
-    const securityProfile: SecurityProfile = !tls
-      ? 1
-      : config.connection.type === 'tls' && config.connection.requireClientCertificate
-        ? 3
-        : 2;
+    const { securityProfile } = profile;
     const handshake: HandshakeInfo = { securityProfile, peer };
-    if (this.opts.admit && this.pendingAdmissions >= (this.opts.maxPendingAdmissions ?? 512)) {
+    if (this.opts.admit && this.admissionQueue.full) {
       return this.refuseBusy(socket, id, 'too many handshakes waiting for their admission');
     }
     const decision = this.opts.admit
@@ -375,11 +267,7 @@ export class CentralSystemServer<Route> {
     this.awaitAdmission(decision, req, socket, head, id, route, handshake);
   }
 
-  /**
-   * A handshake waits for a decision that needs the state store. The wait is bounded in number
-   * (beyond `maxPendingAdmissions` → 503 at once) and in time (→ 503), so a slow store cannot pile
-   * up handshakes; a charge point retries a 503 like any failed connection.
-   */
+  /** A handshake waits for a decision that needs the state store (see AdmissionQueue). */
   private awaitAdmission(
     decision: Promise<AuthResult>,
     req: IncomingMessage,
@@ -389,28 +277,21 @@ export class CentralSystemServer<Route> {
     route: Route,
     handshake: HandshakeInfo,
   ): void {
-    this.pendingAdmissions++;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.opts.admissionTimeoutMs ?? 10_000);
+    // The rest of the handshake runs under the same guard as its synchronous start; a charge
+    // point that gave up meanwhile is not answered.
+    const resume = (step: () => void): void => {
+      if (!socket.destroyed) this.guarded(req, socket, step);
+    };
+    this.admissionQueue.wait(decision, {
+      decided: (result) => resume(() => this.admitted(result, req, socket, head, id, route, handshake)),
+      timedOut: () => resume(() => this.refuseBusy(socket, id, 'the admission decision took too long')),
+      failed: (err) => this.handshakeFailed(req, socket, err, 'admission failed'),
     });
-    Promise.race([decision, timedOut])
-      .then(
-        (result) => {
-          if (socket.destroyed) return; // the charge point gave up meanwhile
-          // The rest of the handshake runs under the same guard as its synchronous start.
-          this.guarded(req, socket, () => {
-            if (result === 'timeout')
-              return this.refuseBusy(socket, id, 'the admission decision took too long');
-            this.admitted(result, req, socket, head, id, route, handshake);
-          });
-        },
-        (err: unknown) => this.handshakeFailed(req, socket, err, 'admission failed'),
-      )
-      .finally(() => {
-        clearTimeout(timer);
-        this.pendingAdmissions--;
-      });
+  }
+
+  /** Handshakes waiting for their admission decision now. */
+  get pendingAdmissions(): number {
+    return this.admissionQueue.pending;
   }
 
   private refuseBusy(socket: Duplex, id: string, reason: string): void {
@@ -478,7 +359,7 @@ export class CentralSystemServer<Route> {
     ws.on('pong', () => this.awaitingPong.delete(ws));
     ws.on('close', () => this.awaitingPong.delete(ws));
     ws.on('error', (err) => this.opts.logger.debug({ chargePointId: id, err }, 'charge point socket error'));
-    if (ws.extensions.includes(DEFLATE)) ws.on('message', (_data, isBinary) => releaseInflate(ws, isBinary));
+    if (compressed(ws)) ws.on('message', () => releaseInflate(ws));
     const session = new ChargePointSession({
       id,
       socket: ws,
