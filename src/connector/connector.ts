@@ -152,9 +152,14 @@ export class OcppConnector implements CallHandler {
     return this.server.counters;
   }
 
-  /** Security counters: downgrades refused, unanswered password changes settled, certificate reloads. */
-  get securityCounters(): Record<string, number> {
-    return this.security.counters();
+  /** The security lifecycle's counters (refused downgrades are in serverCounters). */
+  get securityCounters(): ChargePointSecurity['counters'] {
+    return this.security.counters;
+  }
+
+  /** Handshakes waiting for their admission decision now. */
+  get pendingAdmissions(): number {
+    return this.server.pendingAdmissions;
   }
 
   get connectionCount(): number {

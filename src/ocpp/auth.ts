@@ -7,8 +7,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { SecurityRule } from '../config/types.js';
 
-/** `ambiguous`: the request itself is malformed (HTTP 400), not merely unauthenticated (401). */
-export type AuthResult = { ok: true } | { ok: false; reason: string; ambiguous?: boolean };
+/**
+ * `ambiguous`: the request itself is malformed (HTTP 400), not merely unauthenticated (401).
+ * `downgrade`: refused for a lower security profile than the station used before (counted apart).
+ */
+export type AuthResult =
+  { ok: true } | { ok: false; reason: string; ambiguous?: boolean; downgrade?: boolean };
 
 function sameSecret(a: string, b: string): boolean {
   // Hash first so that lengths never leak and timingSafeEqual gets equal-length buffers.

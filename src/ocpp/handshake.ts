@@ -23,6 +23,8 @@ export interface ServerCounters {
   handshakeErrors: number;
   /** The id matched an entry whose `host`/`port` filter refused the remote address (HTTP 404). */
   rejectedAddress: number;
+  /** A lower security profile than the station used before (HTTP 401; A05.FR.09). */
+  rejectedDowngrade: number;
 }
 
 export function newServerCounters(): ServerCounters {
@@ -36,6 +38,7 @@ export function newServerCounters(): ServerCounters {
     rejectedBadRequest: 0,
     handshakeErrors: 0,
     rejectedAddress: 0,
+    rejectedDowngrade: 0,
   };
 }
 

@@ -316,7 +316,7 @@ export class CentralSystemServer<Route> {
       return refuse(socket, 400, 'Bad Request');
     }
     if (!auth.ok) {
-      this.counters.rejectedAuth++;
+      this.counters[auth.downgrade ? 'rejectedDowngrade' : 'rejectedAuth']++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
       return refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': challengeHeader(config.security) });
     }

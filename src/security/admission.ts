@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { SecurityRule } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { authenticate, authorizationOf, identityOf, parseBasic, type AuthResult } from '../ocpp/auth.js';
+import { newSecurityCounters, type SecurityCounters } from './counters.js';
 import { verifyAny } from './passwords.js';
 import type { SecurityProfile, SecurityState, StoredPassword } from './state.js';
 
@@ -18,27 +19,27 @@ export interface AdmissionRequest {
   securityProfile: SecurityProfile;
 }
 
-export interface AdmissionCounters {
-  /** Handshakes refused because the station connected with a higher profile before. */
-  downgradesRefused: number;
-  /** Stations that presented the password of a change they never confirmed (now confirmed). */
-  pendingPasswordsConfirmed: number;
-}
+export type AdmissionCounters = Pick<
+  SecurityCounters,
+  'admittedByConfig' | 'admittedByStoredPassword' | 'pendingPasswordsConfirmed' | 'pendingPasswordsDropped'
+>;
 
 export interface HandshakeAdmissionOptions {
   rules: readonly SecurityRule[];
   state: SecurityState;
   logger: Logger;
+  counters?: AdmissionCounters;
 }
 
 export class HandshakeAdmission {
-  readonly counters: AdmissionCounters = { downgradesRefused: 0, pendingPasswordsConfirmed: 0 };
+  readonly counters: AdmissionCounters;
   private readonly opts: HandshakeAdmissionOptions;
   private readonly basicRules: SecurityRule[];
   private readonly otherRules: SecurityRule[];
 
   constructor(opts: HandshakeAdmissionOptions) {
     this.opts = opts;
+    this.counters = opts.counters ?? newSecurityCounters();
     this.basicRules = opts.rules.filter((r) => r.type === 'basic');
     this.otherRules = opts.rules.filter((r) => r.type !== 'basic');
   }
@@ -57,14 +58,17 @@ export class HandshakeAdmission {
     // 1.6 whitepaper and OCPP 2.0.1 A05.FR.09: once a station connected with a higher security
     // profile, the Central System SHALL NOT allow it to connect with a lower one anymore.
     if (recorded !== undefined && request.securityProfile < recorded.profile) {
-      this.counters.downgradesRefused++;
+      // Counted by the server as a handshake result (rejectedDowngrade), once.
       return {
         ok: false,
+        downgrade: true,
         reason: `security profile downgrade: it connected with profile ${recorded.profile} before, now ${request.securityProfile}`,
       };
     }
     if (stored === undefined || (stored.current === undefined && stored.pending === undefined)) {
-      return authenticate(this.opts.rules, request.req, id);
+      const result = authenticate(this.opts.rules, request.req, id);
+      if (result.ok) this.counters.admittedByConfig++;
+      return result;
     }
     return this.withStoredPassword(request, stored);
   }
@@ -81,7 +85,10 @@ export class HandshakeAdmission {
     if (!authorization.ok) return authorization;
     if (this.otherRules.length > 0) {
       const other = authenticate(this.otherRules, req, id);
-      if (other.ok) return other;
+      if (other.ok) {
+        this.counters.admittedByConfig++;
+        return other;
+      }
     }
     const { header } = authorization;
     if (header === undefined) return { ok: false, reason: 'no Authorization header' };
@@ -108,6 +115,7 @@ export class HandshakeAdmission {
     }
     if (viaConfig || viaCurrent) {
       if (stored.pending !== undefined) await this.settlePending(id, 'dropped');
+      this.counters[viaCurrent ? 'admittedByStoredPassword' : 'admittedByConfig']++;
       return { ok: true };
     }
     return { ok: false, reason: 'Basic password not accepted' };
@@ -123,7 +131,7 @@ export class HandshakeAdmission {
       }
       return { current: record.pending.verifiers, updatedAt: now };
     });
-    if (outcome === 'confirmed') this.counters.pendingPasswordsConfirmed++;
+    this.counters[outcome === 'confirmed' ? 'pendingPasswordsConfirmed' : 'pendingPasswordsDropped']++;
     this.opts.logger.info(
       { chargePointId: id },
       outcome === 'confirmed'

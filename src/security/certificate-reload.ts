@@ -13,6 +13,7 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from '../log.js';
+import { newSecurityCounters, type SecurityCounters } from './counters.js';
 import { checkServerPairs } from './key-pairs.js';
 import { describeCertificates, secureContextOptions, type TlsConnection } from './tls.js';
 
@@ -21,15 +22,12 @@ export interface CertificateReloaderOptions {
   logger: Logger;
   /** Replaces the server's secure context (CentralSystemServer.setSecureContext). */
   apply(options: SecureContextOptions): void;
-}
-
-export interface ReloadCounters {
-  reloads: number;
-  reloadFailures: number;
+  /** Where renewals are counted (the connector's security counters). */
+  counters?: Pick<SecurityCounters, 'certificateReloads' | 'certificateReloadFailures'>;
 }
 
 export class CertificateReloader {
-  readonly counters: ReloadCounters = { reloads: 0, reloadFailures: 0 };
+  readonly counters: Pick<SecurityCounters, 'certificateReloads' | 'certificateReloadFailures'>;
   private readonly opts: CertificateReloaderOptions;
   private readonly files: string[];
   private readonly listener = (curr: Stats, prev: Stats): void => this.onStat(curr, prev);
@@ -40,6 +38,7 @@ export class CertificateReloader {
 
   constructor(opts: CertificateReloaderOptions) {
     this.opts = opts;
+    this.counters = opts.counters ?? newSecurityCounters();
     const { files } = opts.connection;
     this.files = [...new Set([...files.cert, ...files.key, ...(files.ca === undefined ? [] : [files.ca])])];
   }
@@ -123,7 +122,7 @@ export class CertificateReloader {
     } catch (err) {
       return this.refuse(`OpenSSL refused the new context: ${(err as Error).message}`);
     }
-    this.counters.reloads++;
+    this.counters.certificateReloads++;
     logger.info(
       { certificates: describeCertificates(cert) },
       'TLS certificates reloaded: new connections get the renewed certificates',
@@ -132,7 +131,7 @@ export class CertificateReloader {
   }
 
   private refuse(reason: string): false {
-    this.counters.reloadFailures++;
+    this.counters.certificateReloadFailures++;
     this.opts.logger.error(
       { reason },
       'renewed TLS certificate files are not usable: the certificates in use are kept',

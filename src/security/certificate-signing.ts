@@ -12,6 +12,7 @@ import type { ActionContext, ActionHandler, ActionOutcome } from '../connector/a
 import type { Logger } from '../log.js';
 import { identityOf } from '../ocpp/auth.js';
 import type { ChargePointSession } from '../ocpp/session.js';
+import { newSecurityCounters, type SecurityCounters } from './counters.js';
 import { CertificateSigner, CsrRefused } from './csr.js';
 
 /** CertificateSigned.req certificateChain (1.6 whitepaper §5.1, 2.0.1/2.1 schema): at most 10000 characters. */
@@ -25,7 +26,18 @@ export interface CertificateSigningOptions {
   logger: Logger;
   /** Telemetry of a charge point's device, sent outside any answer. */
   emitTelemetry(chargePointId: string, values: Record<string, unknown>): void;
+  counters?: SigningCounters;
 }
+
+type SigningCounters = Pick<
+  SecurityCounters,
+  | 'signRequestsAccepted'
+  | 'signRequestsRejected'
+  | 'csrsRejected'
+  | 'certificatesInstalled'
+  | 'certificatesRefused'
+  | 'certificatesNotDelivered'
+>;
 
 /** Telemetry keys (documented in README, "Security"). */
 export const SIGNING_TELEMETRY = {
@@ -44,10 +56,12 @@ function rejected(version: string, reasonCode: string, additionalInfo: string): 
 
 export class CertificateSigning {
   private readonly opts: CertificateSigningOptions;
+  private readonly counters: SigningCounters;
   private inFlight = 0;
 
   constructor(opts: CertificateSigningOptions) {
     this.opts = opts;
+    this.counters = opts.counters ?? newSecurityCounters();
   }
 
   handlers(): [string, ActionHandler][] {
@@ -78,6 +92,7 @@ export class CertificateSigning {
     // includes the connection to the Central System.
     const type = typeof payload.certificateType === 'string' ? payload.certificateType : undefined;
     const refuse = (reasonCode: string, why: string): ActionOutcome => {
+      this.counters.signRequestsRejected++;
       logger.warn(
         { chargePointId: session.id, certificateType: type, reason: why },
         'SignCertificate rejected',
@@ -92,6 +107,7 @@ export class CertificateSigning {
     }
     if (this.inFlight >= MAX_IN_FLIGHT) return refuse('Busy', 'too many certificate requests at once');
     this.inFlight++;
+    this.counters.signRequestsAccepted++;
     const csr = typeof payload.csr === 'string' ? payload.csr : '';
     return {
       response: { status: 'Accepted' },
@@ -123,12 +139,14 @@ export class CertificateSigning {
       ({ chainPem, serialNumber, validTo } = await signer.sign(csr, policy));
     } catch (err) {
       const reason = err instanceof CsrRefused ? err.message : `signing failed: ${(err as Error).message}`;
+      this.counters.csrsRejected++;
       logger.warn({ chargePointId: id, reason }, 'CSR refused: no certificate is sent to the charge point');
       telemetry({ [SIGNING_TELEMETRY.status]: 'CsrRejected', [SIGNING_TELEMETRY.error]: reason });
       return;
     }
     if (chainPem.length > MAX_CHAIN_LENGTH) {
       const reason = `the certificate chain is ${chainPem.length} characters, more than CertificateSigned carries (${MAX_CHAIN_LENGTH}): shorten signingCa.cert`;
+      this.counters.certificatesNotDelivered++;
       logger.error({ chargePointId: id, reason }, 'signed certificate not sent');
       telemetry({ [SIGNING_TELEMETRY.status]: 'NotDelivered', [SIGNING_TELEMETRY.error]: reason });
       return;
@@ -146,6 +164,7 @@ export class CertificateSigning {
         status?: unknown;
       };
       const status = typeof response.status === 'string' ? response.status : 'Unknown';
+      this.counters[status === 'Accepted' ? 'certificatesInstalled' : 'certificatesRefused']++;
       logger.info(
         { chargePointId: id, serialNumber, validTo, status },
         status === 'Accepted'
@@ -154,6 +173,7 @@ export class CertificateSigning {
       );
       telemetry({ [SIGNING_TELEMETRY.status]: status, ...signed });
     } catch (err) {
+      this.counters.certificatesNotDelivered++;
       logger.warn(
         { chargePointId: id, serialNumber, reason: String(err) },
         'CertificateSigned not delivered',

@@ -9,11 +9,13 @@ import type { ActionHandler } from '../connector/action-handlers.js';
 import type { OcppConnectorConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AuthResult } from '../ocpp/auth.js';
+import { OcppError } from '../ocpp/errors.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { RecordStore } from '../outbox/types.js';
 import { HandshakeAdmission, type AdmissionRequest } from './admission.js';
 import { CertificateReloader } from './certificate-reload.js';
 import { CertificateSigning } from './certificate-signing.js';
+import { newSecurityCounters, type SecurityCounters } from './counters.js';
 import { CertificateSigner } from './csr.js';
 import { PasswordRotation } from './password-rotation.js';
 import { SECURITY_RPC_METHODS, SecurityRpc, type RpcTarget, type SecurityRpcReply } from './rpc.js';
@@ -33,6 +35,8 @@ export class ChargePointSecurity {
   /** Consulted by the connector before its own answers. */
   readonly handlers: ReadonlyMap<string, ActionHandler>;
   readonly admission: HandshakeAdmission;
+  /** Every counter of the security lifecycle (read by the status model). */
+  readonly counters: SecurityCounters = newSecurityCounters();
   private readonly opts: ChargePointSecurityOptions;
   private readonly state: SecurityState;
   private readonly rotation: PasswordRotation;
@@ -47,25 +51,33 @@ export class ChargePointSecurity {
       rules: config.centralSystem.security,
       state: this.state,
       logger,
+      counters: this.counters,
     });
     const checksPasswords = this.admission.checksPasswords;
-    this.rotation = new PasswordRotation({ state: this.state, checksPasswords, logger });
+    this.rotation = new PasswordRotation({
+      state: this.state,
+      checksPasswords,
+      logger,
+      counters: this.counters,
+    });
     this.rpc = new SecurityRpc({
       config,
       state: this.state,
       checksPasswords,
       logger,
       timeoutMs: opts.rpcTimeoutMs,
+      counters: this.counters,
     });
     const signingCa = config.centralSystem.connection.signingCa;
     const signing = new CertificateSigning({
       signer: signingCa === undefined ? undefined : new CertificateSigner(signingCa),
       logger,
       emitTelemetry: (id, values) => opts.emitTelemetry(id, values),
+      counters: this.counters,
     });
     this.handlers = new Map<string, ActionHandler>([
       ...signing.handlers(),
-      ['SecurityEventNotification', securityEventHandler(logger)],
+      ['SecurityEventNotification', securityEventHandler(logger, this.counters)],
     ]);
   }
 
@@ -73,16 +85,13 @@ export class ChargePointSecurity {
   start(apply: (options: SecureContextOptions) => void): void {
     const { connection } = this.opts.config.centralSystem;
     if (connection.type !== 'tls') return;
-    this.reloader = new CertificateReloader({ connection, logger: this.opts.logger, apply });
+    this.reloader = new CertificateReloader({
+      connection,
+      logger: this.opts.logger,
+      apply,
+      counters: this.counters,
+    });
     this.reloader.start();
-  }
-
-  counters(): Record<string, number> {
-    return {
-      ...this.admission.counters,
-      certificateReloads: this.reloader?.counters.reloads ?? 0,
-      certificateReloadFailures: this.reloader?.counters.reloadFailures ?? 0,
-    };
   }
 
   async stop(): Promise<void> {
@@ -99,6 +108,17 @@ export class ChargePointSecurity {
     payload: unknown,
     send: () => Promise<unknown>,
   ): Promise<unknown> {
+    // A station makes its own key pair and sends only a CSR (A02/A03; 1.6 whitepaper): nothing a
+    // Central System sends carries a private key. One pasted into an RPC by mistake never leaves.
+    if (JSON.stringify(payload).includes('PRIVATE KEY-----')) {
+      this.opts.logger.warn(
+        { chargePointId: session.id, action },
+        'call to a charge point refused: its payload holds a private key',
+      );
+      return Promise.reject(
+        new OcppError('SecurityError', 'the payload holds a private key: a Central System never sends one'),
+      );
+    }
     return this.rotation.intercept(session, action, payload, send);
   }
 

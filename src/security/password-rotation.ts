@@ -14,6 +14,7 @@ import type { OcppVersion } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { OcppCallError, OcppError } from '../ocpp/errors.js';
 import type { ChargePointSession } from '../ocpp/session.js';
+import { newSecurityCounters, type SecurityCounters } from './counters.js';
 import { hashPassword, passwordForms } from './passwords.js';
 import type { SecurityState } from './state.js';
 
@@ -78,13 +79,22 @@ export interface PasswordRotationOptions {
   checksPasswords: boolean;
   logger: Logger;
   now?: () => Date;
+  counters?: Pick<SecurityCounters, 'passwordsChanged' | 'passwordsUnconfirmed' | 'passwordsUnchanged'>;
 }
+
+const OUTCOME_COUNTER = {
+  changed: 'passwordsChanged',
+  unconfirmed: 'passwordsUnconfirmed',
+  unchanged: 'passwordsUnchanged',
+} as const;
 
 export class PasswordRotation {
   private readonly opts: PasswordRotationOptions;
+  private readonly counters: NonNullable<PasswordRotationOptions['counters']>;
 
   constructor(opts: PasswordRotationOptions) {
     this.opts = opts;
+    this.counters = opts.counters ?? newSecurityCounters();
   }
 
   async intercept(
@@ -136,6 +146,7 @@ export class PasswordRotation {
   ): Promise<void> {
     const { logger, state } = this.opts;
     const now = this.now();
+    this.counters[OUTCOME_COUNTER[outcome]]++;
     switch (outcome) {
       case 'changed':
         // A01.FR.03: the previous credentials are no longer accepted.

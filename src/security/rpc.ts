@@ -14,6 +14,7 @@ import { X509Certificate } from 'node:crypto';
 import type { OcppConnectorConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ChargePointSession } from '../ocpp/session.js';
+import type { SecurityCounters } from './counters.js';
 import { certificatesOf } from './key-pairs.js';
 import { generatePassword } from './passwords.js';
 import { outcomeOf, passwordWriteStatus } from './password-rotation.js';
@@ -34,6 +35,7 @@ export interface SecurityRpcOptions {
   checksPasswords: boolean;
   logger: Logger;
   timeoutMs: number;
+  counters?: Pick<SecurityCounters, 'passwordRotations'>;
 }
 
 export interface RpcTarget {
@@ -115,6 +117,7 @@ export class SecurityRpc {
             },
           ];
     // The password is stored by PasswordRotation, which sees this CALL like any other.
+    if (this.opts.counters) this.opts.counters.passwordRotations++;
     const response = await session.call(action, payload, this.opts.timeoutMs);
     const status = passwordWriteStatus(version, response);
     const result: Record<string, unknown> = { status: status ?? null, stored: outcomeOf(status) };

@@ -5,14 +5,16 @@
  */
 import type { ActionContext, ActionOutcome } from '../connector/action-handlers.js';
 import type { Logger } from '../log.js';
+import type { SecurityCounters } from './counters.js';
 
 export const SECURITY_EVENT_TELEMETRY = {
   type: 'securityEventType',
   techInfo: 'securityEventTechInfo',
 } as const;
 
-export function securityEventHandler(logger: Logger) {
+export function securityEventHandler(logger: Logger, counters?: Pick<SecurityCounters, 'securityEvents'>) {
   return (ctx: ActionContext): ActionOutcome => {
+    if (counters) counters.securityEvents++;
     const { type, timestamp, techInfo } = ctx.payload;
     const at = typeof timestamp === 'string' ? Date.parse(timestamp) : NaN;
     const values: Record<string, unknown> = { [SECURITY_EVENT_TELEMETRY.type]: type };

@@ -40,11 +40,12 @@ export function statusOf(p: StatusParts): GatewayStatus {
       port: p.ports[i] ?? 0,
       connections: c.connectionCount,
       connectionsByVersion: c.connectionsByVersion(),
-      handshakes: { ...c.serverCounters, ...c.securityCounters },
+      handshakes: { ...c.serverCounters },
       protocol: { ...c.protocolCounters },
       mapping: { ...c.uplinkCounters },
       frames: c.traffic.totals(),
       rpc: { ...c.rpcCounters },
+      security: { admissionsPending: c.pendingAdmissions, ...c.securityCounters },
     })),
     outbox: {
       size: p.outbox.size(),

@@ -113,7 +113,8 @@ export const SCRIPT = `(function () {
     status.connectors.forEach(function (c) {
       var protocol = Object.assign({}, c.protocol, { framesIn: c.frames.in, framesOut: c.frames.out });
       parts.push(table(c.name + ': handshakes', c.handshakes), table(c.name + ': protocol', protocol),
-        table(c.name + ': mapping', c.mapping), table(c.name + ': RPC', c.rpc));
+        table(c.name + ': mapping', c.mapping), table(c.name + ': RPC', c.rpc),
+        table(c.name + ': security', c.security));
     });
     parts.push(table('outbox', status.outbox));
     parts.push(table('ThingsBoard', Object.assign({}, status.thingsboard.counters, { retried: status.thingsboard.publish.retried })));

@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LatencyHistogram } from '../thingsboard/latency.js';
 import type { GatewayStatus, StatusSource, TrafficDetail } from './model.js';
+import { SECURITY_METRIC_FAMILIES } from './security-metrics.js';
 
 const NS = 'ocpp_gateway_';
 
@@ -17,6 +18,10 @@ const HANDSHAKE_RESULTS: Record<string, string> = {
   rejectedVersion: 'no_common_version',
   rejectedTls: 'tls_failed',
   rejectedAddress: 'address_not_allowed',
+  rejectedBadRequest: 'bad_request',
+  rejectedBusy: 'busy',
+  rejectedDowngrade: 'downgrade',
+  handshakeErrors: 'error',
 };
 
 /** The status is read once per scrape, however many metrics use it. */
@@ -165,6 +170,25 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
         ]),
       ),
   );
+  gauge(
+    registry,
+    'admissions_pending',
+    'Handshakes waiting for their security admission decision (stored passwords, recorded profiles)',
+    ['connector'],
+    () =>
+      s().connectors.map((c): [Labels, number] => [{ connector: c.name }, c.security.admissionsPending ?? 0]),
+  );
+  for (const family of SECURITY_METRIC_FAMILIES) {
+    const { label } = family;
+    counter(registry, family.name, family.help, label ? ['connector', label] : ['connector'], () =>
+      s().connectors.flatMap((c) =>
+        Object.entries(family.fields).map(([field, value]): [Labels, number] => [
+          label ? { connector: c.name, [label]: value } : { connector: c.name },
+          c.security[field] ?? 0,
+        ]),
+      ),
+    );
+  }
   counter(
     registry,
     'messages_total',

@@ -23,6 +23,11 @@ export interface ConnectorStatusSummary {
   mapping: Record<string, number>;
   frames: { in: number; out: number };
   rpc: RpcCounters;
+  /**
+   * The security lifecycle: admissions by credential and those waiting now, password changes,
+   * security events, certificate signing, server certificate renewals (see security/counters.ts).
+   */
+  security: Record<string, number>;
 }
 
 export interface ThingsBoardStatus {

@@ -120,7 +120,8 @@ function countersSection(status: GatewayStatus): string {
       table(`${c.name}: handshakes`, c.handshakes) +
       table(`${c.name}: protocol`, { ...c.protocol, framesIn: c.frames.in, framesOut: c.frames.out }) +
       table(`${c.name}: mapping`, c.mapping) +
-      table(`${c.name}: RPC`, { ...c.rpc }),
+      table(`${c.name}: RPC`, { ...c.rpc }) +
+      table(`${c.name}: security`, c.security),
   );
   parts.push(table('outbox', status.outbox));
   parts.push(
