@@ -21,6 +21,7 @@ import type {
   TrafficDetail,
 } from './status/model.js';
 import { StatusServer } from './status/server.js';
+import { LogUploads, UPLOAD_TELEMETRY, type UploadArrival } from './status/uploads.js';
 import { ThingsBoardClient } from './thingsboard/client.js';
 import type { LatencyHistogram } from './thingsboard/latency.js';
 import { TOPIC } from './thingsboard/pack.js';
@@ -50,6 +51,8 @@ export class Gateway implements StatusSource {
   /** Slots for what later parts report to the status page and /metrics (see status/model.ts). */
   readonly statusProviders: StatusProviders = {};
   private readonly statusServer: StatusServer | undefined;
+  /** Logs stations upload (statusServer.uploads), received on the status server. */
+  private readonly uploads: LogUploads | undefined;
   private readonly version: string;
   private readonly startedAt = Date.now();
   private readonly ports: number[] = [];
@@ -74,6 +77,14 @@ export class Gateway implements StatusSource {
       maxPayloadBytes: config.thingsboard.maxPayloadSizeBytes,
       maxReadRecords: config.storage.maxReadRecordsCount,
     });
+    const uploads = config.statusServer.enabled ? config.statusServer.uploads : undefined;
+    this.uploads = uploads
+      ? new LogUploads({
+          config: uploads,
+          logger: logger.child({ component: 'uploads' }),
+          onArrival: (a) => this.onUploadArrived(a),
+        })
+      : undefined;
     this.connectors = config.connectors.map(
       (c) =>
         new OcppConnector({
@@ -83,6 +94,7 @@ export class Gateway implements StatusSource {
           validators: this.validators,
           logger,
           warnings: this.warnings,
+          ...(this.uploads ? { uploads: this.uploads } : {}),
         }),
     );
     this.statusServer = config.statusServer.enabled
@@ -91,6 +103,7 @@ export class Gateway implements StatusSource {
           source: this,
           logger: logger.child({ component: 'status' }),
           version: this.version,
+          ...(this.uploads ? { uploads: this.uploads } : {}),
         })
       : undefined;
   }
@@ -138,7 +151,8 @@ export class Gateway implements StatusSource {
    */
   private async startStatusServer(): Promise<void> {
     try {
-      await this.statusServer?.start();
+      const url = await this.statusServer?.start();
+      if (url !== undefined) this.uploads?.listening(url);
     } catch (err) {
       this.logger.error(
         {
@@ -163,6 +177,17 @@ export class Gateway implements StatusSource {
       publisher: this.publisher,
       providers: this.statusProviders,
       rpcUnrouted: this.rpcUnrouted,
+      uploads: this.uploads,
+    });
+  }
+
+  /** A station's log arrived: telemetry of its device. */
+  private onUploadArrived(a: UploadArrival): void {
+    const connector = this.connectors.find((c) => c.name === a.connector);
+    connector?.reportTelemetry(a.chargePointId, {
+      [UPLOAD_TELEMETRY.file]: a.file,
+      [UPLOAD_TELEMETRY.bytes]: a.bytes,
+      ...(a.requestId === undefined ? {} : { [UPLOAD_TELEMETRY.requestId]: a.requestId }),
     });
   }
 

@@ -188,8 +188,21 @@ export interface StatusServerConfig {
   host: string;
   /** 0 = any free port (the bound URL is logged). */
   port: number;
-  /** HTTP basic auth for everything but /healthz and /readyz. */
+  /** HTTP basic auth for everything but /healthz, /readyz and log uploads. */
   auth?: { username: string; password: string };
+  /** Log uploads from stations (GetLog / GetDiagnostics); absent when off. */
+  uploads?: UploadsConfig;
+}
+
+export interface UploadsConfig {
+  /** Absolute path of the folder uploads are stored in (created when needed). */
+  folder: string;
+  /** Largest accepted file, bytes. */
+  maxBytes: number;
+  /** The status server's URL as stations reach it (ends with "/"); default: its bound URL. */
+  publicUrl?: string;
+  /** How long an upload URL handed to a station stays valid, seconds. */
+  urlValiditySeconds: number;
 }
 
 export interface ConfigNotice {

@@ -23,19 +23,14 @@ import { ChargePointSecurity } from '../security/index.js';
 import { ChargePointActivity } from './activity.js';
 import { addressRefusal } from './address-filter.js';
 import { ANSWERS, bootAliases } from './answers.js';
-import {
-  DEFAULT_RPC_TIMEOUT_MS,
-  describeFailure,
-  rpcTimeout,
-  sendDownlink,
-  settingCall,
-  type RpcReplyData,
-} from './downlink.js';
+import { DeviceCommands } from './commands.js';
+import { DEFAULT_RPC_TIMEOUT_MS, type RpcReplyData } from './downlink.js';
 import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
 import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+import type { UploadLocations } from './upload-location.js';
 import { TrafficObserver } from './observer.js';
 import { ConnectionInspector } from './inspector.js';
-import { newRpcCounters, rpcFailureKind, type ChargePointDetail, type ChargePointView } from './views.js';
+import { newRpcCounters, type ChargePointDetail, type ChargePointView } from './views.js';
 
 export interface ConnectorDeps {
   config: OcppConnectorConfig;
@@ -46,6 +41,8 @@ export interface ConnectorDeps {
   /** Per-message warnings, summarised; the gateway shares one among its stages. */
   warnings?: LogSummary;
   now?: () => Date;
+  /** Upload URLs for GetLog / GetDiagnostics that name none (statusServer.uploads). */
+  uploads?: UploadLocations;
 }
 
 interface Route {
@@ -84,6 +81,7 @@ export class OcppConnector implements CallHandler {
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
   private readonly inspector: ConnectionInspector;
+  private readonly commands: DeviceCommands;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -102,6 +100,20 @@ export class OcppConnector implements CallHandler {
       logger: this.logger,
       emitTelemetry: (id, values) => this.emitTelemetry(id, values),
       rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
+    });
+    this.commands = new DeviceCommands({
+      connector: this.name,
+      liveDevice: (device) => {
+        const id = this.registry.chargePointOf(device);
+        const live = id === undefined ? undefined : this.live.get(id);
+        return live && { session: live.session, entry: live.route.entry };
+      },
+      chargePointNamed: (device) => this.registry.chargePointNamed(device),
+      security: this.security,
+      counters: this.rpcCounters,
+      logger: this.logger,
+      warnings: this.warnings,
+      uploads: deps.uploads,
     });
     this.inspector = new ConnectionInspector({
       connector: this.name,
@@ -361,6 +373,11 @@ export class OcppConnector implements CallHandler {
     return live.announced ? [record] : [...this.announce(live, this.registry.identityOf(id)), record];
   }
 
+  /** Telemetry of a charge point's device from outside its connection (a log it uploaded). */
+  reportTelemetry(chargePointId: string, values: Record<string, unknown>): void {
+    this.emitTelemetry(chargePointId, values);
+  }
+
   private emitTelemetry(chargePointId: string, values: Record<string, unknown>): void {
     const ts = this.now().getTime();
     const live = this.live.get(chargePointId);
@@ -414,101 +431,13 @@ export class OcppConnector implements CallHandler {
 
   // ---- ThingsBoard → charge point ----
 
-  private sessionOfDevice(device: string): Live | undefined {
-    const id = this.registry.chargePointOf(device);
-    return id === undefined ? undefined : this.live.get(id);
-  }
-
   /** A shared attribute update for one of this connector's devices. */
   onAttributeUpdate(device: string, data: Record<string, unknown>): void {
-    const live = this.sessionOfDevice(device);
-    if (!live) {
-      this.warnings.warn(
-        'attribute-update-no-live-device',
-        { device },
-        'attribute update for a device with no live charge point: not delivered',
-      );
-      return;
-    }
-    for (const [key, value] of Object.entries(data)) {
-      for (const target of live.route.entry.attributeUpdates) {
-        if (target.attributeOnThingsBoard !== key) continue;
-        sendDownlink(
-          live.session,
-          target,
-          { attributeKey: key, attributeValue: value },
-          DEFAULT_RPC_TIMEOUT_MS,
-        ).then(
-          (response) => this.logger.debug({ device, key, response }, 'attribute update delivered'),
-          (err: unknown) =>
-            this.warnings.warn(
-              'attribute-update-failed',
-              { device, key, reason: describeFailure(err) },
-              'attribute update not delivered',
-            ),
-        );
-      }
-    }
+    this.commands.onAttributeUpdate(device, data);
   }
 
-  /**
-   * An RPC for a device; resolves with the reply data for ThingsBoard, or undefined when the
-   * config entry says `withResponse: false`.
-   */
-  async onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
-    const reply = await this.rpc(device, method, params);
-    // Counted here, once per RPC, so the outcome counters add up to the RPCs received.
-    if (reply === undefined) this.rpcCounters.noReply++;
-    else if ('result' in reply) this.rpcCounters.ok++;
-    return reply;
-  }
-
-  private async rpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
-    const live = this.sessionOfDevice(device);
-    if (this.security.isRpc(method)) {
-      // Reserved like get/set. resetSecurityProfile also works while the station is offline (a
-      // device never booted is named after its charge point id).
-      const chargePointId = this.registry.chargePointNamed(device) ?? device;
-      try {
-        const reply = await this.security.onRpc(method, params, { chargePointId, session: live?.session });
-        if ('error' in reply) this.rpcCounters[live ? 'invalid' : 'notConnected']++;
-        return reply;
-      } catch (err) {
-        this.rpcCounters[rpcFailureKind(err)]++;
-        return { error: describeFailure(err) };
-      }
-    }
-    if (!live) {
-      this.rpcCounters.notConnected++;
-      return { error: `device "${device}" has no live charge point` };
-    }
-    const entry = live.route.entry.serverSideRpc.find((e) => e.methodRPC === method);
-    try {
-      let response: unknown;
-      if (entry) {
-        const reply = sendDownlink(live.session, entry, { params, method }, rpcTimeout(entry));
-        if (!entry.withResponse) {
-          reply.catch((err: unknown) =>
-            this.warnings.warn('rpc-failed', { device, method, reason: describeFailure(err) }, 'RPC failed'),
-          );
-          return undefined;
-        }
-        response = await reply;
-      } else if (method === 'get' || method === 'set') {
-        const { action, payload } = settingCall(live.session, method, params);
-        response = await live.session.call(action, payload, rpcTimeout(undefined));
-      } else if (live.session.spec.centralSystemActions.has(method)) {
-        response = await live.session.call(method, params ?? {}, rpcTimeout(undefined));
-      } else {
-        this.rpcCounters.unknownMethod++;
-        return {
-          error: `unknown method "${method}": no serverSideRpc entry and not an ${live.session.spec.version} action`,
-        };
-      }
-      return { result: response };
-    } catch (err) {
-      this.rpcCounters[rpcFailureKind(err)]++;
-      return { error: describeFailure(err) };
-    }
+  /** An RPC for a device (see DeviceCommands); undefined when no reply is expected. */
+  onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+    return this.commands.onRpc(device, method, params);
   }
 }

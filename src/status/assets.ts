@@ -117,6 +117,7 @@ export const SCRIPT = `(function () {
         table(c.name + ': security', c.security));
     });
     parts.push(table('outbox', status.outbox));
+    if (status.uploads) parts.push(table('log uploads', status.uploads));
     parts.push(table('ThingsBoard', Object.assign({}, status.thingsboard.counters, { retried: status.thingsboard.publish.retried })));
     replace(grid, parts);
   }

@@ -24,6 +24,16 @@ const HANDSHAKE_RESULTS: Record<string, string> = {
   handshakeErrors: 'error',
 };
 
+/** Upload counter fields → the `result` label of ocpp_gateway_log_uploads_total. */
+const UPLOAD_RESULTS: Record<string, string> = {
+  stored: 'stored',
+  unknownUrl: 'unknown_url',
+  badPath: 'bad_path',
+  tooLarge: 'too_large',
+  busy: 'busy',
+  failed: 'failed',
+};
+
 /** The status is read once per scrape, however many metrics use it. */
 class ScrapeCache {
   private status: GatewayStatus | undefined;
@@ -269,6 +279,28 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
     ),
     [{ connector: '', outcome: 'unrouted' }, s().rpcUnrouted],
   ]);
+  const uploads = (): Record<string, number> | undefined => s().uploads;
+  counter(
+    registry,
+    'log_uploads_total',
+    'Log uploads from stations by result: stored, or refused as unknown_url, bad_path, too_large, busy, failed',
+    ['result'],
+    () =>
+      Object.entries(UPLOAD_RESULTS).map(([field, result]): [Labels, number] => [
+        { result },
+        uploads()?.[field] ?? 0,
+      ]),
+  );
+  counter(registry, 'log_upload_bytes_total', 'Bytes of log uploads stored', [], () => [
+    [{}, uploads()?.bytesStored ?? 0],
+  ]);
+  counter(
+    registry,
+    'log_upload_urls_total',
+    'Upload URLs handed to stations (GetLog, GetDiagnostics)',
+    [],
+    () => [[{}, uploads()?.urlsIssued ?? 0]],
+  );
   gauge(registry, 'outbox_records', 'Records waiting in the outbox for ThingsBoard', [], () => [
     [{}, s().outbox.size],
   ]);

@@ -58,6 +58,8 @@ export interface GatewayStatus {
   thingsboard: ThingsBoardStatus;
   /** RPCs for a device no connector has a live charge point for. */
   rpcUnrouted: number;
+  /** Log uploads by outcome, bytes stored, URLs handed out and valid now (statusServer.uploads). */
+  uploads?: Record<string, number>;
 }
 
 /** Detailed traffic counts for /metrics (not in the stats log line: one entry per action). */

@@ -124,6 +124,7 @@ function countersSection(status: GatewayStatus): string {
       table(`${c.name}: security`, c.security),
   );
   parts.push(table('outbox', status.outbox));
+  if (status.uploads) parts.push(table('log uploads', status.uploads));
   parts.push(
     table('ThingsBoard', { ...status.thingsboard.counters, retried: status.thingsboard.publish.retried }),
   );
