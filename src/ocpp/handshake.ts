@@ -7,7 +7,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SecurityProfile } from '../security/state.js';
 
-/** Every handshake ends in exactly one of these (each refusal under its one reason). */
+/**
+ * Each handshake the server answers is counted once, in exactly one of these: accepted, or refused
+ * under its one reason (one that gave up while waiting for its admission is not answered, nor
+ * counted).
+ */
 export interface ServerCounters {
   accepted: number;
   rejectedNotFound: number;

@@ -355,7 +355,6 @@ export class CentralSystemServer<Route> {
     route: Route,
     handshake: HandshakeInfo,
   ): void {
-    this.counters.accepted++;
     ws.on('pong', () => this.awaitingPong.delete(ws));
     ws.on('close', () => this.awaitingPong.delete(ws));
     ws.on('error', (err) => this.opts.logger.debug({ chargePointId: id, err }, 'charge point socket error'));
@@ -378,5 +377,7 @@ export class CentralSystemServer<Route> {
       ...(this.opts.tap ? { tap: this.opts.tap } : {}),
     });
     this.opts.onSession(session, route, handshake);
+    // Counted once set up: a failure above is a handshakeError instead, never both.
+    this.counters.accepted++;
   }
 }
