@@ -228,7 +228,7 @@ export class OcppConnector implements CallHandler {
   private onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void {
     const { peer } = handshake;
     const previous = this.live.get(session.id);
-    const activity = new ChargePointActivity(peer, this.now().getTime());
+    const activity = new ChargePointActivity(peer, this.now().getTime(), handshake.securityProfile);
     const live: Live = { session, route, announced: undefined, activity };
     this.live.set(session.id, live);
     this.bySession.set(session, live);

@@ -159,7 +159,8 @@ export const SCRIPT = `(function () {
     if (!cp) { text($('cp-trace'), 'not connected'); return; }
     text($('cp-device'), cp.device.name + ' (' + cp.device.type + ')');
     text($('cp-version'), cp.ocppVersion + ' \\u00b7 connector ' + cp.connector);
-    text($('cp-since'), when(cp.connectedSince) + ' from ' + cp.remoteAddress + ':' + cp.remotePort);
+    text($('cp-since'), when(cp.connectedSince) + ' from ' + cp.remoteAddress + ':' + cp.remotePort +
+      (cp.securityProfile === undefined ? '' : ', security profile ' + cp.securityProfile));
     text($('cp-last'), cp.lastMessage ? (cp.lastMessage.action || 'reply') + ' at ' + when(cp.lastMessage.at) : '\\u2014');
     text($('cp-frames'), cp.frames.in + ' in, ' + cp.frames.out + ' out');
     replace($('cp-statuses'), statuses(cp));

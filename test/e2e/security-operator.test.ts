@@ -218,7 +218,13 @@ describe('security counters and redaction on the operator surface', () => {
 
     const shown = await everythingShown('CP_1');
     // The frames are there, the certificate in full (it is public), the password nowhere.
-    const detail = JSON.parse(await get('api/chargepoints/CP_1')) as { recentFrames: { frame: string }[] };
+    const detail = JSON.parse(await get('api/chargepoints/CP_1')) as {
+      recentFrames: { frame: string }[];
+      securityProfile: number;
+    };
+    // The page says which profile the connection uses.
+    expect(detail.securityProfile).toBe(2);
+    expect(await get('chargepoints/CP_1')).toContain('security profile 2');
     const frames = detail.recentFrames.map((f) => f.frame);
     expect(frames.some((f) => f.includes('"SetVariables"') && f.includes('"attributeValue":"***"'))).toBe(
       true,
