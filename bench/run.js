@@ -5,7 +5,8 @@
  * playing ThingsBoard; runs the selected scenarios; prints one table and writes every figure to
  * bench/results/<ISO date>.json. Not a test: no figure here fails anything but its own row.
  *
- *   node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage,slow-reader] [--n 1000,5000,10000]
+ *   node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage,slow-reader,ratelimited]
+ *                     [--n 1000,5000,10000]
  *                     [--duration s] [--storage memory|sqlite|both] [--compression on|off|both]
  *                     [--rate msg/s] [--rounds k] [--windows k] [--smoke] [--profile] [--out file]
  *                     [--no-bare] [--keep] [--aedes] [--source-ips k]
@@ -24,13 +25,24 @@ import { ThingsBoardSubscriber } from './lib/thingsboard.js';
 import { idle } from './scenarios/idle.js';
 import { latency } from './scenarios/latency.js';
 import { outage } from './scenarios/outage.js';
+import { ratelimited, ratelimitedRows } from './scenarios/ratelimited.js';
 import { rpc } from './scenarios/rpc.js';
 import { slowReader } from './scenarios/slow-reader.js';
 import { storm } from './scenarios/storm.js';
 import { baseline, throughput } from './scenarios/throughput.js';
 
-const ALL = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm', 'outage', 'slow-reader'];
-/** Run when --scenario is not given; `outage` and `slow-reader` are opt-in (a minute, 20 s). */
+const ALL = [
+  'idle',
+  'baseline',
+  'throughput',
+  'latency',
+  'rpc',
+  'storm',
+  'outage',
+  'slow-reader',
+  'ratelimited',
+];
+/** Run when --scenario is not given; `outage`, `slow-reader` and `ratelimited` are opt-in (a minute, 20 s, 30 s). */
 const DEFAULT_SET = ['idle', 'baseline', 'throughput', 'latency', 'rpc', 'storm'];
 
 /** Sizes that make the default run finish in a few minutes on a 2-core machine. */
@@ -42,6 +54,8 @@ const DEFAULTS = {
   rpc: { n: 1000, rounds: 5 },
   outage: { n: 1000, durationS: 10, rate: 2000 },
   'slow-reader': { n: 4, durationS: 15 },
+  // ~5× the limit: 2,500 MeterValues/s × 4 timeseries against 2,000 datapoints/s.
+  ratelimited: { n: 500, rate: 2500, durationS: 3, limit: 2000 },
 };
 const SMOKE = {
   idle: { sizes: [10, 20], settleMs: 300 },
@@ -51,12 +65,14 @@ const SMOKE = {
   rpc: { n: 10, rounds: 2 },
   outage: { n: 10, durationS: 1, rate: 100 },
   'slow-reader': { n: 1, durationS: 1 },
+  ratelimited: { n: 10, rate: 100, durationS: 1, limit: 100 },
 };
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
   process.stderr.write(
-    'usage: node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage,slow-reader] [--n 1000,5000,10000]\n' +
+    'usage: node bench/run.js [--scenario idle,baseline,throughput,latency,rpc,storm,outage,slow-reader,ratelimited]\n' +
+      '  [--n 1000,5000,10000]\n' +
       '  [--duration s] [--storage memory|sqlite|both] [--compression on|off|both] [--rate msg/s] [--rounds k]\n' +
       '  [--windows k]\n' +
       '  [--smoke] [--profile] [--out file] [--no-bare] [--keep] [--aedes] [--source-ips k]\n' +
@@ -112,14 +128,17 @@ function options() {
       .map((v) => Math.round(num(v, '--n')))
       .sort((a, b) => a - b);
     plan.idle.sizes = sizes;
-    for (const k of ['throughput', 'latency', 'storm', 'rpc', 'outage']) plan[k].n = sizes[sizes.length - 1];
+    for (const k of ['throughput', 'latency', 'storm', 'rpc', 'outage', 'ratelimited']) {
+      plan[k].n = sizes[sizes.length - 1];
+    }
   }
   if (values.duration)
     plan.throughput.durationS =
       plan.latency.durationS =
       plan.outage.durationS =
+      plan.ratelimited.durationS =
         num(values.duration, '--duration');
-  if (values.rate) plan.latency.rate = plan.outage.rate = num(values.rate, '--rate');
+  if (values.rate) plan.latency.rate = plan.outage.rate = plan.ratelimited.rate = num(values.rate, '--rate');
   if (values.rounds) plan.rpc.rounds = plan.storm.rounds = Math.round(num(values.rounds, '--rounds'));
   if (values.windows) plan.throughput.windows = Math.round(num(values.windows, '--windows'));
   return {
@@ -264,6 +283,11 @@ async function main() {
       storm: () => storm(ctx, { ...args.plan.storm, storage: primary }),
       outage: () => outage(ctx, args.plan.outage),
       'slow-reader': () => slowReader(ctx, args.plan['slow-reader']),
+      ratelimited: async () => {
+        const r = await ratelimited(ctx, args.plan.ratelimited);
+        ratelimitedRows(ctx, r);
+        return r;
+      },
     };
     for (const s of args.scenarios) {
       if (ctx.interrupted) break;

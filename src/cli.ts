@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
  * tb-ocpp-gateway — the command line. Exit codes: 0 normal stop, 1 runtime failure (e.g. port in
- * use), 2 bad configuration or unusable storage (so a supervisor does not crash-loop on it).
+ * use), 2 bad configuration or unusable storage (so a supervisor does not crash-loop on it), 75
+ * graceful stop asked for by ThingsBoard (gateway_restart) for the supervisor to start it again.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { checkConfig } from './config/load.js';
 import { formatProblem, GatewayError } from './errors.js';
 import { Gateway } from './gateway.js';
+import { LogTap } from './gateway-device/log-tap.js';
+import { EXIT_RESTART } from './gateway-device/service-rpc.js';
 import { createLogger, parseLogLevel } from './log.js';
 import { parseSimulateOptions, type RawSimulateOptions } from './simulator/options.js';
 import { Simulation } from './simulator/run.js';
@@ -46,8 +49,13 @@ function loadOrExit(file: string) {
 
 async function run(file: string): Promise<void> {
   const config = loadOrExit(file);
-  const logger = createLogger({ level: logLevelOrExit() });
-  const gateway = new Gateway(config, logger, { version: pkg.version });
+  const logTap = new LogTap();
+  const logger = createLogger({ level: logLevelOrExit(), onLine: (line) => logTap.write(line) });
+  const gateway = new Gateway(config, logger, {
+    version: pkg.version,
+    logTap,
+    onRestartRequested: () => stopWith('gateway_restart from ThingsBoard', EXIT_RESTART),
+  });
   try {
     await gateway.start();
   } catch (err) {
@@ -62,6 +70,22 @@ async function run(file: string): Promise<void> {
     process.exit(storage ? EXIT_CONFIG : EXIT_RUNTIME);
   }
   let signals = 0;
+  let stopping = false;
+  function stopWith(reason: string, exitCode: number): void {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason, gracePeriodMs: config.thingsboard.shutdownGracePeriodMs, exitCode }, 'stopping');
+    gateway.stop().then(
+      () => {
+        logger.info({ exitCode }, 'stopped');
+        process.exit(exitCode);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(EXIT_RUNTIME);
+      },
+    );
+  }
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals > 1) {
@@ -69,17 +93,7 @@ async function run(file: string): Promise<void> {
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(EXIT_RUNTIME);
     }
-    logger.info({ signal, gracePeriodMs: config.thingsboard.shutdownGracePeriodMs }, 'stopping');
-    gateway.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error while stopping');
-        process.exit(EXIT_RUNTIME);
-      },
-    );
+    stopWith(signal, 0);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

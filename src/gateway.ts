@@ -3,9 +3,13 @@
  * flow order and stops them in reverse (charge points first, then the outbox drains to
  * ThingsBoard within the grace period, then storage closes).
  */
-import type { GatewayConfig } from './config/types.js';
+import type { GatewayConfig, OcppConnectorConfig } from './config/types.js';
 import { OcppConnector } from './connector/connector.js';
 import { LogSummary } from './log-summary.js';
+import { DeviceRenames } from './connector/renames.js';
+import type { LogTap } from './gateway-device/log-tap.js';
+import { GatewayDeviceServices } from './gateway-device/services.js';
+import { withGatewayDevice } from './gateway-device/status.js';
 import type { Logger } from './log.js';
 import { ValidatorSet } from './ocpp/validator.js';
 import { createStorage, type Storage } from './outbox/index.js';
@@ -25,8 +29,11 @@ import { LogUploads, UPLOAD_TELEMETRY, type UploadArrival } from './status/uploa
 import { ThingsBoardClient } from './thingsboard/client.js';
 import type { LatencyHistogram } from './thingsboard/latency.js';
 import { TOPIC } from './thingsboard/pack.js';
+import { REGULAR_MESSAGE, SessionPacer } from './thingsboard/pacer.js';
+import { PayloadTooLargeError } from './thingsboard/paced-queue.js';
 import { OutboxPublisher } from './thingsboard/publisher.js';
 import { rpcReplyPayload, type RpcId } from './thingsboard/rpc-id.js';
+import { SessionLimitsNegotiator } from './thingsboard/session-limits.js';
 
 export type { GatewayStatus };
 
@@ -34,8 +41,12 @@ export type { GatewayStatus };
 const STATS_INTERVAL_MS = 60_000;
 
 export interface GatewayOptions {
-  /** The package version, shown on the status page and in /metrics. */
+  /** The package version, shown on the status page and in /metrics (statistics, gateway_version). */
   version?: string;
+  /** The process' log lines: remote logs and error counts in ThingsBoard. */
+  logTap?: LogTap;
+  /** gateway_restart from ThingsBoard: stop gracefully and exit for a supervisor to restart. */
+  onRestartRequested?: () => void;
 }
 
 export class Gateway implements StatusSource {
@@ -47,6 +58,7 @@ export class Gateway implements StatusSource {
   private readonly validators = new ValidatorSet();
   readonly thingsboard: ThingsBoardClient;
   private readonly publisher: OutboxPublisher;
+  /** The OCPP connectors running (remote configuration adds and removes some). */
   readonly connectors: OcppConnector[];
   /** Slots for what later parts report to the status page and /metrics (see status/model.ts). */
   readonly statusProviders: StatusProviders = {};
@@ -61,21 +73,39 @@ export class Gateway implements StatusSource {
   private statsTimer: NodeJS.Timeout | undefined;
   /** Per-message warnings of every stage, at most one line per kind a minute. */
   private readonly warnings: LogSummary;
+  private readonly pacer: SessionPacer;
+  private readonly renames: DeviceRenames;
+  private readonly services: GatewayDeviceServices;
+  private readonly options: GatewayOptions;
 
   constructor(config: GatewayConfig, logger: Logger, options: GatewayOptions = {}) {
     this.config = config;
     this.logger = logger;
+    this.options = options;
     this.version = options.version ?? '0.0.0';
     this.warnings = new LogSummary({ logger });
     this.storage = createStorage(config.storage, logger.child({ component: 'outbox' }));
     this.outbox = new WriteHealthOutbox(this.storage.outbox);
     this.thingsboard = new ThingsBoardClient(config.thingsboard, logger, this.warnings);
+    this.renames = new DeviceRenames(this.storage.state, logger.child({ component: 'renames' }));
+    this.pacer = new SessionPacer({
+      logger: logger.child({ component: 'thingsboard' }),
+      configuredMaxPayloadBytes: config.thingsboard.maxPayloadSizeBytes,
+      defaultMaxInflight: 32,
+      local: config.gatewayDevice.rateLimits,
+    });
+    this.thingsboard.setPacer(this.pacer);
+    this.statusProviders.sessionLimits = () => ({ ...this.pacer.describe() });
+    this.statusProviders.rateLimitWaits = () => this.pacer.waitSeconds();
     this.publisher = new OutboxPublisher({
       outbox: this.outbox,
       client: this.thingsboard,
       logger: logger.child({ component: 'publisher' }),
       maxPayloadBytes: config.thingsboard.maxPayloadSizeBytes,
       maxReadRecords: config.storage.maxReadRecordsCount,
+      pacer: this.pacer,
+      rename: (device) => (this.renames.size > 0 ? this.renames.resolve(device) : device),
+      warnings: this.warnings,
     });
     const uploads = config.statusServer.enabled ? config.statusServer.uploads : undefined;
     this.uploads = uploads
@@ -85,18 +115,28 @@ export class Gateway implements StatusSource {
           onArrival: (a) => this.onUploadArrived(a),
         })
       : undefined;
-    this.connectors = config.connectors.map(
-      (c) =>
-        new OcppConnector({
-          config: c,
-          outbox: this.outbox,
-          state: this.storage.state,
-          validators: this.validators,
-          logger,
-          warnings: this.warnings,
-          ...(this.uploads ? { uploads: this.uploads } : {}),
-        }),
-    );
+    this.connectors = config.connectors.map((c) => this.newConnector(c));
+    this.services = new GatewayDeviceServices({
+      config,
+      client: this.thingsboard,
+      host: {
+        running: () => this.connectors.map((c) => c.configuration),
+        connectors: () => this.connectors,
+        status: () => this.status(),
+        restart: () => this.options.onRestartRequested?.(),
+        add: (c) => this.addConnector(c),
+        remove: (name) => this.removeConnector(name),
+        reconfigure: (name, c, restart) => this.reconfigureConnector(name, c, restart),
+        applyLive: (next) => {
+          this.pacer.setLocal(next.gatewayDevice.rateLimits, next.thingsboard.maxPayloadSizeBytes);
+          this.services.applyLive(next.gatewayDevice);
+        },
+      },
+      renames: this.renames,
+      ...(options.logTap ? { logTap: options.logTap } : {}),
+      version: this.version,
+      logger,
+    });
     this.statusServer = config.statusServer.enabled
       ? new StatusServer({
           config: config.statusServer,
@@ -108,11 +148,25 @@ export class Gateway implements StatusSource {
       : undefined;
   }
 
+  private newConnector(config: OcppConnectorConfig): OcppConnector {
+    return new OcppConnector({
+      config,
+      outbox: this.outbox,
+      state: this.storage.state,
+      validators: this.validators,
+      logger: this.logger,
+      warnings: this.warnings,
+      renames: this.renames,
+      ...(this.uploads ? { uploads: this.uploads } : {}),
+    });
+  }
+
   /** Opens storage (StorageError if it cannot), starts the charge point servers, then the MQTT link. */
   async start(): Promise<void> {
     for (const n of this.config.notices) this.logger[n.level](n.message);
     await this.storage.outbox.open();
     await this.storage.state.open();
+    await this.renames.load();
     // Each allowed version's schema set is loaded before the first charge point can connect.
     for (const c of this.config.connectors)
       for (const v of c.centralSystem.ocppVersions) this.validators.get(v);
@@ -128,6 +182,12 @@ export class Gateway implements StatusSource {
       onRpc: (device, id, method, params) => void this.onRpc(device, id, method, params),
     });
     this.thingsboard.onConnect(() => this.onThingsBoardConnected());
+    new SessionLimitsNegotiator({
+      client: this.thingsboard,
+      pacer: this.pacer,
+      logger: this.logger.child({ component: 'thingsboard' }),
+    }).start();
+    this.services.start();
     this.thingsboard.start();
     this.statsTimer = setInterval(
       () => this.logger.info({ stats: compactStats(this.status()) }, 'gateway stats'),
@@ -167,7 +227,7 @@ export class Gateway implements StatusSource {
 
   /** The counters of every stage: received, mapped, skipped, stored, published, dropped. */
   status(): GatewayStatus {
-    return statusOf({
+    const status = statusOf({
       version: this.version,
       startedAt: this.startedAt,
       connectors: this.connectors,
@@ -179,6 +239,13 @@ export class Gateway implements StatusSource {
       rpcUnrouted: this.rpcUnrouted,
       uploads: this.uploads,
     });
+    return withGatewayDevice(status, {
+      publisher: this.publisher,
+      thingsboard: this.thingsboard,
+      pacer: this.pacer,
+      ...(this.options.logTap ? { logTap: this.options.logTap } : {}),
+      ...(this.services.remoteLogs ? { remoteLogs: this.services.remoteLogs } : {}),
+    });
   }
 
   /** A station's log arrived: telemetry of its device. */
@@ -189,6 +256,38 @@ export class Gateway implements StatusSource {
       [UPLOAD_TELEMETRY.bytes]: a.bytes,
       ...(a.requestId === undefined ? {} : { [UPLOAD_TELEMETRY.requestId]: a.requestId }),
     });
+  }
+
+  // ---- connectors changed through remote configuration ----
+
+  private async addConnector(config: OcppConnectorConfig): Promise<void> {
+    for (const v of config.centralSystem.ocppVersions) this.validators.get(v);
+    const connector = this.newConnector(config);
+    const port = await connector.start();
+    this.connectors.push(connector);
+    this.ports.push(port);
+  }
+
+  private async removeConnector(name: string): Promise<void> {
+    const i = this.connectors.findIndex((c) => c.name === name);
+    const connector = this.connectors[i];
+    if (!connector) return;
+    this.connectors.splice(i, 1);
+    this.ports.splice(i, 1);
+    await connector.stop();
+  }
+
+  private async reconfigureConnector(
+    name: string,
+    config: OcppConnectorConfig,
+    restart: boolean,
+  ): Promise<void> {
+    const i = this.connectors.findIndex((c) => c.name === name);
+    const connector = this.connectors[i];
+    if (!connector) return;
+    for (const v of config.centralSystem.ocppVersions) this.validators.get(v);
+    const port = await connector.applyConfig(config, { restartListener: restart });
+    if (port !== undefined) this.ports[i] = port;
   }
 
   traffic(): TrafficDetail[] {
@@ -253,9 +352,11 @@ export class Gateway implements StatusSource {
 
   private async doStop(): Promise<boolean> {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    this.services.stop();
     await Promise.all(this.connectors.map((c) => c.stop()));
     const grace = this.config.thingsboard.shutdownGracePeriodMs;
     const drained = await this.publisher.drain(grace);
+    this.publisher.stop();
     const left = this.outbox.size();
     if (drained) this.logger.info('outbox drained to ThingsBoard');
     else if (this.config.storage.type === 'memory') {
@@ -282,8 +383,14 @@ export class Gateway implements StatusSource {
     // Re-announce every device with a live charge point: ThingsBoard may have marked them inactive.
     for (const c of this.connectors) {
       for (const d of c.announcedDevices()) {
+        this.publisher.noteConnected(d.name);
         this.thingsboard
-          .publish(TOPIC.connect, JSON.stringify({ device: d.name, type: d.type }))
+          .publishPaced(
+            TOPIC.connect,
+            JSON.stringify({ device: d.name, type: d.type }),
+            'devices',
+            REGULAR_MESSAGE,
+          )
           .catch((err: unknown) =>
             this.logger.debug({ device: d.name, err: String(err) }, 're-announce not acknowledged'),
           );
@@ -326,9 +433,16 @@ export class Gateway implements StatusSource {
     if (data === undefined) return;
     if ('error' in data)
       this.warnings.warn('rpc-failed', { device, method, error: data.error }, 'RPC failed');
+    // A reply is a message of the devices behind the gateway: it waits for its token.
+    const reply = (body: unknown): Promise<void> =>
+      this.thingsboard.publishPaced(TOPIC.rpc, rpcReplyPayload(device, id, body), 'devices', REGULAR_MESSAGE);
     try {
-      await this.thingsboard.publish(TOPIC.rpc, rpcReplyPayload(device, id, data));
+      await reply(data);
     } catch (err) {
+      if (err instanceof PayloadTooLargeError) {
+        // ThingsBoard would close the connection for it: the caller learns why instead.
+        await reply({ error: err.message }).catch(() => undefined);
+      }
       this.warnings.warn(
         'rpc-reply-not-delivered',
         { device, method, err: String(err) },

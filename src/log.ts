@@ -23,6 +23,8 @@ export interface LoggerOptions {
   level?: string;
   /** Human-readable lines (pino-pretty) instead of JSON lines; default: when stdout is a terminal. */
   pretty?: boolean;
+  /** Sees every line written, as JSON (remote logs, error counts: gateway-device/log-tap.ts). */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -31,7 +33,22 @@ export interface LoggerOptions {
  * charge point id and the reason only, and OCPP frames are redacted before they are logged.
  */
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const options = { level: opts.level ?? 'info', base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const { onLine } = opts;
+  const options = {
+    level: opts.level ?? 'info',
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    ...(onLine
+      ? {
+          hooks: {
+            streamWrite: (line: string) => {
+              onLine(line);
+              return line;
+            },
+          },
+        }
+      : {}),
+  };
   if (opts.pretty ?? process.stdout.isTTY === true) {
     // Synchronous, so the last lines before process.exit() are not lost.
     return pino(options, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));

@@ -1,12 +1,16 @@
 /**
  * The MQTT subscriber playing ThingsBoard: counts and timestamps (monotonic ms) what the gateway
  * publishes on the gateway API, matches telemetry to the load generator's sequence numbers
- * (values.energy), and sends RPC requests, timing each until its reply arrives.
+ * (values.energy), and sends RPC requests, timing each until its reply arrives. It answers the
+ * gateway's getSessionLimits as a ThingsBoard whose tenant profile sets no rate limits.
  */
 import mqtt from 'mqtt';
 import { now } from './processes.js';
 
 const TOPICS = ['telemetry', 'attributes', 'connect', 'disconnect', 'rpc'].map((t) => `v1/gateway/${t}`);
+// No maxPayloadSize / maxInflightMessages either (ThingsBoard would state 65536 / 100): the
+// gateway keeps packing and windowing as it did before it asked, so figures stay comparable.
+const NO_LIMITS = { rateLimits: {}, gatewayRateLimits: {} };
 
 export class ThingsBoardSubscriber {
   static async connect(port) {
@@ -23,7 +27,7 @@ export class ThingsBoardSubscriber {
     noDelay();
     client.on('connect', noDelay);
     // QoS 1 as ThingsBoard would; the broker is configured with no in-flight or queue cap.
-    await client.subscribeAsync(TOPICS, { qos: 1 });
+    await client.subscribeAsync([...TOPICS, 'v1/devices/me/rpc/request/+'], { qos: 1 });
     return new ThingsBoardSubscriber(client);
   }
 
@@ -57,6 +61,15 @@ export class ThingsBoardSubscriber {
 
   onMessage(topic, payload) {
     const t = now();
+    const request = /^v1\/devices\/me\/rpc\/request\/(\d+)$/.exec(topic);
+    if (request) {
+      if (payload.toString().includes('"getSessionLimits"')) {
+        this.client.publish(`v1/devices/me/rpc/response/${request[1]}`, JSON.stringify(NO_LIMITS), {
+          qos: 1,
+        });
+      }
+      return;
+    }
     const kind = topic.slice('v1/gateway/'.length);
     this.bytes += payload.length;
     let json;

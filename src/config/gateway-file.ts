@@ -6,16 +6,18 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile } from './files.js';
+import { GATEWAY_DEVICE_KEYS, readGatewayDevice, STATISTICS_KEYS } from './gateway-device.js';
 import { checkKeys, isRecord, levenshtein, type KeyRules } from './keys.js';
 import { describeValue, dottedPath, jsonPath, type ConfigReport } from './report.js';
 import { readStatusServer, statusServerKeys, uploadsKeys } from './status-server.js';
 import { IGNORED_SECURITY_KEYS, readThingsBoard, SECURITY_SHAPE, THINGSBOARD_SHAPE } from './thingsboard.js';
-import type { StatusServerConfig, StorageConfig, ThingsBoardConfig } from './types.js';
+import type { GatewayDeviceConfig, StatusServerConfig, StorageConfig, ThingsBoardConfig } from './types.js';
 import { parseSection } from './zod-issues.js';
 
 /**
  * Keys of the Python gateway's tb_gateway.json (top level and `thingsboard`) that this gateway
- * accepts and ignores: remote shell/configuration/logging, statistics, rate limits, gRPC, …
+ * accepts and ignores: remote shell, device filtering, report strategy, gRPC, … (statistics, remote
+ * configuration, device renaming and rate limits are read under `thingsboard`: gateway-device.ts).
  */
 export const PYTHON_GATEWAY_KEYS = [
   'remoteShell',
@@ -93,14 +95,19 @@ const CONNECTOR_SHAPE = {
   configuration: z.string().min(1).optional(),
 };
 
+const USED_UNDER_THINGSBOARD: readonly string[] = GATEWAY_DEVICE_KEYS;
+
 const GATEWAY_KEYS: KeyRules = {
   known: ['thingsboard', 'storage', 'connectors', 'statusServer'],
   ignored: PYTHON_GATEWAY_KEYS,
   children: {
     thingsboard: {
-      known: [...Object.keys(THINGSBOARD_SHAPE), 'security'],
-      ignored: PYTHON_GATEWAY_KEYS,
-      children: { security: { known: Object.keys(SECURITY_SHAPE), ignored: IGNORED_SECURITY_KEYS } },
+      known: [...Object.keys(THINGSBOARD_SHAPE), 'security', ...GATEWAY_DEVICE_KEYS],
+      ignored: PYTHON_GATEWAY_KEYS.filter((k) => !USED_UNDER_THINGSBOARD.includes(k)),
+      children: {
+        security: { known: Object.keys(SECURITY_SHAPE), ignored: IGNORED_SECURITY_KEYS },
+        statistics: { known: STATISTICS_KEYS },
+      },
     },
     storage: { known: Object.keys(STORAGE_SHAPE), ignored: PYTHON_STORAGE_KEYS },
     statusServer: { known: statusServerKeys(), children: { uploads: { known: uploadsKeys() } } },
@@ -124,6 +131,7 @@ export interface ConnectorEntry {
 
 export interface GatewayFile {
   thingsboard: ThingsBoardConfig | undefined;
+  gatewayDevice: GatewayDeviceConfig | undefined;
   storage: StorageConfig | undefined;
   connectors: ConnectorEntry[];
   statusServer: StatusServerConfig | undefined;
@@ -138,9 +146,21 @@ export interface GatewayFileContext {
 
 /** `file` is absolute. Undefined when the file cannot be read or is not a JSON object. */
 export function readGatewayFile(file: string, ctx: GatewayFileContext): GatewayFile | undefined {
-  const { report } = ctx;
-  const doc = readJsonFile(file, report);
+  const doc = readJsonFile(file, ctx.report);
   if (doc === undefined) return undefined;
+  return parseGatewayDocument(doc, file, ctx);
+}
+
+/**
+ * A tb_gateway.json document already parsed (from the file, or a candidate from ThingsBoard's
+ * remote configuration that is to be written to `file`), checked as the file would be.
+ */
+export function parseGatewayDocument(
+  doc: unknown,
+  file: string,
+  ctx: GatewayFileContext,
+): GatewayFile | undefined {
+  const { report } = ctx;
   if (!isRecord(doc)) {
     report.problem(file, '$', `expected an object, got ${describeValue(doc, false)}`);
     return undefined;
@@ -149,6 +169,7 @@ export function readGatewayFile(file: string, ctx: GatewayFileContext): GatewayF
   const dir = resolve(file, '..');
   return {
     thingsboard: readThingsBoard(doc.thingsboard, { file, dir, env: ctx.env, report }),
+    gatewayDevice: readGatewayDevice(doc.thingsboard, { file, report }),
     storage: readStorage(doc.storage, file, ctx),
     connectors: readConnectorEntries(doc.connectors, file, dir, report),
     statusServer: readStatusServer(doc.statusServer, { file, env: ctx.env, report }),

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { readGatewayFile } from './gateway-file.js';
+import { parseGatewayDocument, readGatewayFile } from './gateway-file.js';
 import { readOcppFile } from './ocpp-file.js';
 import { warnPlaceholders } from './placeholders.js';
 import { ConfigReport } from './report.js';
@@ -31,8 +31,31 @@ export function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env):
   return { ok: true, config };
 }
 
-function readConfig(file: string, env: NodeJS.ProcessEnv, report: ConfigReport): GatewayConfig | undefined {
-  const gateway = readGatewayFile(file, { env, cwd: process.cwd(), report });
+/**
+ * Checks `doc` as if it were the content of tb_gateway.json at `file` (the ocpp.json files it names
+ * are read from disk): how remote configuration validates a change before writing it.
+ */
+export function checkConfigDocument(
+  file: string,
+  doc: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+): ConfigCheck {
+  const report = new ConfigReport();
+  const config = readConfig(resolve(file), env, report, { doc });
+  if (config === undefined || report.problems.length > 0) {
+    return { ok: false, problems: report.problems, notices: report.notices };
+  }
+  return { ok: true, config };
+}
+
+function readConfig(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  report: ConfigReport,
+  given?: { doc: unknown },
+): GatewayConfig | undefined {
+  const ctx = { env, cwd: process.cwd(), report };
+  const gateway = given ? parseGatewayDocument(given.doc, file, ctx) : readGatewayFile(file, ctx);
   if (gateway === undefined) return undefined;
   const connectors: OcppConnectorConfig[] = [];
   for (const entry of gateway.connectors) {
@@ -40,11 +63,12 @@ function readConfig(file: string, env: NodeJS.ProcessEnv, report: ConfigReport):
     if (connector !== undefined) connectors.push(connector);
   }
   checkListeners(connectors, report);
-  const { thingsboard, storage, statusServer } = gateway;
+  const { thingsboard, storage, statusServer, gatewayDevice } = gateway;
   if (thingsboard === undefined || storage === undefined || statusServer === undefined) return undefined;
+  if (gatewayDevice === undefined) return undefined;
   warnPlaceholders(thingsboard, connectors, report);
   checkStatusPort(statusServer, connectors, file, report);
-  return { file, thingsboard, storage, connectors, statusServer, notices: report.notices };
+  return { file, thingsboard, storage, connectors, gatewayDevice, statusServer, notices: report.notices };
 }
 
 /** The status server on a central system's address would fail at start-up the same way. */

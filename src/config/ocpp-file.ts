@@ -18,13 +18,25 @@ export function readOcppFile(
   gateway: { file: string; report: ConfigReport },
 ): OcppConnectorConfig | undefined {
   const { report } = gateway;
-  const file = entry.file;
   // An unreadable file is reported where tb_gateway.json names it.
-  const doc = readJsonFile(file, report, {
+  const doc = readJsonFile(entry.file, report, {
     file: gateway.file,
     path: jsonPath(['connectors', entry.index, 'configuration']),
   });
   if (doc === undefined) return undefined;
+  return parseOcppDocument(doc, entry, report);
+}
+
+/**
+ * One ocpp.json document already parsed (from the file, or a `configurationJson` received from
+ * ThingsBoard that is to be written to `entry.file`), checked exactly as the file is.
+ */
+export function parseOcppDocument(
+  doc: unknown,
+  entry: ConnectorEntry,
+  report: ConfigReport,
+): OcppConnectorConfig | undefined {
+  const file = entry.file;
   if (!isRecord(doc)) {
     report.problem(file, '$', `expected an object, got ${describeValue(doc, false)}`);
     return undefined;

@@ -32,8 +32,6 @@ export const OCPP_VERSIONS = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'] as const satisf
 const IGNORED_TOP_KEYS = [
   'id',
   'name',
-  'logLevel',
-  'enableRemoteLogging',
   'reportStrategy',
   'extension',
   'extensionConfig',
@@ -397,6 +395,10 @@ export function ocppFileSchema(dir: string) {
   const OCPP_FILE_SHAPE = {
     centralSystem: z.object(CENTRAL_SYSTEM_SHAPE).prefault({}),
     chargePoints: z.array(chargePoint),
+    // Written by the Python gateway and its gateway page; read here for remote logs
+    // (gateway-device/remote-logs.ts): this connector's `<name>_LOGS`, at this level.
+    logLevel: z.string().optional(),
+    enableRemoteLogging: z.boolean().optional(),
   };
 
   const keys: KeyRules = {

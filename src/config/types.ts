@@ -182,6 +182,42 @@ export interface OcppConnectorConfig {
   chargePoints: ChargePointConfig[];
 }
 
+/** One window of a rate limit: at most `capacity` per `seconds`. */
+export interface RateLimitWindow {
+  capacity: number;
+  seconds: number;
+}
+
+/** The three limits ThingsBoard applies to one kind of traffic; absent = not limited (locally). */
+export interface RateLimitSet {
+  messages?: RateLimitWindow[];
+  telemetryMessages?: RateLimitWindow[];
+  telemetryDataPoints?: RateLimitWindow[];
+}
+
+/** Local rate limits of tb_gateway.json, applied on top of ThingsBoard's session limits. */
+export interface RateLimitOverrides {
+  /** The gateway device's own messages (statistics, configuration, logs, RPC replies to it). */
+  device: RateLimitSet;
+  /** The devices behind the gateway (the charge points' data). */
+  devices: RateLimitSet;
+}
+
+export interface StatisticsConfig {
+  enable: boolean;
+  /** statsSendPeriodInSeconds, at least 10 s. */
+  periodMs: number;
+}
+
+/** What the gateway device does in ThingsBoard beside carrying data (tb_gateway.json `thingsboard`). */
+export interface GatewayDeviceConfig {
+  statistics: StatisticsConfig;
+  remoteConfiguration: boolean;
+  /** Follow device renames/deletions that ThingsBoard announces (Python default: true). */
+  handleDeviceRenaming: boolean;
+  rateLimits: RateLimitOverrides;
+}
+
 /** The operator's HTTP surface (tb_gateway.json `statusServer`, ours). */
 export interface StatusServerConfig {
   enabled: boolean;
@@ -216,6 +252,7 @@ export interface GatewayConfig {
   thingsboard: ThingsBoardConfig;
   storage: StorageConfig;
   connectors: OcppConnectorConfig[];
+  gatewayDevice: GatewayDeviceConfig;
   statusServer: StatusServerConfig;
   /** Things to log once at start-up: ignored keys, aliases, skipped connectors. */
   notices: ConfigNotice[];

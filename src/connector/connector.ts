@@ -4,7 +4,7 @@
  * committed to the outbox → CALLRESULT, so a charge point is only told "accepted" for data that
  * is already safe.
  */
-import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js';
+import type { OcppConnectorConfig } from '../config/types.js';
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
@@ -19,14 +19,18 @@ import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
 import type { OcppVersion } from '../ocpp/versions.js';
 import type { DeviceIdentity, NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import { newSecurityCounters } from '../security/counters.js';
 import { ChargePointSecurity } from '../security/index.js';
 import { ChargePointActivity } from './activity.js';
 import { addressRefusal } from './address-filter.js';
-import { ANSWERS, bootAliases } from './answers.js';
+import { ANSWERS } from './answers.js';
 import { DeviceCommands } from './commands.js';
+import { DevicePresence } from './presence.js';
 import { DEFAULT_RPC_TIMEOUT_MS, type RpcReplyData } from './downlink.js';
-import { DEFAULT_DEVICE_TYPE, DeviceRegistry } from './registry.js';
-import { mappingScope, UplinkMapper, type UplinkCounters } from './uplink.js';
+import { buildRoutes, reroute, type Route } from './reconfigure.js';
+import { DeviceRegistry } from './registry.js';
+import type { DeviceRenames } from './renames.js';
+import { mappingScope, type UplinkCounters } from './uplink.js';
 import type { UploadLocations } from './upload-location.js';
 import { TrafficObserver } from './observer.js';
 import { ConnectionInspector } from './inspector.js';
@@ -43,11 +47,8 @@ export interface ConnectorDeps {
   now?: () => Date;
   /** Upload URLs for GetLog / GetDiagnostics that name none (statusServer.uploads). */
   uploads?: UploadLocations;
-}
-
-interface Route {
-  entry: ChargePointConfig;
-  mapper: UplinkMapper;
+  /** Devices ThingsBoard renamed: a boot that renders an old name gets the current one. */
+  renames?: DeviceRenames;
 }
 
 interface Live {
@@ -65,6 +66,9 @@ export class OcppConnector implements CallHandler {
     skipped: 0,
     skippedNotFinite: 0,
     receiveTimeUsed: 0,
+    attributes: 0,
+    timeseries: 0,
+    messages: 0,
   };
   readonly protocolCounters = newProtocolCounters();
   /** Frames by version, direction, type and action; CALLERRORs by code. */
@@ -72,16 +76,19 @@ export class OcppConnector implements CallHandler {
   readonly rpcCounters = newRpcCounters();
   private readonly deps: ConnectorDeps;
   private readonly logger: Logger;
-  private readonly routes: Route[];
+  private routes: Route[];
   private readonly registry: DeviceRegistry;
-  private readonly server: CentralSystemServer<Route>;
-  private readonly security: ChargePointSecurity;
+  private server: CentralSystemServer<Route>;
+  /** Replaced with the listener when the configuration changes (rules, TLS files, signing CA). */
+  private security: ChargePointSecurity;
+  private readonly securityTally = newSecurityCounters();
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
   private readonly inspector: ConnectionInspector;
   private readonly commands: DeviceCommands;
+  private readonly presence: DevicePresence;
 
   constructor(deps: ConnectorDeps) {
     this.deps = deps;
@@ -89,18 +96,17 @@ export class OcppConnector implements CallHandler {
     this.logger = deps.logger.child({ connector: deps.config.name });
     this.now = deps.now ?? (() => new Date());
     this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
-    this.routes = deps.config.chargePoints.map((entry) => ({
-      entry,
-      mapper: new UplinkMapper(entry, this.uplinkCounters, this.logger, this.warnings),
-    }));
+    this.routes = buildRoutes(deps.config, this.uplinkCounters, this.logger, this.warnings);
     this.registry = new DeviceRegistry(deps.state, this.logger);
-    this.security = new ChargePointSecurity({
-      config: deps.config,
-      state: deps.state,
+    this.presence = new DevicePresence({
+      registry: this.registry,
+      live: this.live,
+      outbox: deps.outbox,
+      warnings: this.warnings,
       logger: this.logger,
-      emitTelemetry: (id, values) => this.emitTelemetry(id, values),
-      rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
+      renames: deps.renames,
     });
+    this.security = this.createSecurity(deps.config);
     this.commands = new DeviceCommands({
       connector: this.name,
       liveDevice: (device) => {
@@ -109,7 +115,11 @@ export class OcppConnector implements CallHandler {
         return live && { session: live.session, entry: live.route.entry };
       },
       chargePointNamed: (device) => this.registry.chargePointNamed(device),
-      security: this.security,
+      // Through this connector: a new configuration replaces the security component.
+      security: {
+        isRpc: (method) => this.security.isRpc(method),
+        onRpc: (method, params, target) => this.security.onRpc(method, params, target),
+      },
       counters: this.rpcCounters,
       logger: this.logger,
       warnings: this.warnings,
@@ -122,6 +132,22 @@ export class OcppConnector implements CallHandler {
       logger: this.logger,
       now: this.now,
     });
+    this.server = this.createServer();
+  }
+
+  /** The security lifecycle for `config`, counting where its predecessors did. */
+  private createSecurity(config: OcppConnectorConfig): ChargePointSecurity {
+    return new ChargePointSecurity({
+      config,
+      state: this.deps.state,
+      logger: this.logger,
+      emitTelemetry: (id, values) => this.emitTelemetry(id, values),
+      rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
+      counters: this.securityTally,
+    });
+  }
+
+  private createServer(): CentralSystemServer<Route> {
     const observer = new TrafficObserver({
       counters: this.traffic,
       logger: this.logger,
@@ -129,10 +155,10 @@ export class OcppConnector implements CallHandler {
       tracedUntil: (id) => this.inspector.tracedUntil(id),
       warnings: this.warnings,
     });
-    this.server = new CentralSystemServer<Route>({
-      config: deps.config.centralSystem,
+    return new CentralSystemServer<Route>({
+      config: this.deps.config.centralSystem,
       logger: this.logger,
-      validators: deps.validators,
+      validators: this.deps.validators,
       handler: this,
       protocolCounters: this.protocolCounters,
       resolveChargePoint: (id, peer) => this.resolveRoute(id, peer),
@@ -146,6 +172,10 @@ export class OcppConnector implements CallHandler {
   /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
     this.registry.load();
+    return this.listen();
+  }
+
+  private async listen(): Promise<number> {
     const port = await this.server.start();
     this.security.start((options) => this.server.setSecureContext(options));
     const { host } = this.deps.config.centralSystem;
@@ -160,13 +190,18 @@ export class OcppConnector implements CallHandler {
     await this.server.stop();
   }
 
+  /** The configuration in force (it changes with remote configuration). */
+  get configuration(): OcppConnectorConfig {
+    return this.deps.config;
+  }
+
   get serverCounters(): CentralSystemServer<Route>['counters'] {
     return this.server.counters;
   }
 
   /** The security lifecycle's counters (refused downgrades are in serverCounters). */
   get securityCounters(): ChargePointSecurity['counters'] {
-    return this.security.counters;
+    return this.securityTally;
   }
 
   /** Handshakes waiting for their admission decision now. */
@@ -255,7 +290,7 @@ export class OcppConnector implements CallHandler {
       this.onSessionClosed(live, code, reason.toString('utf8')),
     );
     const remembered = this.registry.remembered(session.id);
-    if (remembered) this.persist(this.announce(live, remembered), session.id);
+    if (remembered) this.presence.persist(this.presence.announce(live, remembered), session.id);
   }
 
   private onSessionClosed(live: Live, code: number, reason: string): void {
@@ -275,35 +310,8 @@ export class OcppConnector implements CallHandler {
     this.live.delete(session.id);
     if (live.announced) {
       this.registry.markGone(session.id, live.announced.name);
-      this.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
+      this.presence.persist([{ kind: 'disconnect', device: live.announced.name, body: '{}' }], session.id);
     }
-  }
-
-  /** Records that make `identity` the announced device of this connection. */
-  private announce(live: Live, identity: DeviceIdentity): NewRecord[] {
-    const records: NewRecord[] = [];
-    const old = live.announced;
-    if (old && old.name === identity.name && old.type === identity.type) return records;
-    if (old) {
-      this.registry.markGone(live.session.id, old.name);
-      if (old.name !== identity.name) records.push({ kind: 'disconnect', device: old.name, body: '{}' });
-    }
-    live.announced = identity;
-    this.registry.markLive(live.session.id, identity.name);
-    records.push({ kind: 'connect', device: identity.name, body: JSON.stringify({ type: identity.type }) });
-    return records;
-  }
-
-  /** Stores records no charge point waits for (connect/disconnect, SEND data); failures are logged. */
-  private persist(records: NewRecord[], chargePointId: string): void {
-    if (records.length === 0) return;
-    this.deps.outbox.append(records).catch((err: unknown) => {
-      this.warnings.error(
-        'persist-failed',
-        { chargePointId, reason: err instanceof Error ? err.message : String(err) },
-        'could not store records in the outbox',
-      );
-    });
   }
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
@@ -314,7 +322,9 @@ export class OcppConnector implements CallHandler {
       throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     const records: NewRecord[] = [];
     if (action === 'BootNotification') {
-      records.push(...this.announce(live, this.bootIdentity(live, payload)));
+      records.push(
+        ...this.presence.announce(live, this.presence.bootIdentity(live, live.route.entry, payload)),
+      );
     } else if (action === 'StatusNotification') {
       live.activity.noteStatus(payload, this.now());
     }
@@ -326,7 +336,9 @@ export class OcppConnector implements CallHandler {
       response = outcome.response;
       afterAnswer = outcome.afterAnswer;
       if (outcome.telemetry)
-        records.push(...this.ownTelemetry(live, outcome.telemetry.ts, outcome.telemetry.values));
+        records.push(
+          ...this.presence.telemetry(session.id, outcome.telemetry.ts, outcome.telemetry.values, live),
+        );
     } else {
       response = (answer as NonNullable<typeof answer>)({
         payload,
@@ -365,68 +377,29 @@ export class OcppConnector implements CallHandler {
     return this.security.interceptCall(session, action, payload, send);
   }
 
-  /** Telemetry the gateway itself produces for a charge point's device (security events, certificates). */
-  private ownTelemetry(live: Live, ts: number, values: Record<string, unknown>): NewRecord[] {
-    const id = live.session.id;
-    const device = live.announced?.name ?? this.registry.identityOf(id).name;
-    const record: NewRecord = { kind: 'telemetry', device, body: JSON.stringify({ ts, values }) };
-    return live.announced ? [record] : [...this.announce(live, this.registry.identityOf(id)), record];
-  }
-
   /** Telemetry of a charge point's device from outside its connection (a log it uploaded). */
   reportTelemetry(chargePointId: string, values: Record<string, unknown>): void {
     this.emitTelemetry(chargePointId, values);
   }
 
   private emitTelemetry(chargePointId: string, values: Record<string, unknown>): void {
-    const ts = this.now().getTime();
-    const live = this.live.get(chargePointId);
-    const records = live
-      ? this.ownTelemetry(live, ts, values)
-      : [
-          {
-            kind: 'telemetry' as const,
-            device: this.registry.identityOf(chargePointId).name,
-            body: JSON.stringify({ ts, values }),
-          },
-        ];
-    this.persist(records, chargePointId);
+    this.presence.persist(
+      this.presence.telemetry(chargePointId, this.now().getTime(), values),
+      chargePointId,
+    );
   }
 
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
   handleSend(session: ChargePointSession, action: string, payload: Record<string, unknown>): void {
     const live = this.bySession.get(session);
-    if (live) this.persist(this.mapData(live, action, payload), session.id);
+    if (live) this.presence.persist(this.mapData(live, action, payload), session.id);
   }
 
   /** The records of one message's datapoints, preceded by a connect if the device is not yet announced. */
   private mapData(live: Live, action: string, payload: Record<string, unknown>): NewRecord[] {
-    const id = live.session.id;
-    const device = live.announced?.name ?? this.registry.identityOf(id).name;
     const scope = mappingScope(action, payload, this.deps.config.centralSystem.maxJsonDepth);
-    const data = live.route.mapper.map(action, scope, device, this.now().getTime());
-    if (data.length === 0 || live.announced) return data;
-    return [...this.announce(live, this.registry.identityOf(id)), ...data];
-  }
-
-  private bootIdentity(live: Live, payload: Record<string, unknown>): DeviceIdentity {
-    const { entry } = live.route;
-    const id = live.session.id;
-    const scope = { ...payload, ...bootAliases(live.session.spec.version, payload), ChargePointId: id };
-    const name = entry.deviceNameExpression.render(scope);
-    const type = entry.deviceTypeExpression.render(scope);
-    const identity: DeviceIdentity = {
-      name: name.ok && String(name.value).trim() !== '' ? String(name.value) : id,
-      type: type.ok && String(type.value).trim() !== '' ? String(type.value) : DEFAULT_DEVICE_TYPE,
-    };
-    if (!name.ok) {
-      this.logger.warn(
-        { chargePointId: id, unresolved: name.missing },
-        'deviceNameExpression did not resolve on BootNotification: device named after the charge point id',
-      );
-    }
-    this.registry.remember(id, identity);
-    return identity;
+    const data = live.route.mapper.map(action, scope, this.presence.deviceOf(live), this.now().getTime());
+    return this.presence.withAnnounce(live, data);
   }
 
   // ---- ThingsBoard → charge point ----
@@ -439,5 +412,39 @@ export class OcppConnector implements CallHandler {
   /** An RPC for a device (see DeviceCommands); undefined when no reply is expected. */
   onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
     return this.commands.onRpc(device, method, params);
+  }
+
+  // ---- changes made in ThingsBoard: configuration (remote configuration), device renames ----
+
+  /**
+   * Takes a new configuration of this connector: mappings apply to the next message of every live
+   * charge point (reconfigure.ts); with `restartListener` (centralSystem changed) the listener is
+   * closed and opened again with the new settings. Resolves with the port listened on.
+   */
+  async applyConfig(
+    next: OcppConnectorConfig,
+    opts: { restartListener: boolean },
+  ): Promise<number | undefined> {
+    this.deps.config = next;
+    this.routes = buildRoutes(next, this.uplinkCounters, this.logger, this.warnings);
+    reroute(this.live.values(), this.routes, this.logger);
+    if (!opts.restartListener) return undefined;
+    // centralSystem changed: its security rules, TLS files and signing CA may have too. Stored
+    // passwords and recorded profiles live in the state store and stay.
+    await this.security.stop();
+    await this.server.stop();
+    this.security = this.createSecurity(next);
+    this.server = this.createServer();
+    return this.listen();
+  }
+
+  /** ThingsBoard renamed device `from` to `to` (see DevicePresence.rename). */
+  renameDevice(from: string, to: string): number {
+    return this.presence.rename(from, to);
+  }
+
+  /** ThingsBoard deleted `name`: a live charge point under it announces it again with its next data. */
+  deviceDeleted(name: string): number {
+    return this.presence.deleted(name);
   }
 }

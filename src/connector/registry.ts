@@ -49,6 +49,13 @@ export class DeviceRegistry {
     return { changed: true, previous };
   }
 
+  /** Charge point ids whose remembered identity is named `deviceName` (a rare scan: renames). */
+  idsNamed(deviceName: string): string[] {
+    const ids: string[] = [];
+    for (const [id, identity] of this.identities) if (identity.name === deviceName) ids.push(id);
+    return ids;
+  }
+
   markLive(chargePointId: string, deviceName: string): void {
     let ids = this.liveByDevice.get(deviceName);
     if (!ids) {

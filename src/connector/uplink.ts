@@ -19,6 +19,11 @@ export interface UplinkCounters {
   skippedNotFinite: number;
   /** Telemetry whose own timestamp could not be read, stamped with the time of receipt instead. */
   receiveTimeUsed: number;
+  /** Of `mapped`: attribute and telemetry datapoints. */
+  attributes: number;
+  timeseries: number;
+  /** Messages that produced at least one datapoint. */
+  messages: number;
 }
 
 interface ActionMappings {
@@ -71,6 +76,7 @@ export class UplinkMapper {
         if (point) {
           values[point.key] = point.value;
           any = true;
+          this.counters.attributes++;
         }
       }
       if (any) records.push({ kind: 'attributes', device, body: JSON.stringify(values) });
@@ -80,6 +86,7 @@ export class UplinkMapper {
       for (const m of mappings.timeseries) {
         const point = this.render(m, scope, action, device);
         if (!point) continue;
+        this.counters.timeseries++;
         const ts = this.timestampOf(point.timestamp, action, device) ?? receivedAt;
         let values = byTs.get(ts);
         if (!values) {
@@ -92,6 +99,7 @@ export class UplinkMapper {
         records.push({ kind: 'telemetry', device, body: JSON.stringify({ ts, values }) });
       }
     }
+    if (records.length > 0) this.counters.messages++;
     return records;
   }
 

@@ -46,6 +46,12 @@ export interface ProtocolCounters {
   readPauses: number;
   /** Connections closed because the charge point did not read what it was sent. */
   slowReadersClosed: number;
+  /** CALLERRORs received in answer to our CALLs. */
+  callErrorsIn: number;
+  /** OCPP 2.1 SENDs received. */
+  sendsIn: number;
+  /** Bytes of the text frames received (statistics: connectorBytesReceived). */
+  bytesIn: number;
 }
 
 export function newProtocolCounters(): ProtocolCounters {
@@ -59,6 +65,9 @@ export function newProtocolCounters(): ProtocolCounters {
     handlerErrors: 0,
     readPauses: 0,
     slowReadersClosed: 0,
+    callErrorsIn: 0,
+    sendsIn: 0,
+    bytesIn: 0,
   };
 }
 
@@ -385,6 +394,7 @@ export class ChargePointSession {
     let callId: string | undefined;
     try {
       const text = isBinary ? undefined : String(data);
+      this.opts.counters.bytesIn += Buffer.isBuffer(data) ? data.length : (text?.length ?? 0);
       const parsed =
         text === undefined
           ? undefined
@@ -499,6 +509,7 @@ export class ChargePointSession {
         return;
       }
       case CALLERROR: {
+        this.opts.counters.callErrorsIn++;
         if (this.inflight?.id !== frame.id) {
           this.warn(
             'callerror-unexpected',
@@ -550,6 +561,7 @@ export class ChargePointSession {
   }
 
   private onSend(action: string, payload: Record<string, unknown>): void {
+    this.opts.counters.sendsIn++;
     // OCPP 2.1 part 4 (SEND): a SEND is never answered, not even when it is invalid or unknown.
     const invalid = this.spec.sendActions.has(action)
       ? this.opts.validator.validateSend(action, payload)

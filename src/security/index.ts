@@ -29,6 +29,8 @@ export interface ChargePointSecurityOptions {
   /** Telemetry of a charge point's device produced outside any answer (signing outcomes). */
   emitTelemetry(chargePointId: string, values: Record<string, unknown>): void;
   rpcTimeoutMs: number;
+  /** Where to count (kept across a rebuild for a new configuration). */
+  counters?: SecurityCounters;
 }
 
 export class ChargePointSecurity {
@@ -36,7 +38,7 @@ export class ChargePointSecurity {
   readonly handlers: ReadonlyMap<string, ActionHandler>;
   readonly admission: HandshakeAdmission;
   /** Every counter of the security lifecycle (read by the status model). */
-  readonly counters: SecurityCounters = newSecurityCounters();
+  readonly counters: SecurityCounters;
   private readonly opts: ChargePointSecurityOptions;
   private readonly state: SecurityState;
   private readonly rotation: PasswordRotation;
@@ -45,6 +47,7 @@ export class ChargePointSecurity {
 
   constructor(opts: ChargePointSecurityOptions) {
     this.opts = opts;
+    this.counters = opts.counters ?? newSecurityCounters();
     const { config, logger } = opts;
     this.state = new SecurityState(opts.state, logger);
     this.admission = new HandshakeAdmission({

@@ -28,6 +28,8 @@ export interface ConnectorStatusSummary {
    * security events, certificate signing, server certificate renewals (see security/counters.ts).
    */
   security: Record<string, number>;
+  /** Error lines this connector logged since start (statistics `connectorsErrors`). */
+  logErrors?: number;
 }
 
 export interface ThingsBoardStatus {
@@ -47,6 +49,17 @@ export interface ThingsBoardStatus {
   sessionLimits?: Record<string, unknown>;
   /** Time spent waiting on rate limits, seconds, by limit; empty until pacing exists. */
   rateLimitWaits: Record<string, number>;
+  /** Waits for rate-limit tokens and publishes paced (gateway-device/status.ts). */
+  rateLimiting?: { waits: number; waitedMs: number; paced: number };
+  /** What ThingsBoard acknowledged, by kind (statistics `serviceStats`). */
+  delivered?: {
+    recordsRead: number;
+    telemetryDatapoints: number;
+    attributeDatapoints: number;
+    droppedOversize: number;
+  };
+  /** The gateway device's own channel: requests, RPCs to it, shared attribute updates, echoes. */
+  device?: Record<string, number>;
 }
 
 export interface GatewayStatus {
@@ -60,6 +73,8 @@ export interface GatewayStatus {
   rpcUnrouted: number;
   /** Log uploads by outcome, bytes stored, URLs handed out and valid now (statusServer.uploads). */
   uploads?: Record<string, number>;
+  /** Remote log lines sent to ThingsBoard and dropped (RemoteLoggingLevel). */
+  remoteLogs?: { sent: number; dropped: number };
 }
 
 /** Detailed traffic counts for /metrics (not in the stats log line: one entry per action). */

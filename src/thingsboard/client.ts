@@ -15,18 +15,17 @@ import { DEVICE_SUBSCRIPTIONS, GatewayDeviceChannel } from './device-channel.js'
 import { connectRefusal } from './connack.js';
 import { TOPIC } from './pack.js';
 import { RawJsonNumber, rawNumberAt, rpcReplyPayload, type RpcId } from './rpc-id.js';
+import { LinkLostError } from './errors.js';
+import { PacedQueue } from './paced-queue.js';
+import { REGULAR_MESSAGE, type Cost, type Lane, type PublishCaps, type SessionPacer } from './pacer.js';
+import { costOfOwnPublish } from './own-cost.js';
 
 export interface DownlinkHandlers {
   onAttributeUpdate(device: string, data: Record<string, unknown>): void;
   onRpc(device: string, id: RpcId, method: string, params: unknown): void;
 }
 
-export class LinkLostError extends Error {
-  constructor() {
-    super('connection to ThingsBoard lost before the broker acknowledged');
-    this.name = 'LinkLostError';
-  }
-}
+export { LinkLostError };
 
 type Listener = () => void;
 
@@ -45,6 +44,8 @@ export interface ThingsBoardCounters {
   badDownlinks: number;
   /** Exceptions while handling a message from ThingsBoard: counted, logged, never fatal. */
   handlerErrors: number;
+  /** Messages received from the broker (echoes included: see ignoredEchoes). */
+  messagesIn: number;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -68,6 +69,7 @@ export class ThingsBoardClient {
     ignoredEchoes: 0,
     badDownlinks: 0,
     handlerErrors: 0,
+    messagesIn: 0,
   };
   /** The gateway device's own channel (`v1/devices/me/...`): client RPCs, its attributes, its RPCs. */
   readonly device: GatewayDeviceChannel;
@@ -79,14 +81,24 @@ export class ThingsBoardClient {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly connectListeners: Listener[] = [];
+  private readonly pacedDrainListeners: Listener[] = [];
   private lastError = '';
   private readonly warnings: LogSummary;
+  /** Publishes made outside the outbox (RPC replies, the gateway device's own), when paced. */
+  private paced: PacedQueue | undefined;
+  private pacer: SessionPacer | undefined;
 
   constructor(config: ThingsBoardConfig, logger: Logger, warnings?: LogSummary) {
     this.config = config;
     this.logger = logger.child({ component: 'thingsboard' });
     this.device = new GatewayDeviceChannel({
-      publish: (topic, payload) => this.publish(topic, payload),
+      // The gateway device's own messages count against its own limits (getSessionLimits: none).
+      publish: (topic, payload) => {
+        const cost = costOfOwnPublish(topic, payload);
+        return cost === undefined
+          ? this.publish(topic, payload)
+          : this.publishPaced(topic, payload, 'device', cost);
+      },
       connected: () => this.connected,
       logger: this.logger,
     });
@@ -95,6 +107,52 @@ export class ThingsBoardClient {
 
   setHandlers(handlers: DownlinkHandlers): void {
     this.handlers = handlers;
+  }
+
+  /**
+   * From now on, publishes made with publishPaced wait for the session limits of `pacer`; the
+   * outbox publisher paces its own (they wait behind these).
+   */
+  setPacer(pacer: SessionPacer): void {
+    this.pacer = pacer;
+    this.paced = new PacedQueue({
+      pacer,
+      publish: (topic, payload) => this.publish(topic, payload),
+      connected: () => this.connected,
+      onDrained: () => {
+        for (const l of this.pacedDrainListeners) l();
+      },
+    });
+  }
+
+  /**
+   * Publishes once `lane` of the session limits has the tokens for `cost` (at once without a
+   * pacer). Rejects with LinkLostError when the link is or goes down first, and when the payload
+   * is larger than ThingsBoard accepts (PayloadTooLargeError).
+   */
+  publishPaced(topic: string, payload: string, lane: Lane, cost: Cost): Promise<void> {
+    if (!this.paced) return this.publish(topic, payload);
+    return this.paced.publish(topic, payload, lane, cost);
+  }
+
+  /** The most one publish of `lane` may carry under the session limits (unlimited without a pacer). */
+  caps(lane: Lane): PublishCaps {
+    return (
+      this.pacer?.caps(lane) ?? {
+        maxDatapoints: Number.MAX_SAFE_INTEGER,
+        maxEntries: Number.MAX_SAFE_INTEGER,
+      }
+    );
+  }
+
+  /** Publishes of `lane` waiting for tokens (the outbox publisher lets them go first). */
+  pacedQueueLength(lane: Lane): number {
+    return this.paced?.length(lane) ?? 0;
+  }
+
+  /** Called whenever the paced queue of a lane empties. */
+  onPacedQueueDrained(listener: () => void): void {
+    this.pacedDrainListeners.push(listener);
   }
 
   /** Called after every successful (re)connect, once subscriptions are requested. */
@@ -150,6 +208,7 @@ export class ThingsBoardClient {
     this.current = undefined;
     if (!gen) return;
     this.failPending(gen);
+    this.paced?.linkLost();
     this.device.linkLost();
     await gen.client.endAsync(!gen.connected).catch(() => undefined);
   }
@@ -214,6 +273,7 @@ export class ThingsBoardClient {
       if (err) this.logger.error({ err: err.message }, 'subscribing to ThingsBoard downlink topics failed');
     });
     for (const l of this.connectListeners) l();
+    this.paced?.pump();
   }
 
   private onClosed(gen: Generation): void {
@@ -221,6 +281,7 @@ export class ThingsBoardClient {
     const wasConnected = gen.connected;
     gen.connected = false;
     this.failPending(gen);
+    this.paced?.linkLost();
     this.device.linkLost();
     gen.client.removeAllListeners('close');
     gen.client.on('error', () => undefined);
@@ -269,6 +330,7 @@ export class ThingsBoardClient {
    * counted and logged, and a request that expects an answer still gets one where it can be read.
    */
   private onMessage(topic: string, payload: Buffer): void {
+    this.counters.messagesIn++;
     try {
       this.handleMessage(topic, payload.toString('utf8'));
     } catch (err) {
@@ -342,8 +404,9 @@ export class ThingsBoardClient {
     if (topic !== TOPIC.rpc || device === undefined || id === undefined || !isObject(msg) || 'id' in msg)
       return;
     const error = `the request nests deeper than ${maxDepth} levels (thingsboard.maxJsonDepth)`;
-    this.publish(TOPIC.rpc, rpcReplyPayload(device, id, { error })).catch((err: unknown) =>
-      this.logger.warn({ device, err: String(err) }, 'RPC reply not delivered to ThingsBoard'),
+    this.publishPaced(TOPIC.rpc, rpcReplyPayload(device, id, { error }), 'devices', REGULAR_MESSAGE).catch(
+      (err: unknown) =>
+        this.logger.warn({ device, err: String(err) }, 'RPC reply not delivered to ThingsBoard'),
     );
   }
 }

@@ -118,6 +118,7 @@ export class GatewayDeviceChannel {
   private readonly deviceAttributeRequests = new Map<string, Pending>();
   private readonly rpcHandlers = new Map<string, GatewayRpcHandler>();
   private readonly attributeListeners: SharedAttributesListener[] = [];
+  private readonly echoListeners: ((topic: string) => void)[] = [];
   /** topic + "\n" + payload → [count, expires at] of our own recent publishes. */
   private readonly echoes = new Map<string, [number, number]>();
 
@@ -135,6 +136,14 @@ export class GatewayDeviceChannel {
   /** Called with every shared attribute update of the gateway device pushed by ThingsBoard. */
   onSharedAttributes(listener: SharedAttributesListener): void {
     this.attributeListeners.push(listener);
+  }
+
+  /**
+   * Called when a publish of ours comes back from the broker. ThingsBoard never does that, so it
+   * tells that the broker is a plain one (tests, demos, a bridge).
+   */
+  onEcho(listener: (topic: string) => void): void {
+    this.echoListeners.push(listener);
   }
 
   /** Client-side RPC: asks ThingsBoard and resolves with its answer (the response payload). */
@@ -188,8 +197,8 @@ export class GatewayDeviceChannel {
     return new Map();
   }
 
-  /** Telemetry of the gateway device itself: `values`, or `{ts, values}`. */
-  publishTelemetry(telemetry: Record<string, unknown>): Promise<void> {
+  /** Telemetry of the gateway device itself: `values`, `{ts, values}`, or a list of `{ts, values}`. */
+  publishTelemetry(telemetry: Record<string, unknown> | readonly Record<string, unknown>[]): Promise<void> {
     return this.publishOwn(DEVICE_TOPIC.telemetry, JSON.stringify(telemetry));
   }
 
@@ -206,6 +215,7 @@ export class GatewayDeviceChannel {
     if (!this.isChannelTopic(topic)) return false;
     if (this.isEcho(topic, text)) {
       this.counters.ignoredEchoes++;
+      for (const l of this.echoListeners) l(topic);
       return true;
     }
     if (topic === DEVICE_TOPIC.attributes) this.onSharedAttributesPushed(msg);

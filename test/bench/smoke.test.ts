@@ -26,11 +26,23 @@ describe('benchmark harness smoke run', () => {
 
   it('runs every scenario end to end without losing a message', async () => {
     const out = join(dir.path, 'smoke.json');
-    await run(process.execPath, ['bench/run.js', '--smoke', '--out', out], { cwd: ROOT, timeout: 120_000 });
+    const list = 'idle,baseline,throughput,latency,rpc,storm,ratelimited';
+    await run(process.execPath, ['bench/run.js', '--smoke', '--scenario', list, '--out', out], {
+      cwd: ROOT,
+      timeout: 120_000,
+    });
     const result = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[]; failures: unknown[] };
     expect(result.failures).toEqual([]);
     const scenarios = new Set(result.rows.map((r) => r.scenario));
-    expect([...scenarios].sort()).toEqual(['baseline', 'idle', 'latency', 'rpc', 'storm', 'throughput']);
+    expect([...scenarios].sort()).toEqual([
+      'baseline',
+      'idle',
+      'latency',
+      'ratelimited',
+      'rpc',
+      'storm',
+      'throughput',
+    ]);
     const value = (scenario: string, metric: string): unknown[] =>
       result.rows.filter((r) => r.scenario === scenario && r.metric.startsWith(metric)).map((r) => r.value);
     for (const v of value('idle', 'booted')) expect(String(v)).toMatch(/^(\d+)\/\1$/);
@@ -39,5 +51,7 @@ describe('benchmark harness smoke run', () => {
     for (const v of latency) expect(String(v)).toMatch(/^(\d+) \/ \1 \/ 0$/);
     expect(value('rpc', 'failed')).toEqual([0]);
     expect(value('storm', 'refused')).toEqual([0]);
+    expect(value('ratelimited', 'violations')).toEqual([0]);
+    expect(value('ratelimited', 'answered but missing')).toEqual([0]);
   }, 150_000);
 });

@@ -63,9 +63,6 @@ describe('a Python gateway tb_gateway.json', () => {
     const info = infos[0]?.message ?? '';
     expect(info).toMatch(/^ignored keys not used by this gateway: thingsboard\.remoteShell, /);
     for (const key of [
-      'thingsboard.remoteConfiguration',
-      'thingsboard.statistics',
-      'thingsboard.deviceDpRateLimits',
       'thingsboard.reportStrategy',
       'storage.read_records_count',
       'storage.messages_ttl_check_in_hours',
@@ -75,6 +72,17 @@ describe('a Python gateway tb_gateway.json', () => {
       expect(info).toContain(key);
     }
     expect(info).not.toContain('YOUR_ACCESS_TOKEN');
+    // Read, not ignored: statistics, remote configuration, renaming and the rate limits.
+    for (const key of ['remoteConfiguration', 'statistics', 'handleDeviceRenaming', 'deviceDpRateLimits']) {
+      expect(info).not.toContain(`thingsboard.${key}`);
+    }
+    expect(config.gatewayDevice).toEqual({
+      remoteConfiguration: true,
+      handleDeviceRenaming: true,
+      statistics: { enable: true, periodMs: 60_000 },
+      // Every DEFAULT_… value: ThingsBoard's own limits, nothing local.
+      rateLimits: { device: {}, devices: {} },
+    });
   });
 
   it('skips connectors of other types with a warning', () => {
@@ -126,7 +134,7 @@ describe('unknown keys', () => {
     expect(config.notices).toEqual([
       {
         level: 'info',
-        message: `ignored keys not used by this gateway in ${dir.path('ocpp.json')}: name, logLevel, chargePoints[0].reportStrategy`,
+        message: `ignored keys not used by this gateway in ${dir.path('ocpp.json')}: name, chargePoints[0].reportStrategy`,
       },
     ]);
   });

@@ -1,8 +1,18 @@
 /**
  * An MQTT client playing ThingsBoard: it records every gateway-API message the gateway
- * publishes and can push shared attribute updates and RPC requests to the gateway.
+ * publishes and can push shared attribute updates and RPC requests to the gateway. It answers
+ * getSessionLimits as a ThingsBoard whose tenant profile sets no rate limits does (the rate-limit
+ * stand-in, tb-standin.ts, plays one that does).
  */
 import mqtt, { type MqttClient } from 'mqtt';
+
+/** ThingsBoard's getSessionLimits answer when the tenant profile sets no limits. */
+const NO_LIMITS = {
+  maxPayloadSize: 65536,
+  maxInflightMessages: 100,
+  rateLimits: { messages: null, telemetryMessages: null, telemetryDataPoints: null },
+  gatewayRateLimits: { messages: null, telemetryMessages: null, telemetryDataPoints: null },
+};
 
 export interface Received {
   topic: string;
@@ -21,6 +31,13 @@ export class FakeThingsBoard {
   private constructor(client: MqttClient) {
     this.client = client;
     client.on('message', (topic, payload, packet) => {
+      const request = /^v1\/devices\/me\/rpc\/request\/(\d+)$/.exec(topic);
+      if (request) {
+        if (payload.toString().includes('"getSessionLimits"')) {
+          void client.publishAsync(`v1/devices/me/rpc/response/${request[1]}`, JSON.stringify(NO_LIMITS));
+        }
+        return;
+      }
       let json: unknown;
       try {
         json = JSON.parse(payload.toString());
@@ -47,7 +64,7 @@ export class FakeThingsBoard {
       protocolVersion: 4,
       reconnectPeriod: 200,
     });
-    await client.subscribeAsync('v1/gateway/#', { qos: 1 });
+    await client.subscribeAsync(['v1/gateway/#', 'v1/devices/me/rpc/request/+'], { qos: 1 });
     return new FakeThingsBoard(client);
   }
 

@@ -1,0 +1,49 @@
+/**
+ * What a publish of the gateway device itself (`v1/devices/me/…`) costs against its own rate
+ * limits, as ThingsBoard's transport counts it. The getSessionLimits request is answered by the
+ * MQTT transport before any limit is checked, so it costs nothing (and must not wait for the
+ * limits it asks for).
+ */
+import { DEVICE_TOPIC } from './device-channel.js';
+import { REGULAR_MESSAGE, type Cost } from './pacer.js';
+
+export const SESSION_LIMITS_METHOD = 'getSessionLimits';
+
+function keysOf(v: unknown): number {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.keys(v).length : 0;
+}
+
+/** Telemetry `{k: v}`, `{ts, values}` or a list of either: the datapoints ThingsBoard counts. */
+function telemetryDatapoints(body: unknown): number {
+  const entries = Array.isArray(body) ? body : [body];
+  let n = 0;
+  for (const e of entries) {
+    const o = typeof e === 'object' && e !== null ? (e as Record<string, unknown>) : {};
+    n += Object.hasOwn(o, 'ts') && Object.hasOwn(o, 'values') ? keysOf(o.values) : keysOf(o);
+  }
+  return n;
+}
+
+/** The cost of publishing `payload` on `topic`; undefined for the exempt getSessionLimits request. */
+export function costOfOwnPublish(topic: string, payload: string): Cost | undefined {
+  if (topic === DEVICE_TOPIC.telemetry || topic === DEVICE_TOPIC.attributes) {
+    let body: unknown;
+    try {
+      body = JSON.parse(payload);
+    } catch {
+      return REGULAR_MESSAGE;
+    }
+    if (topic === DEVICE_TOPIC.telemetry) {
+      return { messages: 0, telemetryMessages: 1, datapoints: telemetryDatapoints(body) };
+    }
+    return { messages: 1, telemetryMessages: 1, datapoints: keysOf(body) };
+  }
+  if (topic.startsWith(DEVICE_TOPIC.rpcRequest) && payload.includes(SESSION_LIMITS_METHOD)) {
+    try {
+      if ((JSON.parse(payload) as { method?: unknown }).method === SESSION_LIMITS_METHOD) return undefined;
+    } catch {
+      // not ours to judge: a regular message
+    }
+  }
+  return REGULAR_MESSAGE;
+}

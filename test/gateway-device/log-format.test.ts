@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { formatLine, levelFromName, pinoLevelOf, redact } from '../../src/gateway-device/log-format.js';
+
+describe('log lines for ThingsBoard', () => {
+  it('look like the Python gateway’s, so the gateway page reads level and message', () => {
+    const line = formatLine(
+      40,
+      {
+        level: 40,
+        time: '2026-11-23T10:00:00.123Z',
+        connector: 'OCPP',
+        msg: 'charge point refused',
+        chargePointId: 'CP_1',
+      },
+      [],
+    );
+    expect(line).toBe(
+      '2026-11-23 10:00:00,123 - |WARNING|<main> [OCPP] - OCPP - 0 - charge point refused {"chargePointId":"CP_1"}',
+    );
+    // What the widget does with it (gateway-logs.component.ts).
+    expect(/\|(\w+)\|/.exec(line)?.[1]).toBe('WARNING');
+    expect(/\[(.*)/.exec(line)?.[0]).toMatch(/^\[OCPP\] - /);
+  });
+
+  it('never carry a secret', () => {
+    const text = redact(
+      'auth "Authorization":"Bearer abc.def" {"password":"hunter2","accessToken":"TOKEN-123456"} Basic YWRtaW46YWRtaW4= my-literal-secret',
+      ['my-literal-secret'],
+    );
+    for (const secret of ['abc.def', 'hunter2', 'TOKEN-123456', 'YWRtaW46YWRtaW4=', 'my-literal-secret']) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it.each([
+    ['{"level":30,"time":"x","msg":"a"}', 30],
+    ['{"level":50,"msg":"b"}', 50],
+    ['{"msg":"c","level":20}', 20],
+  ])('%s has level %i', (line, level) => {
+    expect(pinoLevelOf(line)).toBe(level);
+  });
+
+  it.each([
+    ['DEBUG', 20],
+    ['warning', 40],
+    ['CRITICAL', 60],
+    ['NONE', Infinity],
+    ['__proto__', Infinity],
+    [3, Infinity],
+  ])('RemoteLoggingLevel %j is %s', (name, level) => {
+    expect(levelFromName(name)).toBe(level);
+  });
+});
