@@ -19,6 +19,7 @@ import { compactStats } from './status/aggregate.js';
 import { GatewayStatusSource } from './status/gateway-source.js';
 import type { GatewayStatus, StatusProviders } from './status/model.js';
 import { StatusServer } from './status/server.js';
+import { LogUploads, UPLOAD_TELEMETRY, type UploadArrival } from './status/uploads.js';
 import { ThingsBoardClient } from './thingsboard/client.js';
 import { SessionPacer } from './thingsboard/pacer.js';
 import { OutboxPublisher } from './thingsboard/publisher.js';
@@ -53,6 +54,8 @@ export class Gateway {
   readonly statusProviders: StatusProviders = {};
   readonly statusSource: GatewayStatusSource;
   private readonly statusServer: StatusServer | undefined;
+  /** Logs stations upload (statusServer.uploads), received on the status server. */
+  private readonly uploads: LogUploads | undefined;
   private readonly version: string;
   private readonly ports: number[] = [];
   private stopping: Promise<boolean> | undefined;
@@ -91,6 +94,14 @@ export class Gateway {
       rename: (device) => (this.renames.size > 0 ? this.renames.resolve(device) : device),
       warnings: this.warnings,
     });
+    const uploads = config.statusServer.enabled ? config.statusServer.uploads : undefined;
+    this.uploads = uploads
+      ? new LogUploads({
+          config: uploads,
+          logger: logger.child({ component: 'uploads' }),
+          onArrival: (a) => this.onUploadArrived(a),
+        })
+      : undefined;
     this.connectors = new ConnectorSet({
       thingsboard: this.thingsboard,
       publisher: this.publisher,
@@ -136,6 +147,7 @@ export class Gateway {
       providers: this.statusProviders,
       logTap: options.logTap,
       remoteLogs: () => this.services.remoteLogs,
+      uploads: this.uploads,
       stopping: () => this.stopping !== undefined,
     });
     this.statusServer = config.statusServer.enabled
@@ -144,6 +156,7 @@ export class Gateway {
           source: this.statusSource,
           logger: logger.child({ component: 'status' }),
           version: this.version,
+          ...(this.uploads ? { uploads: this.uploads } : {}),
         })
       : undefined;
   }
@@ -158,6 +171,7 @@ export class Gateway {
       thingsboard: thingsBoardLink(this.thingsboard.device),
       warnings: this.warnings,
       renames: this.renames,
+      ...(this.uploads ? { uploads: this.uploads } : {}),
     });
   }
 
@@ -211,7 +225,8 @@ export class Gateway {
    */
   private async startStatusServer(): Promise<void> {
     try {
-      await this.statusServer?.start();
+      const url = await this.statusServer?.start();
+      if (url !== undefined) this.uploads?.listening(url);
     } catch (err) {
       this.logger.error(
         {
@@ -227,6 +242,15 @@ export class Gateway {
   /** The counters of every stage: received, mapped, skipped, stored, published, dropped. */
   status(): GatewayStatus {
     return this.statusSource.status();
+  }
+
+  /** A station's log arrived: telemetry of its device. */
+  private onUploadArrived(a: UploadArrival): void {
+    this.connectors.find(a.connector)?.reportTelemetry(a.chargePointId, {
+      [UPLOAD_TELEMETRY.file]: a.file,
+      [UPLOAD_TELEMETRY.bytes]: a.bytes,
+      ...(a.requestId === undefined ? {} : { [UPLOAD_TELEMETRY.requestId]: a.requestId }),
+    });
   }
 
   // ---- connectors changed through remote configuration ----

@@ -9,7 +9,7 @@ import { readJsonFile } from './files.js';
 import { GATEWAY_DEVICE_KEYS, readGatewayDevice, STATISTICS_KEYS } from './gateway-device.js';
 import { checkKeys, isRecord, levenshtein, type KeyRules } from './keys.js';
 import { describeValue, dottedPath, jsonPath, type ConfigReport } from './report.js';
-import { readStatusServer, statusServerKeys } from './status-server.js';
+import { readStatusServer, statusServerKeys, uploadsKeys } from './status-server.js';
 import { IGNORED_SECURITY_KEYS, readThingsBoard, SECURITY_SHAPE, THINGSBOARD_SHAPE } from './thingsboard.js';
 import type { GatewayDeviceConfig, StatusServerConfig, StorageConfig, ThingsBoardConfig } from './types.js';
 import { parseSection } from './zod-issues.js';
@@ -110,7 +110,7 @@ const GATEWAY_KEYS: KeyRules = {
       },
     },
     storage: { known: Object.keys(STORAGE_SHAPE), ignored: PYTHON_STORAGE_KEYS },
-    statusServer: { known: statusServerKeys() },
+    statusServer: { known: statusServerKeys(), children: { uploads: { known: uploadsKeys() } } },
     connectors: {
       each: {
         known: Object.keys(CONNECTOR_SHAPE),

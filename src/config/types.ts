@@ -48,12 +48,31 @@ export type StorageConfig =
       maxDatabaseSizeBytes?: number;
     };
 
+/**
+ * `connection.signingCa`: the CA that signs charge point certificates asked for with
+ * SignCertificate (OCPP 2.0.1 A02/A03; 1.6 security whitepaper A02/A03).
+ */
+export interface SigningCaConfig {
+  /** Absolute path of the CA certificate file (it may hold the CA's own chain after it). */
+  certFile: string;
+  cert: Buffer;
+  key: Buffer;
+  password?: string;
+  /** The organization (O) a CSR's subject must name; default: the CA certificate's own O. */
+  organization?: string;
+  /** Validity of a signed certificate, days. */
+  validityDays: number;
+}
+
 export type ConnectionConfig =
-  | { type: 'insecure' }
+  | { type: 'insecure'; signingCa?: SigningCaConfig }
   | {
       type: 'tls';
-      cert: Buffer;
-      key: Buffer;
+      /** Server certificates and their keys, paired by position (e.g. one RSA and one ECDSA). */
+      cert: Buffer[];
+      key: Buffer[];
+      /** Absolute paths the TLS material was read from, watched for renewals. */
+      files: { cert: string[]; key: string[]; ca?: string };
       password?: string;
       ca?: Buffer;
       requireClientCertificate: boolean;
@@ -61,6 +80,9 @@ export type ConnectionConfig =
       clientCertificateCnMustMatchId: boolean;
       /** Allow TLS 1.0/1.1 for legacy 1.6 chargers (off: TLS 1.2 minimum). */
       allowLegacyTls: boolean;
+      /** How often the certificate files are checked for changes, ms; 0 = never. */
+      certificateCheckIntervalMs: number;
+      signingCa?: SigningCaConfig;
     };
 
 export type SecurityRule =
@@ -212,8 +234,21 @@ export interface StatusServerConfig {
   host: string;
   /** 0 = any free port (the bound URL is logged). */
   port: number;
-  /** HTTP basic auth for everything but /healthz and /readyz. */
+  /** HTTP basic auth for everything but /healthz, /readyz and log uploads. */
   auth?: { username: string; password: string };
+  /** Log uploads from stations (GetLog / GetDiagnostics); absent when off. */
+  uploads?: UploadsConfig;
+}
+
+export interface UploadsConfig {
+  /** Absolute path of the folder uploads are stored in (created when needed). */
+  folder: string;
+  /** Largest accepted file, bytes. */
+  maxBytes: number;
+  /** The status server's URL as stations reach it (ends with "/"); default: its bound URL. */
+  publicUrl?: string;
+  /** How long an upload URL handed to a station stays valid, seconds. */
+  urlValiditySeconds: number;
 }
 
 export interface ConfigNotice {

@@ -65,6 +65,8 @@ export interface ConnectorStatus {
 export class ChargePointActivity {
   readonly connectedAt: number;
   readonly peer: PeerAddress;
+  /** 1 plain WebSocket, 2 TLS, 3 TLS with a client certificate (what this connection provides). */
+  readonly securityProfile: number | undefined;
   lastInAt = 0;
   lastInAction: string | undefined;
   framesIn = 0;
@@ -76,8 +78,9 @@ export class ChargePointActivity {
   /** Until when the ring is kept without a new request for it (ms since the epoch). */
   watchedUntil = 0;
 
-  constructor(peer: PeerAddress, now: number) {
+  constructor(peer: PeerAddress, now: number, securityProfile?: number) {
     this.peer = peer;
+    this.securityProfile = securityProfile;
     this.connectedAt = now;
   }
 

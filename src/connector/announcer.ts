@@ -3,7 +3,8 @@
  * ThingsBoard: a remembered identity at once; before a boot, the provisional identity (at once
  * when it is complete, else after `announceUnbootedAfter` seconds of silence); the boot's
  * identity when it comes (the provisional device disconnected if the name changed). A name
- * ThingsBoard renamed is announced under its current name (DeviceRenames).
+ * ThingsBoard renamed is announced under its current name (DeviceRenames). Also the records of
+ * what the gateway itself reports about a device outside its mapping (security events, …).
  */
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
@@ -119,6 +120,18 @@ export class DeviceAnnouncer {
   }
 
   /**
+   * ThingsBoard renamed device `from` to `to`: every charge point remembered under the old name
+   * (the registry's name index) and every live connection under it take the new one. Returns how
+   * many charge points that concerned.
+   */
+  renameAll(live: Iterable<Announced>, from: string, to: string): number {
+    const ids = new Set(this.registry.idsNamed(from));
+    for (const id of ids) this.registry.remember(id, { name: to, type: this.registry.identityOf(id).type });
+    for (const l of live) if (this.renamed(l, from, to)) ids.add(l.session.id);
+    return ids.size;
+  }
+
+  /**
    * ThingsBoard renamed device `from` to `to`: a live connection under the old name (announced,
    * or waiting under a provisional one) takes the new one, announced at once if it was. Returns
    * whether this connection was under the old name.
@@ -164,6 +177,22 @@ export class DeviceAnnouncer {
   withAnnouncement(live: Announced, data: NewRecord[]): NewRecord[] {
     if (data.length === 0 || live.announced) return data;
     return [...this.announce(live, this.identityFor(live)), ...data];
+  }
+
+  /**
+   * Telemetry the gateway itself produces for a charge point's device (security events,
+   * certificate signing, log uploads): of `live`, its current connection if any, announced first
+   * if needed; else of the device it is remembered as.
+   */
+  telemetry(
+    chargePointId: string,
+    ts: number,
+    values: Record<string, unknown>,
+    live: Announced | undefined,
+  ): NewRecord[] {
+    const device = live ? this.identityFor(live).name : this.registry.identityOf(chargePointId).name;
+    const record: NewRecord = { kind: 'telemetry', device, body: JSON.stringify({ ts, values }) };
+    return live ? this.withAnnouncement(live, [record]) : [record];
   }
 
   /** Stores records no charge point waits for (connect/disconnect, SEND data); failures are logged. */

@@ -10,11 +10,16 @@
  * CALLs of a connection run one after the other (a decision may take seconds: ThingsBoard is
  * asked), bounded by maxQueuedCalls for a station that does not wait for its answers, the next
  * one waiting for the afterAnswer work of the previous one (e.g. removing an ended transaction).
+ *
+ * The answer is the connector's table's (answers.ts), or that of a component's action handler
+ * (action-handlers.ts: security's SignCertificate, SecurityEventNotification, …), whose telemetry
+ * is committed with the message's data and whose follow-up work runs once the answer is sent.
  */
 import type { OcppConnectorConfig } from '../config/types.js';
 import { OcppError } from '../ocpp/errors.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { NewRecord, Outbox, StateStore } from '../outbox/types.js';
+import type { ActionHandlers } from './action-handlers.js';
 import type { ChargePointActivity } from './activity.js';
 import type { Announced, DeviceAnnouncer } from './announcer.js';
 import { ANSWERS } from './answers.js';
@@ -51,7 +56,17 @@ export interface CallAnsweringDeps {
   failures: FeatureFailures;
   /** The live connection of a charge point id now (a newer one replaces an older one). */
   liveOf(chargePointId: string): Live | undefined;
+  /** Components' answers by action, before the table's (a new configuration replaces them). */
+  handlers(): ActionHandlers;
+  /** Follow-up work of an action handler failed (it runs outside the session's guard). */
+  afterAnswerFailed(chargePointId: string, action: string, err: unknown): void;
   now: () => Date;
+}
+
+/** The answer to a CALL before the features amend it, and the work that follows it. */
+interface Answer {
+  response: Payload;
+  afterAnswer?: (() => void) | undefined;
 }
 
 export class CallAnswering {
@@ -65,10 +80,25 @@ export class CallAnswering {
     if (live.route.features.involves(action)) return this.enqueue(live, action, payload);
     // The path of every message no feature takes part in (the hot path): synchronous up to the outbox.
     const records = this.recordsOf(live, action, payload);
-    const response = this.defaultAnswer(live, action, payload);
-    if (records.length === 0) return response;
+    const answer = this.answerOf(live, action, payload, records);
+    if (records.length === 0) return this.answered(live, action, answer);
     // Answer only once the records are committed: the charge point may then forget them.
-    return this.deps.outbox.append(records).then(() => response);
+    return this.deps.outbox.append(records).then(() => this.answered(live, action, answer));
+  }
+
+  /** The response, with the handler's follow-up scheduled after the session wrote it (a microtask). */
+  private answered(live: Live, action: string, answer: Answer): Payload {
+    const work = answer.afterAnswer;
+    if (work) {
+      setImmediate(() => {
+        try {
+          work();
+        } catch (err) {
+          this.deps.afterAnswerFailed(live.session.id, action, err);
+        }
+      });
+    }
+    return answer.response;
   }
 
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
@@ -126,6 +156,7 @@ export class CallAnswering {
     const refusal = await features.admit(view, action);
     if (refusal) throw refusal;
     const records = this.recordsOf(live, action, payload);
+    const answer = this.answerOf(live, action, payload, records);
     const published: { kind: DatapointKind; values: Payload; ts: number | undefined }[] = [];
     const after: (() => void | Promise<unknown>)[] = [];
     const ctx: CallContext = {
@@ -133,7 +164,7 @@ export class CallAnswering {
       action,
       payload,
       receivedAt: this.deps.now(),
-      response: this.defaultAnswer(live, action, payload),
+      response: answer.response,
       publish: (kind, values, ts) => published.push({ kind, values, ts }),
       afterAnswer: (task) => after.push(task),
     };
@@ -148,18 +179,30 @@ export class CallAnswering {
     for (const p of published) records.push(...this.datapoint(live, p.kind, p.values, p.ts));
     if (records.length > 0) await this.deps.outbox.append(records);
     live.after = runAfterAnswer(after, this.deps.failures, { chargePointId: live.session.id, action });
-    return ctx.response;
+    return this.answered(live, action, { response: ctx.response, afterAnswer: answer.afterAnswer });
   }
 
-  private defaultAnswer(live: Live, action: string, payload: Payload): Payload {
-    const answer = ANSWERS[live.session.spec.version].get(action);
+  /** A component's answer (its telemetry joins `records`), else the table's. */
+  private answerOf(live: Live, action: string, payload: Payload, records: NewRecord[]): Answer {
+    const { session } = live;
+    const handler = this.deps.handlers().get(action);
+    if (handler) {
+      const outcome = handler({ session, payload, now: this.deps.now });
+      const { telemetry } = outcome;
+      if (telemetry) {
+        records.push(...this.deps.announcer.telemetry(session.id, telemetry.ts, telemetry.values, live));
+      }
+      return { response: outcome.response, afterAnswer: outcome.afterAnswer };
+    }
+    const answer = ANSWERS[session.spec.version].get(action);
     if (!answer) throw new OcppError('NotImplemented', `action "${action}" is not handled`);
-    return answer({
+    const response = answer({
       payload,
       heartbeatInterval: this.deps.config().centralSystem.heartbeatInterval,
       nextTransactionId: () => this.deps.state.nextTransactionId(),
       now: this.deps.now,
     });
+    return { response };
   }
 
   /**

@@ -89,7 +89,8 @@ export class ConnectorSet {
     const { thingsboard, logger, warnings } = this.deps;
     let data: Awaited<ReturnType<OcppConnector['onRpc']>>;
     try {
-      const connector = this.connectorOf(device);
+      // Some security RPCs (resetSecurityProfile) work while the station is offline.
+      const connector = this.connectorOf(device) ?? this.list.find((c) => c.handlesOfflineRpc(method));
       if (!connector) this.rpcUnrouted++;
       data = connector
         ? await connector.onRpc(device, method, params)

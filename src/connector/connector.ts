@@ -10,7 +10,7 @@ import type { OcppConnectorConfig } from '../config/types.js';
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { OcppError } from '../ocpp/errors.js';
-import { CentralSystemServer, HandshakeRefusal, type PeerAddress } from '../ocpp/server.js';
+import type { HandshakeInfo } from '../ocpp/server.js';
 import { newProtocolCounters, type CallHandler, type ChargePointSession } from '../ocpp/session.js';
 import { TrafficCounters } from '../ocpp/traffic.js';
 import type { ValidatorSet } from '../ocpp/validator.js';
@@ -18,20 +18,20 @@ import type { OcppVersion } from '../ocpp/versions.js';
 import type { DeviceIdentity, Outbox, StateStore } from '../outbox/types.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
 import { ChargePointActivity } from './activity.js';
-import { addressRefusal } from './address-filter.js';
 import { DeviceAnnouncer } from './announcer.js';
 import { CallAnswering, type Live } from './answering.js';
 import { ANSWERS } from './answers.js';
-import { DownlinkRouter } from './downlink-router.js';
+import { DeviceCommands } from './commands.js';
+import type { RpcReplyData } from './downlink.js';
+import { CentralSystemEndpoint } from './endpoint.js';
 import { FeatureFailures } from './feature-host.js';
 import type { CsmsThingsBoardLink } from './features.js';
 import { ConnectionInspector } from './inspector.js';
-import { TrafficObserver } from './observer.js';
 import { DeviceRegistry } from './registry.js';
 import type { DeviceRenames } from './renames.js';
 import { reroute, RouteTable, type Route } from './routes.js';
-import type { RpcReply } from './rpc.js';
-import type { UplinkCounters } from './uplink.js';
+import { newUplinkCounters, type UplinkCounters } from './uplink.js';
+import type { UploadLocations } from './upload-location.js';
 import {
   newRpcCounters,
   type ChargePointDetail,
@@ -50,22 +50,15 @@ export interface ConnectorDeps {
   /** Per-message warnings, summarised; the gateway shares one among its stages. */
   warnings?: LogSummary;
   now?: () => Date;
+  /** Upload URLs for GetLog / GetDiagnostics that name none (statusServer.uploads). */
+  uploads?: UploadLocations;
   /** Devices ThingsBoard renamed: a boot that renders an old name gets the current one. */
   renames?: DeviceRenames;
 }
 
 export class OcppConnector implements CallHandler {
   readonly name: string;
-  readonly uplinkCounters: UplinkCounters = {
-    mapped: 0,
-    skipped: 0,
-    unconvertible: 0,
-    skippedNotFinite: 0,
-    receiveTimeUsed: 0,
-    attributes: 0,
-    timeseries: 0,
-    messages: 0,
-  };
+  readonly uplinkCounters: UplinkCounters = newUplinkCounters();
   readonly protocolCounters = newProtocolCounters();
   /** Frames by version, direction, type and action; CALLERRORs by code. */
   readonly traffic = new TrafficCounters();
@@ -75,14 +68,15 @@ export class OcppConnector implements CallHandler {
   private readonly table: RouteTable;
   private readonly registry: DeviceRegistry;
   private readonly announcer: DeviceAnnouncer;
-  private server: CentralSystemServer<Route>;
+  /** The listener and its security lifecycle (replaced together when centralSystem changes). */
+  private readonly endpoint: CentralSystemEndpoint<Route>;
   private readonly live = new Map<string, Live>();
   private readonly bySession = new WeakMap<ChargePointSession, Live>();
   private readonly now: () => Date;
   private readonly warnings: LogSummary;
   private readonly failures: FeatureFailures;
   private readonly inspector: ConnectionInspector;
-  private readonly downlink: DownlinkRouter<Live>;
+  private readonly commands: DeviceCommands<Live>;
   private readonly answering: CallAnswering;
 
   constructor(deps: ConnectorDeps) {
@@ -117,15 +111,22 @@ export class OcppConnector implements CallHandler {
       logger: this.logger,
       now: this.now,
     });
-    this.downlink = new DownlinkRouter<Live>({
+    this.commands = new DeviceCommands<Live>({
+      connector: this.name,
       registry: this.registry,
       live: this.live,
       viewOf: (live) => this.answering.viewOf(live),
       features: () => this.table.csms.all,
       failures: this.failures,
+      // Through this connector: a new configuration replaces the security component.
+      security: {
+        isRpc: (method) => this.endpoint.security.isRpc(method),
+        onRpc: (method, params, target) => this.endpoint.security.onRpc(method, params, target),
+      },
       counters: this.rpcCounters,
       logger: this.logger,
       warnings: this.warnings,
+      uploads: deps.uploads,
     });
     this.answering = new CallAnswering({
       config: () => this.deps.config,
@@ -134,29 +135,27 @@ export class OcppConnector implements CallHandler {
       announcer: this.announcer,
       failures: this.failures,
       liveOf: (id) => this.live.get(id),
+      handlers: () => this.endpoint.security.handlers,
+      afterAnswerFailed: (chargePointId, action, err) => {
+        this.protocolCounters.handlerErrors++;
+        this.logger.error({ chargePointId, action, err }, 'work after answering a call failed');
+      },
       now: this.now,
     });
-    this.server = this.createServer();
-  }
-
-  private createServer(): CentralSystemServer<Route> {
-    const observer = new TrafficObserver({
-      counters: this.traffic,
+    this.endpoint = new CentralSystemEndpoint<Route>({
+      config: () => this.deps.config,
+      state: deps.state,
+      validators: deps.validators,
       logger: this.logger,
-      activityOf: (session) => this.bySession.get(session)?.activity,
-      tracedUntil: (id) => this.inspector.tracedUntil(id),
       warnings: this.warnings,
-    });
-    return new CentralSystemServer<Route>({
-      config: this.deps.config.centralSystem,
-      logger: this.logger,
-      validators: this.deps.validators,
       handler: this,
       protocolCounters: this.protocolCounters,
-      resolveChargePoint: (id, peer) => this.resolveRoute(id, peer),
-      onSession: (session, route, peer) => this.onSession(session, route, peer),
-      warnings: this.warnings,
-      tap: observer.tap,
+      traffic: this.traffic,
+      resolveChargePoint: (id, peer) => this.table.resolve(id, peer),
+      onSession: (session, route, handshake) => this.onSession(session, route, handshake),
+      activityOf: (session) => this.bySession.get(session)?.activity,
+      tracedUntil: (id) => this.inspector.tracedUntil(id),
+      reportTelemetry: (id, values) => this.reportTelemetry(id, values),
     });
   }
 
@@ -164,21 +163,13 @@ export class OcppConnector implements CallHandler {
   async start(): Promise<number> {
     this.registry.load();
     await this.table.start();
-    return this.listen();
-  }
-
-  private async listen(): Promise<number> {
-    const port = await this.server.start();
-    const { host } = this.deps.config.centralSystem;
-    const scheme = this.deps.config.centralSystem.connection.type === 'tls' ? 'wss' : 'ws';
-    this.logger.info({ url: `${scheme}://${host}:${port}/` }, 'central system listening');
-    return port;
+    return this.endpoint.start();
   }
 
   /** Stops accepting and closes every charge point connection (their disconnects go to the outbox). */
   async stop(): Promise<void> {
     this.table.stop();
-    await this.server.stop();
+    await this.endpoint.stop();
   }
 
   /** The configuration in force (it changes with remote configuration). */
@@ -186,8 +177,18 @@ export class OcppConnector implements CallHandler {
     return this.deps.config;
   }
 
-  get serverCounters(): CentralSystemServer<Route>['counters'] {
-    return this.server.counters;
+  get serverCounters(): CentralSystemEndpoint<Route>['counters'] {
+    return this.endpoint.counters;
+  }
+
+  /** The security lifecycle's counters (refused downgrades are in serverCounters). */
+  get securityCounters(): CentralSystemEndpoint<Route>['securityCounters'] {
+    return this.endpoint.securityCounters;
+  }
+
+  /** Handshakes waiting for their admission decision now. */
+  get pendingAdmissions(): number {
+    return this.endpoint.pendingAdmissions;
   }
 
   get connectionCount(): number {
@@ -219,12 +220,17 @@ export class OcppConnector implements CallHandler {
 
   /** A device (or charge point id) with a live charge point on this connector. */
   ownsDevice(device: string): boolean {
-    return this.downlink.liveOf(device) !== undefined;
+    return this.commands.liveOf(device) !== undefined;
   }
 
   /** A device this connector has known, live or not (for ThingsBoard's decisions about offline devices). */
   remembersDevice(device: string): boolean {
-    return this.downlink.chargePointIdOf(device) !== undefined;
+    return this.commands.chargePointIdOf(device) !== undefined;
+  }
+
+  /** RPCs that work while the charge point is offline (resetSecurityProfile), for any device name. */
+  handlesOfflineRpc(method: string): boolean {
+    return this.endpoint.security.isOfflineRpc(method);
   }
 
   /** Shared attributes of the gateway device itself (e.g. `ocppIdTokens`). */
@@ -257,23 +263,13 @@ export class OcppConnector implements CallHandler {
     return this.inspector.trace(id, minutes);
   }
 
-  /**
-   * The first entry whose idRegexpPattern matches decides (as upstream): when its `host`/`port`
-   * filters refuse the remote address, the charge point is refused, not tried against later entries.
-   */
-  private resolveRoute(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined {
-    const route = this.table.find(id);
-    if (!route) return undefined;
-    const refusal = addressRefusal(route.entry, peer);
-    return refusal === undefined ? route : new HandshakeRefusal(refusal);
-  }
-
   // ---- charge point → ThingsBoard ----
 
-  private onSession(session: ChargePointSession, route: Route, peer: PeerAddress): void {
+  private onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void {
+    const { peer } = handshake;
     const id = session.id;
     const previous = this.live.get(id);
-    const activity = new ChargePointActivity(peer, this.now().getTime());
+    const activity = new ChargePointActivity(peer, this.now().getTime(), handshake.securityProfile);
     const live: Live = { session, route, announced: undefined, activity };
     this.live.set(id, live);
     this.bySession.set(session, live);
@@ -289,11 +285,13 @@ export class OcppConnector implements CallHandler {
       {
         chargePointId: id,
         ocppVersion: session.spec.version,
+        securityProfile: handshake.securityProfile,
         remoteAddress: peer.address,
         remotePort: peer.port,
       },
       'charge point connected',
     );
+    this.endpoint.security.onConnected(id, handshake.securityProfile);
     session.socket.once('close', (code: number, reason: Buffer) =>
       this.onSessionClosed(live, code, reason.toString('utf8')),
     );
@@ -321,9 +319,30 @@ export class OcppConnector implements CallHandler {
 
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown {
     const live = this.bySession.get(session);
-    if (!live || !ANSWERS[session.spec.version].has(action))
+    if (!live || (!ANSWERS[session.spec.version].has(action) && !this.endpoint.security.handlers.has(action)))
       throw new OcppError('NotImplemented', `action "${action}" is not handled`);
     return this.answering.handleCall(live, action, payload);
+  }
+
+  /** Every CALL to a charge point passes the security component (password changes). */
+  interceptCall(
+    session: ChargePointSession,
+    action: string,
+    payload: unknown,
+    send: () => Promise<unknown>,
+  ): Promise<unknown> {
+    return this.endpoint.security.interceptCall(session, action, payload, send);
+  }
+
+  /** Telemetry of a charge point's device from outside its messages (a log it uploaded, signing). */
+  reportTelemetry(chargePointId: string, values: Record<string, unknown>): void {
+    const records = this.announcer.telemetry(
+      chargePointId,
+      this.now().getTime(),
+      values,
+      this.live.get(chargePointId),
+    );
+    this.announcer.persist(records, chargePointId);
   }
 
   /** OCPP 2.1 SEND (e.g. NotifyPeriodicEventStream): mapped like a CALL, never answered. */
@@ -332,19 +351,19 @@ export class OcppConnector implements CallHandler {
     if (live) this.answering.handleSend(live, action, payload);
   }
 
-  // ---- ThingsBoard → charge point (downlink-router.ts) ----
+  // ---- ThingsBoard → charge point (commands.ts) ----
 
   /** A shared attribute update for one of this connector's devices. */
   onAttributeUpdate(device: string, data: Record<string, unknown>): void {
-    this.downlink.onAttributeUpdate(device, data);
+    this.commands.onAttributeUpdate(device, data);
   }
 
   /**
    * An RPC for a device (by device name, or by charge point id); resolves with the reply data for
    * ThingsBoard, or undefined when the config entry says `withResponse: false`.
    */
-  onRpc(device: string, method: string, params: unknown): Promise<RpcReply | undefined> {
-    return this.downlink.onRpc(device, method, params);
+  onRpc(device: string, method: string, params: unknown): Promise<RpcReplyData | undefined> {
+    return this.commands.onRpc(device, method, params);
   }
 
   // ---- changes made in ThingsBoard: configuration (remote configuration), device renames ----
@@ -352,8 +371,9 @@ export class OcppConnector implements CallHandler {
   /**
    * Takes a new configuration of this connector: routes and Central System features are rebuilt
    * (routes.ts) and apply to the next message of every live charge point; with `restartListener`
-   * (centralSystem changed) the listener is closed and opened again with the new settings.
-   * Resolves with the port listened on.
+   * (centralSystem changed) the listener is closed and opened again with the new settings, and
+   * the security component with it (its rules, TLS files and signing CA may have changed; stored
+   * passwords and recorded profiles live in the state store and stay). Resolves with the port.
    */
   async applyConfig(
     next: OcppConnectorConfig,
@@ -362,10 +382,7 @@ export class OcppConnector implements CallHandler {
     await this.table.replace(next);
     this.deps.config = next;
     reroute(this.live.values(), this.table, this.logger);
-    if (!opts.restartListener) return undefined;
-    await this.server.stop();
-    this.server = this.createServer();
-    return this.listen();
+    return opts.restartListener ? this.endpoint.restart() : undefined;
   }
 
   /**
@@ -373,10 +390,7 @@ export class OcppConnector implements CallHandler {
    * name takes the new one (a live one is announced under it, so its RPCs reach this gateway).
    */
   renameDevice(from: string, to: string): number {
-    const ids = new Set(this.registry.idsNamed(from));
-    for (const id of ids) this.registry.remember(id, { name: to, type: this.registry.identityOf(id).type });
-    for (const l of this.live.values()) if (this.announcer.renamed(l, from, to)) ids.add(l.session.id);
-    return ids.size;
+    return this.announcer.renameAll(this.live.values(), from, to);
   }
 
   /** ThingsBoard deleted `name`: a live charge point under it announces it again with its next data. */

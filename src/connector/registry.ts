@@ -112,6 +112,14 @@ export class DeviceRegistry {
     if (ids.size === 0) this.byName.delete(deviceName);
   }
 
+  /**
+   * The charge point behind a device name whether it is live or not: live first, else one
+   * remembered under it (the name index: no scan).
+   */
+  chargePointNamed(deviceName: string): string | undefined {
+    return this.chargePointOf(deviceName) ?? this.rememberedChargePoint(deviceName);
+  }
+
   /** The live charge point id behind a device name (the most recently connected when several). */
   chargePointOf(deviceName: string): string | undefined {
     const ids = this.liveByDevice.get(deviceName);

@@ -12,8 +12,10 @@ import type { ChargePointConfig, OcppConnectorConfig } from '../config/types.js'
 import { createCsmsFeatures, type CsmsFeatures } from '../csms/index.js';
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
+import { HandshakeRefusal, type PeerAddress } from '../ocpp/server.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { StateStore } from '../outbox/types.js';
+import { addressRefusal } from './address-filter.js';
 import { EntryFeatures } from './feature-host.js';
 import type { CsmsThingsBoardLink } from './features.js';
 import { UplinkMapper, type UplinkCounters } from './uplink.js';
@@ -62,6 +64,17 @@ export class RouteTable {
   /** The first entry whose idRegexpPattern matches the whole id decides (as upstream). */
   find(chargePointId: string): Route | undefined {
     return this.table.find((r) => r.entry.idRegexp.test(chargePointId));
+  }
+
+  /**
+   * The route of a connecting charge point. When the `host`/`port` filters of the entry its id
+   * matches refuse the remote address, it is refused, not tried against later entries (as upstream).
+   */
+  resolve(chargePointId: string, peer: PeerAddress): Route | HandshakeRefusal | undefined {
+    const route = this.find(chargePointId);
+    if (!route) return undefined;
+    const refusal = addressRefusal(route.entry, peer);
+    return refusal === undefined ? route : new HandshakeRefusal(refusal);
   }
 
   async start(): Promise<void> {

@@ -29,6 +29,19 @@ export interface UplinkCounters {
   messages: number;
 }
 
+export function newUplinkCounters(): UplinkCounters {
+  return {
+    mapped: 0,
+    skipped: 0,
+    unconvertible: 0,
+    skippedNotFinite: 0,
+    receiveTimeUsed: 0,
+    attributes: 0,
+    timeseries: 0,
+    messages: 0,
+  };
+}
+
 interface ActionMappings {
   attributes: DatapointMapping[];
   timeseries: DatapointMapping[];

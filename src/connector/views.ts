@@ -83,6 +83,8 @@ export interface ChargePointView {
   connectedSince: string;
   remoteAddress: string;
   remotePort: number;
+  /** OCPP security profile of this connection (1, 2 or 3). */
+  securityProfile?: number;
   lastMessage: { action: string | undefined; at: string } | undefined;
   frames: { in: number; out: number };
   connectors: ConnectorStatus[];
@@ -122,6 +124,7 @@ export function chargePointView(opts: {
     connectedSince: new Date(activity.connectedAt).toISOString(),
     remoteAddress: activity.peer.address,
     remotePort: activity.peer.port,
+    ...(activity.securityProfile === undefined ? {} : { securityProfile: activity.securityProfile }),
     lastMessage:
       activity.lastInAt === 0
         ? undefined

@@ -5,7 +5,7 @@
  * with a host — the gateway — that owns the connectors and the counters.
  */
 import { readFileSync } from 'node:fs';
-import type { GatewayConfig, GatewayDeviceConfig } from '../config/types.js';
+import type { GatewayConfig, GatewayDeviceConfig, OcppConnectorConfig } from '../config/types.js';
 import { isRecord } from '../config/keys.js';
 import type { OcppConnector } from '../connector/connector.js';
 import type { DeviceRenames } from '../connector/renames.js';
@@ -166,15 +166,26 @@ export class GatewayDeviceServices {
   /** Literal secrets remote logs must never carry: the gateway's credentials and the connectors'. */
   private secrets(...credentials: (string | undefined)[]): string[] {
     const out = credentials.filter((s): s is string => s !== undefined && s !== '');
-    for (const c of this.opts.host.running()) {
-      for (const rule of c.centralSystem.security) {
-        if (rule.type === 'token') out.push(...rule.tokens);
-        else {
-          for (const cred of rule.credentials) out.push(cred.password);
-          out.push(...Object.values(rule.passwords));
-        }
-      }
-    }
+    for (const c of this.opts.host.running()) out.push(...connectorSecrets(c));
     return out;
   }
+}
+
+/**
+ * The literal secrets of a connector's configuration: tokens, Basic passwords (per charge point
+ * too: a Map), the TLS key's passphrase and the signing CA's.
+ */
+export function connectorSecrets(c: OcppConnectorConfig): string[] {
+  const out: string[] = [];
+  for (const rule of c.centralSystem.security) {
+    if (rule.type === 'token') out.push(...rule.tokens);
+    else {
+      for (const cred of rule.credentials) out.push(cred.password);
+      out.push(...rule.passwords.values());
+    }
+  }
+  const { connection } = c.centralSystem;
+  if (connection.type === 'tls' && connection.password) out.push(connection.password);
+  if (connection.signingCa?.password) out.push(connection.signingCa.password);
+  return out.filter((s) => s !== '');
 }

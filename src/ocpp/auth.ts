@@ -7,8 +7,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { SecurityRule } from '../config/types.js';
 
-/** `ambiguous`: the request itself is malformed (HTTP 400), not merely unauthenticated (401). */
-export type AuthResult = { ok: true } | { ok: false; reason: string; ambiguous?: boolean };
+/**
+ * `ambiguous`: the request itself is malformed (HTTP 400), not merely unauthenticated (401).
+ * `downgrade`: refused for a lower security profile than the station used before (counted apart).
+ */
+export type AuthResult =
+  { ok: true } | { ok: false; reason: string; ambiguous?: boolean; downgrade?: boolean };
 
 function sameSecret(a: string, b: string): boolean {
   // Hash first so that lengths never leak and timingSafeEqual gets equal-length buffers.
@@ -27,7 +31,7 @@ function canonicalCredentials(value: string): string {
   return m ? `${m[1]!.toLowerCase()} ${m[2]!}` : value;
 }
 
-function parseBasic(header: string): { username: string; password: string } | undefined {
+export function parseBasic(header: string): { username: string; password: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!m?.[1]) return undefined;
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
@@ -80,6 +84,21 @@ function checkRule(rule: SecurityRule, header: string | undefined, chargePointId
   }
 }
 
+/**
+ * The handshake's one Authorization header. Node keeps only the first of several; which one a
+ * proxy or the charge point meant is unknowable, so ambiguous credentials are refused rather than
+ * guessed.
+ */
+export function authorizationOf(
+  req: IncomingMessage,
+): { ok: true; header: string | undefined } | { ok: false; reason: string; ambiguous: true } {
+  const headers = req.headersDistinct.authorization;
+  if (headers !== undefined && headers.length > 1) {
+    return { ok: false, reason: 'several Authorization headers', ambiguous: true };
+  }
+  return { ok: true, header: headers?.[0] };
+}
+
 /** Any one rule admits; no rules = no authentication. */
 export function authenticate(
   rules: readonly SecurityRule[],
@@ -87,13 +106,9 @@ export function authenticate(
   chargePointId: string,
 ): AuthResult {
   if (rules.length === 0) return { ok: true };
-  // Node keeps only the first of several Authorization headers; which one a proxy or the charge
-  // point meant is unknowable, so ambiguous credentials are refused rather than guessed.
-  const headers = req.headersDistinct.authorization;
-  if (headers !== undefined && headers.length > 1) {
-    return { ok: false, reason: 'several Authorization headers', ambiguous: true };
-  }
-  const header = headers?.[0];
+  const authorization = authorizationOf(req);
+  if (!authorization.ok) return authorization;
+  const { header } = authorization;
   const reasons: string[] = [];
   for (const rule of rules) {
     const r = checkRule(rule, header, chargePointId);

@@ -1,8 +1,11 @@
 /**
  * What of an OCPP frame may be shown to an operator (logs, the status page): everything but
  * credentials. Passwords, authorization keys and secrets are replaced whole; idTags/idTokens are
- * masked to their last characters (an operator can still tell two cards apart). Used only when a
- * frame is logged or captured, never on the plain hot path.
+ * masked to their last characters (an operator can still tell two cards apart); in any string, a
+ * PEM private key is replaced whole, the password of a URL (`ftp://user:pass@host/`, GetDiagnostics
+ * and GetLog locations) and the token of a gateway upload URL (`/uploads/<token>/`) are masked.
+ * Certificates are public and shown. Used only when a frame is logged or captured, never on the
+ * plain hot path.
  */
 
 /** Property names whose string value is a secret wherever they appear (1.6 and 2.x). */
@@ -13,6 +16,27 @@ const ID_TOKEN_NAMES = new Set(['idTag', 'parentIdTag', 'idToken', 'additionalId
 const SECRET_SETTING = /password|secret|authorizationkey|key$/i;
 
 export const REDACTED = '***';
+
+/** A PEM private key of any kind (PKCS#8, RSA, EC, encrypted), whole, or cut off at the end. */
+const PEM_PRIVATE_KEY =
+  /-----BEGIN [A-Z0-9 ]{0,32}PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,32}PRIVATE KEY-----|$)/g;
+/**
+ * `scheme://user:password@` → the password. Every repetition is bounded, so that a hostile frame
+ * (a megabyte of `a.a.a.…://`) costs linear time.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^/\s:@"\\]{0,128}):[^@/\s"\\]{0,256}@/gi;
+/** The gateway's upload URLs carry a per-request token as the segment after `/uploads/`. */
+const UPLOAD_TOKEN = /(\/uploads\/)[A-Za-z0-9_-]{16,}/g;
+
+/** A string with the credentials it may embed masked (cheap checks first: most strings hold none). */
+export function redactString(value: string): string {
+  let out = value;
+  if (out.includes('PRIVATE KEY-----')) out = out.replace(PEM_PRIVATE_KEY, REDACTED);
+  if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1:${REDACTED}@`);
+  if (out.includes('/uploads/')) out = out.replace(UPLOAD_TOKEN, `$1${REDACTED}`);
+  return out;
+}
+
 /** Deeper than any OCPP payload; a frame nested further is shown as this marker below the bound. */
 const MAX_DEPTH = 32;
 
@@ -36,6 +60,7 @@ export function redactFrameText(text: string): string {
 export function redactValue(value: unknown, depth = 0, parentKey?: string): unknown {
   if (depth > MAX_DEPTH) return '(nested too deep)';
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1, parentKey));
+  if (typeof value === 'string') return redactString(value);
   if (typeof value !== 'object' || value === null) return value;
   const input = value as Record<string, unknown>;
   // Null prototype: a frame's "__proto__" key is data here, like any other.
@@ -46,7 +71,7 @@ export function redactValue(value: unknown, depth = 0, parentKey?: string): unkn
       if (SECRET_NAME.test(key) || (parentKey === 'vpn' && key === 'key')) out[key] = REDACTED;
       else if (ID_TOKEN_NAMES.has(key)) out[key] = maskIdToken(v);
       else if (secretSetting && (key === 'value' || key === 'attributeValue')) out[key] = REDACTED;
-      else out[key] = v;
+      else out[key] = redactString(v);
     } else if (secretSetting && key === 'variableAttribute' && Array.isArray(v)) {
       out[key] = v.map((a: unknown) =>
         typeof a === 'object' && a !== null && 'value' in a ? { ...a, value: REDACTED } : a,
@@ -77,5 +102,5 @@ const UNPARSED_SECRET =
   /("(?:[^"\\]*(?:password|passwd|passphrase|secret|authorizationkey|privatekey|idtag|idtoken)[^"\\]*)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
 function redactUnparsed(text: string): string {
-  return text.replace(UNPARSED_SECRET, `$1"${REDACTED}"`);
+  return redactString(text.replace(UNPARSED_SECRET, `$1"${REDACTED}"`));
 }

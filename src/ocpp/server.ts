@@ -4,44 +4,41 @@
  * OCPP version by subprotocol — before a session exists.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CentralSystemConfig } from '../config/types.js';
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
-import { authenticate, challengeHeader, identityOf } from './auth.js';
+import type { AdmissionRequest } from '../security/admission.js';
+import { tlsServerOptions } from '../security/tls.js';
+import { AdmissionQueue } from './admission-queue.js';
+import { authenticate, challengeHeader, type AuthResult } from './auth.js';
+import { compressed, perMessageDeflate, releaseInflate } from './compression.js';
+import {
+  chargePointIdFromUrl,
+  HandshakeRefusal,
+  newServerCounters,
+  offeredProtocols,
+  refuse,
+  type HandshakeInfo,
+  type PeerAddress,
+  type ServerCounters,
+} from './handshake.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
 import type { FrameTap } from './tap.js';
 import type { ValidatorSet } from './validator.js';
+import { securityProfileOf } from './security-profile.js';
 import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
 
-export interface ServerCounters {
-  accepted: number;
-  rejectedNotFound: number;
-  rejectedAuth: number;
-  rejectedVersion: number;
-  /** TLS handshakes that failed (protocol version, cipher, …) before any charge point id was sent. */
-  rejectedTls: number;
-  /** Handshakes refused as malformed: an id too long, several Authorization headers. */
-  rejectedBadRequest: number;
-  /** Exceptions while handling a handshake: answered 500, counted, logged, never fatal. */
-  handshakeErrors: number;
-  /** The id matched an entry whose `host`/`port` filter refused the remote address (HTTP 404). */
-  rejectedAddress: number;
-}
-
-/** Where a charge point connects from (as the TCP socket sees it: a proxy's address behind one). */
-export interface PeerAddress {
-  address: string;
-  port: number;
-}
-
-/** A resolver's answer that the charge point is known but refused, and why (HTTP 404). */
-export class HandshakeRefusal {
-  constructor(readonly reason: string) {}
-}
+export {
+  chargePointIdFromUrl,
+  HandshakeRefusal,
+  type HandshakeInfo,
+  type PeerAddress,
+  type ServerCounters,
+} from './handshake.js';
 
 export interface CentralSystemServerOptions<Route> {
   config: CentralSystemConfig;
@@ -52,7 +49,16 @@ export interface CentralSystemServerOptions<Route> {
   /** The configuration that applies to a charge point id, or undefined / a refusal (→ HTTP 404). */
   resolveChargePoint(id: string, peer: PeerAddress): Route | HandshakeRefusal | undefined;
   /** A new session whose handshake completed with a common OCPP version. */
-  onSession(session: ChargePointSession, route: Route, peer: PeerAddress): void;
+  onSession(session: ChargePointSession, route: Route, handshake: HandshakeInfo): void;
+  /**
+   * The authentication decision (stored credentials, no downgrade); may be asynchronous. Default:
+   * the configured security rules.
+   */
+  admit?(request: AdmissionRequest): AuthResult | Promise<AuthResult>;
+  /** Handshakes that may wait for an asynchronous admission at once; more get HTTP 503. Default 512. */
+  maxPendingAdmissions?: number;
+  /** How long a handshake may wait for its admission before HTTP 503. Default 10 s. */
+  admissionTimeoutMs?: number;
   /** Where per-message warnings are summarised. */
   warnings?: LogSummary;
   /** Sees every frame of every session. */
@@ -63,68 +69,13 @@ interface Admission {
   version: OcppVersion | undefined;
 }
 
-/** Charge point id = URL path without surrounding slashes, query dropped, percent-decoded. */
-export function chargePointIdFromUrl(url: string | undefined): string | undefined {
-  const path = (url ?? '/').split('?', 1)[0] ?? '';
-  try {
-    return decodeURIComponent(path.replace(/^\/+|\/+$/g, ''));
-  } catch {
-    return undefined;
-  }
-}
-
-function offeredProtocols(req: IncomingMessage): Set<string> {
-  const header = req.headers['sec-websocket-protocol'];
-  if (!header) return new Set();
-  return new Set(
-    header
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  );
-}
-
-function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
-  const lines = [`HTTP/1.1 ${status} ${text}`, 'Connection: close', 'Content-Length: 0'];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  socket.end(lines.join('\r\n') + '\r\n\r\n');
-}
-
-const DEFLATE = 'permessage-deflate';
-
-interface InflateHolder {
-  _inflate?: { close(): void } | null;
-  params?: Record<string, unknown>;
-}
-
-/**
- * ws resets, but keeps, a socket's inflate context after each message even without context
- * takeover (~30 KB measured per connection that ever sent a compressed frame). Closing it once
- * the message has been delivered lets ten thousand chargers that compress cost what idle ones
- * do; ws creates a new one for the next compressed frame. Reaches into ws' PerMessageDeflate
- * (`_extensions`, `_inflate`), checked against ws 8 — a no-op if those names ever change.
- */
-function releaseInflate(ws: WebSocket, _isBinary: boolean): void {
-  const extensions = (ws as unknown as { _extensions?: Record<string, InflateHolder> })._extensions;
-  const deflate = extensions?.[DEFLATE];
-  if (!deflate?._inflate || deflate.params?.client_no_context_takeover !== true) return;
-  deflate._inflate.close();
-  deflate._inflate = null;
-}
-
 export class CentralSystemServer<Route> {
-  readonly counters: ServerCounters = {
-    accepted: 0,
-    rejectedNotFound: 0,
-    rejectedAuth: 0,
-    rejectedVersion: 0,
-    rejectedTls: 0,
-    rejectedBadRequest: 0,
-    handshakeErrors: 0,
-    rejectedAddress: 0,
-  };
+  readonly counters: ServerCounters = newServerCounters();
   private readonly opts: CentralSystemServerOptions<Route>;
   private readonly http: Server;
+  private readonly https: HttpsServer | undefined;
+  /** Handshakes waiting for an asynchronous admission decision. */
+  private readonly admissionQueue: AdmissionQueue;
   private readonly wss: WebSocketServer;
   private readonly admissions = new WeakMap<IncomingMessage, Admission>();
   private readonly awaitingPong = new Set<WebSocket>();
@@ -132,25 +83,10 @@ export class CentralSystemServer<Route> {
 
   constructor(opts: CentralSystemServerOptions<Route>) {
     this.opts = opts;
+    this.admissionQueue = new AdmissionQueue(opts.maxPendingAdmissions, opts.admissionTimeoutMs);
     const { connection } = opts.config;
-    this.http =
-      connection.type === 'tls'
-        ? createHttpsServer({
-            cert: connection.cert,
-            key: connection.key,
-            passphrase: connection.password,
-            ca: connection.ca,
-            requestCert: connection.requireClientCertificate,
-            // The chain is verified here, but a failure is refused at the HTTP upgrade rather than
-            // with a TLS alert, so that the refusal is logged with the charge point id and the
-            // reason (OCPP security whitepaper: every failed connection attempt is logged).
-            rejectUnauthorized: false,
-            minVersion: connection.allowLegacyTls ? 'TLSv1' : 'TLSv1.2',
-            // OpenSSL 3's default security level forbids the SHA-1 signatures TLS 1.0/1.1 need, so
-            // without this `allowLegacyTls` would admit no legacy charger at all.
-            ...(connection.allowLegacyTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
-          })
-        : createHttpServer();
+    this.https = connection.type === 'tls' ? createHttpsServer(tlsServerOptions(connection)) : undefined;
+    this.http = this.https ?? createHttpServer();
     if (connection.type === 'tls') {
       this.http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
         this.counters.rejectedTls++;
@@ -169,19 +105,7 @@ export class CentralSystemServer<Route> {
       noServer: true,
       maxPayload: opts.config.maxMessageSize,
       clientTracking: true,
-      perMessageDeflate: opts.config.compression
-        ? {
-            // OCPP 2.0.1 part 4 §3.3 asks a CSMS to support permessage-deflate. Offered with no
-            // context takeover either way, and the gateway never compresses what it sends (each
-            // message may be sent uncompressed): a deflate context costs ~256 KB per socket, and
-            // ws keeps it once made. Inflating what a charge point compressed is released after
-            // each message (see releaseInflate), so an idle connection holds no zlib state.
-            serverNoContextTakeover: true,
-            clientNoContextTakeover: true,
-            threshold: Number.MAX_SAFE_INTEGER,
-            concurrencyLimit: 4,
-          }
-        : false,
+      perMessageDeflate: perMessageDeflate(opts.config.compression),
       handleProtocols: (_protocols, req) => this.admissions.get(req)?.version ?? false,
     });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -235,6 +159,12 @@ export class CentralSystemServer<Route> {
     return this.wss.clients.size;
   }
 
+  /** Renewed certificates: new connections get them, open ones keep theirs. */
+  setSecureContext(options: SecureContextOptions): void {
+    if (!this.https) throw new Error('this central system does not serve TLS');
+    this.https.setSecureContext(options);
+  }
+
   private pingAll(): void {
     for (const ws of this.wss.clients) {
       if (this.awaitingPong.has(ws)) {
@@ -253,16 +183,30 @@ export class CentralSystemServer<Route> {
    * is answered with 500, counted and logged, and never reaches the process.
    */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.guarded(req, socket, () => this.handshake(req, socket, head));
+  }
+
+  /** Runs one step of a handshake (also after an asynchronous admission) under the guard. */
+  private guarded(req: IncomingMessage, socket: Duplex, step: () => void): void {
     try {
-      this.admit(req, socket, head);
+      step();
     } catch (err) {
-      this.counters.handshakeErrors++;
-      this.opts.logger.error({ err, url: String(req.url).slice(0, 256) }, 'handling a handshake failed');
-      if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
+      this.handshakeFailed(req, socket, err);
     }
   }
 
-  private admit(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private handshakeFailed(
+    req: IncomingMessage,
+    socket: Duplex,
+    err: unknown,
+    message = 'handling a handshake failed',
+  ): void {
+    this.counters.handshakeErrors++;
+    this.opts.logger.error({ err, url: String(req.url).slice(0, 256) }, message);
+    if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
+  }
+
+  private handshake(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { logger, config } = this.opts;
     socket.on('error', (err) => logger.debug({ err }, 'handshake socket error'));
     const id = chargePointIdFromUrl(req.url);
@@ -301,39 +245,78 @@ export class CentralSystemServer<Route> {
       );
       return refuse(socket, 404, 'Not Found');
     }
-    const tls = (socket as Partial<TLSSocket>).getPeerCertificate ? (socket as TLSSocket) : undefined;
-    if (config.connection.type === 'tls' && config.connection.requireClientCertificate) {
-      // Security profile 3: a client certificate that chains to the configured CA.
-      const cert = tls?.getPeerCertificate();
-      const presented = cert !== undefined && Object.keys(cert).length > 0;
-      if (!tls?.authorized || !presented) {
-        this.counters.rejectedAuth++;
-        const reason = presented
-          ? String(tls?.authorizationError ?? 'certificate not trusted')
-          : 'no client certificate';
-        logger.warn({ chargePointId: id, reason }, 'charge point refused: no valid client certificate');
-        return refuse(socket, 401, 'Unauthorized');
-      }
-      const cn = cert.subject?.CN;
-      // Security profile 3: the certificate is the charge point's credential, so its CN must be the
-      // identity (the last URL segment) when the operator asks for it.
-      if (config.connection.clientCertificateCnMustMatchId && cn !== identityOf(id)) {
-        this.counters.rejectedAuth++;
-        logger.warn(
-          { chargePointId: id, certificateCn: cn, reason: 'certificate CN is not the charge point identity' },
-          'charge point refused: certificate CN is not its identity',
-        );
-        return refuse(socket, 401, 'Unauthorized');
-      }
+    const profile = securityProfileOf(socket, config.connection, id);
+    if (!profile.ok) {
+      this.counters.rejectedAuth++;
+      const { reason, certificateCn } = profile;
+      logger.warn({ chargePointId: id, certificateCn, reason }, profile.message);
+      return refuse(socket, 401, 'Unauthorized');
     }
-    const auth = authenticate(config.security, req, id);
+    const { securityProfile } = profile;
+    const handshake: HandshakeInfo = { securityProfile, peer };
+    if (this.opts.admit && this.admissionQueue.full) {
+      return this.refuseBusy(socket, id, 'too many handshakes waiting for their admission');
+    }
+    const decision = this.opts.admit
+      ? this.opts.admit({ chargePointId: id, req, securityProfile })
+      : authenticate(config.security, req, id);
+    if (!(decision instanceof Promise)) {
+      this.admitted(decision, req, socket, head, id, route, handshake);
+      return;
+    }
+    this.awaitAdmission(decision, req, socket, head, id, route, handshake);
+  }
+
+  /** A handshake waits for a decision that needs the state store (see AdmissionQueue). */
+  private awaitAdmission(
+    decision: Promise<AuthResult>,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id: string,
+    route: Route,
+    handshake: HandshakeInfo,
+  ): void {
+    // The rest of the handshake runs under the same guard as its synchronous start; a charge
+    // point that gave up meanwhile is not answered.
+    const resume = (step: () => void): void => {
+      if (!socket.destroyed) this.guarded(req, socket, step);
+    };
+    this.admissionQueue.wait(decision, {
+      decided: (result) => resume(() => this.admitted(result, req, socket, head, id, route, handshake)),
+      timedOut: () => resume(() => this.refuseBusy(socket, id, 'the admission decision took too long')),
+      failed: (err) => this.handshakeFailed(req, socket, err, 'admission failed'),
+    });
+  }
+
+  /** Handshakes waiting for their admission decision now. */
+  get pendingAdmissions(): number {
+    return this.admissionQueue.pending;
+  }
+
+  private refuseBusy(socket: Duplex, id: string, reason: string): void {
+    this.counters.rejectedBusy++;
+    this.opts.logger.warn({ chargePointId: id, reason }, 'charge point refused: the Central System is busy');
+    refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '10' });
+  }
+
+  private admitted(
+    auth: AuthResult,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id: string,
+    route: Route,
+    handshake: HandshakeInfo,
+  ): void {
+    const { logger, config } = this.opts;
     if (!auth.ok && auth.ambiguous) {
       this.counters.rejectedBadRequest++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: ambiguous credentials');
       return refuse(socket, 400, 'Bad Request');
     }
     if (!auth.ok) {
-      this.counters.rejectedAuth++;
+      this.counters[auth.downgrade ? 'rejectedDowngrade' : 'rejectedAuth']++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
       return refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': challengeHeader(config.security) });
     }
@@ -356,7 +339,7 @@ export class CentralSystemServer<Route> {
         return;
       }
       try {
-        this.accept(ws, id, version, route, peer);
+        this.accept(ws, id, version, route, handshake);
       } catch (err) {
         this.counters.handshakeErrors++;
         logger.error({ chargePointId: id, err }, 'setting up a charge point connection failed');
@@ -365,12 +348,17 @@ export class CentralSystemServer<Route> {
     });
   }
 
-  private accept(ws: WebSocket, id: string, version: OcppVersion, route: Route, peer: PeerAddress): void {
-    this.counters.accepted++;
+  private accept(
+    ws: WebSocket,
+    id: string,
+    version: OcppVersion,
+    route: Route,
+    handshake: HandshakeInfo,
+  ): void {
     ws.on('pong', () => this.awaitingPong.delete(ws));
     ws.on('close', () => this.awaitingPong.delete(ws));
     ws.on('error', (err) => this.opts.logger.debug({ chargePointId: id, err }, 'charge point socket error'));
-    if (ws.extensions.includes(DEFLATE)) ws.on('message', (_data, isBinary) => releaseInflate(ws, isBinary));
+    if (compressed(ws)) ws.on('message', () => releaseInflate(ws));
     const session = new ChargePointSession({
       id,
       socket: ws,
@@ -388,6 +376,8 @@ export class CentralSystemServer<Route> {
       ...(this.opts.warnings ? { warnings: this.opts.warnings } : {}),
       ...(this.opts.tap ? { tap: this.opts.tap } : {}),
     });
-    this.opts.onSession(session, route, peer);
+    this.opts.onSession(session, route, handshake);
+    // Counted once set up: a failure above is a handshakeError instead, never both.
+    this.counters.accepted++;
   }
 }

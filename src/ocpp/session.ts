@@ -80,6 +80,17 @@ export interface CallHandler {
   handleCall(session: ChargePointSession, action: string, payload: Record<string, unknown>): unknown;
   /** OCPP 2.1 SEND: never answered. */
   handleSend?(session: ChargePointSession, action: string, payload: Record<string, unknown>): void;
+  /**
+   * Sees every valid CALL to the charge point before it is sent and its outcome after: calls
+   * `send` (at most once) and resolves or rejects as it does, e.g. to store a password before the
+   * charge point may apply it and to keep it according to the answer.
+   */
+  interceptCall?(
+    session: ChargePointSession,
+    action: string,
+    payload: unknown,
+    send: () => Promise<unknown>,
+  ): Promise<unknown>;
 }
 
 /**
@@ -192,8 +203,92 @@ export class ChargePointSession {
         ),
       );
     }
+    // A full queue answers at once, before an interceptor does any work for the call.
+    if (this.queueFull()) {
+      return Promise.reject(new OcppSessionError(`too many calls waiting for charge point ${this.id}`));
+    }
+    // The deadline counts from now, whatever the interceptor does before the call is queued.
+    const deadline = Date.now() + timeoutMs;
+    const { handler } = this.opts;
+    if (!handler.interceptCall) return this.enqueue(action, payloadText, timeoutMs, deadline);
+    return this.intercepted(
+      handler.interceptCall.bind(handler),
+      action,
+      payload,
+      payloadText,
+      timeoutMs,
+      deadline,
+    );
+  }
+
+  /**
+   * A call through the handler's interceptor (which calls `send` at most once): guarded like every
+   * handler (a throw is counted and becomes the call's rejection), and held to the call's deadline —
+   * if the interceptor has not sent the call by then, the call fails as a timeout and is never sent.
+   */
+  private intercepted(
+    intercept: NonNullable<CallHandler['interceptCall']>,
+    action: string,
+    payload: unknown,
+    payloadText: string,
+    timeoutMs: number,
+    deadline: number,
+  ): Promise<unknown> {
+    let sent = false;
+    let expired = false;
+    const tooLate = (): OcppTimeoutError => new OcppTimeoutError(action, timeoutMs, 'it was prepared');
     return new Promise((resolve, reject) => {
-      if (this.inflight && (this.queue?.length ?? 0) >= this.opts.maxQueuedCalls) {
+      const expire = (): void => {
+        if (sent || expired) return;
+        expired = true;
+        this.opts.counters.callTimeouts++;
+        reject(tooLate());
+      };
+      const send = (): Promise<unknown> => {
+        if (!expired && Date.now() >= deadline) expire();
+        if (expired) return Promise.reject(tooLate());
+        sent = true;
+        return this.enqueue(action, payloadText, timeoutMs, deadline);
+      };
+      const timer = setTimeout(expire, Math.max(0, deadline - Date.now()));
+      const settle = (): void => clearTimeout(timer);
+      let outcome: Promise<unknown>;
+      try {
+        outcome = Promise.resolve(intercept(this, action, payload, send));
+      } catch (err) {
+        this.opts.counters.handlerErrors++;
+        this.opts.logger.error(
+          { chargePointId: this.id, action, err },
+          'preparing a call to a charge point failed',
+        );
+        outcome = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      outcome.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  private queueFull(): boolean {
+    return this.inflight !== undefined && (this.queue?.length ?? 0) >= this.opts.maxQueuedCalls;
+  }
+
+  private enqueue(
+    action: string,
+    payloadText: string,
+    timeoutMs: number,
+    deadline: number,
+  ): Promise<unknown> {
+    if (this.closed) return Promise.reject(new OcppSessionError(`charge point ${this.id} is not connected`));
+    return new Promise((resolve, reject) => {
+      if (this.queueFull()) {
         reject(new OcppSessionError(`too many calls waiting for charge point ${this.id}`));
         return;
       }
@@ -201,13 +296,13 @@ export class ChargePointSession {
         action,
         payloadText,
         timeoutMs,
-        deadline: Date.now() + timeoutMs,
+        deadline,
         timer: undefined,
         id: undefined,
         resolve,
         reject,
       };
-      call.timer = setTimeout(() => this.onTimeout(call), timeoutMs);
+      call.timer = setTimeout(() => this.onTimeout(call), Math.max(0, deadline - Date.now()));
       if (!this.inflight) return this.send(call);
       (this.queue ??= []).push(call);
     });

@@ -6,6 +6,7 @@ import type { OcppConnector } from '../connector/connector.js';
 import type { WriteHealthOutbox } from '../outbox/write-health.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { OutboxPublisher } from '../thingsboard/publisher.js';
+import type { LogUploads } from './uploads.js';
 import type { GatewayStatus, StatusProviders } from './model.js';
 
 export interface StatusParts {
@@ -18,6 +19,7 @@ export interface StatusParts {
   publisher: OutboxPublisher;
   providers: StatusProviders;
   rpcUnrouted: number;
+  uploads?: LogUploads | undefined;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -46,6 +48,7 @@ export function statusOf(p: StatusParts): GatewayStatus {
       frames: c.traffic.totals(),
       rpc: { ...c.rpcCounters },
       csms: c.csmsCounters,
+      security: { admissionsPending: c.pendingAdmissions, ...c.securityCounters },
     })),
     outbox: {
       size: p.outbox.size(),
@@ -74,6 +77,7 @@ export function statusOf(p: StatusParts): GatewayStatus {
       rateLimitWaits: p.providers.rateLimitWaits?.() ?? {},
     },
     rpcUnrouted: p.rpcUnrouted,
+    ...(p.uploads ? { uploads: { ...p.uploads.counters, validUrls: p.uploads.validUrls } } : {}),
   };
 }
 
@@ -89,5 +93,6 @@ export function compactStats(s: GatewayStatus): Record<string, unknown> {
       publish: { retried: s.thingsboard.publish.retried, acknowledged: s.thingsboard.publish.latency.count },
     },
     rpcUnrouted: s.rpcUnrouted,
+    ...(s.uploads ? { uploads: s.uploads } : {}),
   };
 }

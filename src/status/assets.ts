@@ -114,9 +114,11 @@ export const SCRIPT = `(function () {
     status.connectors.forEach(function (c) {
       var protocol = Object.assign({}, c.protocol, { framesIn: c.frames.in, framesOut: c.frames.out });
       parts.push(table(c.name + ': handshakes', c.handshakes), table(c.name + ': protocol', protocol),
-        table(c.name + ': mapping', c.mapping), table(c.name + ': RPC', c.rpc));
+        table(c.name + ': mapping', c.mapping), table(c.name + ': RPC', c.rpc),
+        table(c.name + ': security', c.security));
     });
     parts.push(table('outbox', status.outbox));
+    if (status.uploads) parts.push(table('log uploads', status.uploads));
     parts.push(table('ThingsBoard', Object.assign({}, status.thingsboard.counters, { retried: status.thingsboard.publish.retried })));
     replace(grid, parts);
   }
@@ -158,7 +160,8 @@ export const SCRIPT = `(function () {
     if (!cp) { text($('cp-trace'), 'not connected'); return; }
     text($('cp-device'), cp.device.name + ' (' + cp.device.type + ')');
     text($('cp-version'), cp.ocppVersion + ' \\u00b7 connector ' + cp.connector);
-    text($('cp-since'), when(cp.connectedSince) + ' from ' + cp.remoteAddress + ':' + cp.remotePort);
+    text($('cp-since'), when(cp.connectedSince) + ' from ' + cp.remoteAddress + ':' + cp.remotePort +
+      (cp.securityProfile === undefined ? '' : ', security profile ' + cp.securityProfile));
     text($('cp-last'), cp.lastMessage ? (cp.lastMessage.action || 'reply') + ' at ' + when(cp.lastMessage.at) : '\\u2014');
     text($('cp-frames'), cp.frames.in + ' in, ' + cp.frames.out + ' out');
     replace($('cp-statuses'), statuses(cp));

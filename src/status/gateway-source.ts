@@ -12,6 +12,7 @@ import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { LatencyHistogram } from '../thingsboard/latency.js';
 import type { SessionPacer } from '../thingsboard/pacer.js';
 import type { OutboxPublisher } from '../thingsboard/publisher.js';
+import type { LogUploads } from './uploads.js';
 import { statusOf } from './aggregate.js';
 import type {
   ChargePointDetail,
@@ -36,6 +37,7 @@ export interface GatewayStatusParts {
   providers: StatusProviders;
   logTap?: LogTap | undefined;
   remoteLogs(): RemoteLogs | undefined;
+  uploads?: LogUploads | undefined;
   stopping(): boolean;
 }
 
@@ -59,6 +61,7 @@ export class GatewayStatusSource implements StatusSource {
       publisher: p.publisher,
       providers: p.providers,
       rpcUnrouted: p.connectors.rpcUnrouted,
+      uploads: p.uploads,
     });
     const remoteLogs = p.remoteLogs();
     return withGatewayDevice(status, {

@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { AUTHORIZATION_STATUSES } from '../config/csms-types.js';
 import type { LatencyHistogram } from '../thingsboard/latency.js';
 import type { GatewayStatus, StatusSource, TrafficDetail } from './model.js';
+import { SECURITY_METRIC_FAMILIES } from './security-metrics.js';
 
 const NS = 'ocpp_gateway_';
 
@@ -21,6 +22,20 @@ const HANDSHAKE_RESULTS: Record<string, string> = {
   rejectedVersion: 'no_common_version',
   rejectedTls: 'tls_failed',
   rejectedAddress: 'address_not_allowed',
+  rejectedBadRequest: 'bad_request',
+  rejectedBusy: 'busy',
+  rejectedDowngrade: 'downgrade',
+  handshakeErrors: 'error',
+};
+
+/** Upload counter fields → the `result` label of ocpp_gateway_log_uploads_total. */
+const UPLOAD_RESULTS: Record<string, string> = {
+  stored: 'stored',
+  unknownUrl: 'unknown_url',
+  badPath: 'bad_path',
+  tooLarge: 'too_large',
+  busy: 'busy',
+  failed: 'failed',
 };
 
 /** The status is read once per scrape, however many metrics use it. */
@@ -217,6 +232,25 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
         ]),
       ),
   );
+  gauge(
+    registry,
+    'admissions_pending',
+    'Handshakes waiting for their security admission decision (stored passwords, recorded profiles)',
+    ['connector'],
+    () =>
+      s().connectors.map((c): [Labels, number] => [{ connector: c.name }, c.security.admissionsPending ?? 0]),
+  );
+  for (const family of SECURITY_METRIC_FAMILIES) {
+    const { label } = family;
+    counter(registry, family.name, family.help, label ? ['connector', label] : ['connector'], () =>
+      s().connectors.flatMap((c) =>
+        Object.entries(family.fields).map(([field, value]): [Labels, number] => [
+          label ? { connector: c.name, [label]: value } : { connector: c.name },
+          c.security[field] ?? 0,
+        ]),
+      ),
+    );
+  }
   counter(
     registry,
     'messages_total',
@@ -299,6 +333,28 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
     ),
     [{ connector: '', outcome: 'unrouted' }, s().rpcUnrouted],
   ]);
+  const uploads = (): Record<string, number> | undefined => s().uploads;
+  counter(
+    registry,
+    'log_uploads_total',
+    'Log uploads from stations by result: stored, or refused as unknown_url, bad_path, too_large, busy, failed',
+    ['result'],
+    () =>
+      Object.entries(UPLOAD_RESULTS).map(([field, result]): [Labels, number] => [
+        { result },
+        uploads()?.[field] ?? 0,
+      ]),
+  );
+  counter(registry, 'log_upload_bytes_total', 'Bytes of log uploads stored', [], () => [
+    [{}, uploads()?.bytesStored ?? 0],
+  ]);
+  counter(
+    registry,
+    'log_upload_urls_total',
+    'Upload URLs handed to stations (GetLog, GetDiagnostics)',
+    [],
+    () => [[{}, uploads()?.urlsIssued ?? 0]],
+  );
   gauge(registry, 'outbox_records', 'Records waiting in the outbox for ThingsBoard', [], () => [
     [{}, s().outbox.size],
   ]);

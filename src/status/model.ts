@@ -28,6 +28,11 @@ export interface ConnectorStatusSummary {
    * dataTransfer) and features that failed per stage (`failures`).
    */
   csms: Record<string, Record<string, number>>;
+  /**
+   * The security lifecycle: admissions by credential and those waiting now, password changes,
+   * security events, certificate signing, server certificate renewals (see security/counters.ts).
+   */
+  security: Record<string, number>;
   /** Error lines this connector logged since start (statistics `connectorsErrors`). */
   logErrors?: number;
 }
@@ -71,6 +76,8 @@ export interface GatewayStatus {
   thingsboard: ThingsBoardStatus;
   /** RPCs for a device no connector has a live charge point for. */
   rpcUnrouted: number;
+  /** Log uploads by outcome, bytes stored, URLs handed out and valid now (statusServer.uploads). */
+  uploads?: Record<string, number>;
   /** Remote log lines sent to ThingsBoard and dropped (RemoteLoggingLevel). */
   remoteLogs?: { sent: number; dropped: number };
 }

@@ -96,6 +96,10 @@ function transactionsText(cp: ChargePointView): string {
     .join('<br>');
 }
 
+function profileText(cp: ChargePointView): string {
+  return cp.securityProfile === undefined ? '' : `, security profile ${cp.securityProfile}`;
+}
+
 function row(cp: ChargePointView): string {
   return `<tr data-id="${escapeHtml(cp.id)}">
 <td><a href="${chargePointHref(cp.id)}">${escapeHtml(cp.id)}</a></td>
@@ -122,9 +126,11 @@ function countersSection(status: GatewayStatus): string {
       table(`${c.name}: handshakes`, c.handshakes) +
       table(`${c.name}: protocol`, { ...c.protocol, framesIn: c.frames.in, framesOut: c.frames.out }) +
       table(`${c.name}: mapping`, c.mapping) +
-      table(`${c.name}: RPC`, { ...c.rpc }),
+      table(`${c.name}: RPC`, { ...c.rpc }) +
+      table(`${c.name}: security`, c.security),
   );
   parts.push(table('outbox', status.outbox));
+  if (status.uploads) parts.push(table('log uploads', status.uploads));
   parts.push(
     table('ThingsBoard', { ...status.thingsboard.counters, retried: status.thingsboard.publish.retried }),
   );
@@ -185,7 +191,7 @@ export function renderChargePoint(
     ? `<dl id="cp-info">
 <dt>Device</dt><dd id="cp-device">${escapeHtml(detail.device.name)} (${escapeHtml(detail.device.type)})</dd>
 <dt>OCPP</dt><dd id="cp-version">${escapeHtml(detail.ocppVersion)} · connector ${escapeHtml(detail.connector)}</dd>
-<dt>Connected since</dt><dd id="cp-since">${ago(detail.connectedSince)} from ${escapeHtml(detail.remoteAddress)}:${detail.remotePort}</dd>
+<dt>Connected since</dt><dd id="cp-since">${ago(detail.connectedSince)} from ${escapeHtml(detail.remoteAddress)}:${detail.remotePort}${profileText(detail)}</dd>
 <dt>Last message</dt><dd id="cp-last">${detail.lastMessage ? `${escapeHtml(detail.lastMessage.action ?? 'reply')} at ${ago(detail.lastMessage.at)}` : '—'}</dd>
 <dt>Frames</dt><dd id="cp-frames">${detail.frames.in} in, ${detail.frames.out} out</dd>
 <dt>Connectors</dt><dd id="cp-statuses" class="statuses">${connectorStatuses(detail)}</dd>

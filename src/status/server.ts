@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { STYLE, SCRIPT } from './assets.js';
 import { BasicAuth, REALM } from './auth.js';
 import { EventHub } from './events.js';
+import type { RequestHandler } from './log-upload.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { StatusSource } from './model.js';
 import { chargePointHref, renderChargePoint, renderOverview } from './page.js';
@@ -24,6 +25,8 @@ export interface StatusServerOptions {
   version: string;
   /** Event stream interval (tests shorten it). */
   eventIntervalMs?: number;
+  /** Receives station log uploads under /uploads/ (statusServer.uploads). */
+  uploads?: { handler: RequestHandler };
 }
 
 /** Largest request body accepted (POST /api/trace). */
@@ -56,7 +59,9 @@ export class StatusServer {
     this.events = new EventHub(opts.source, opts.eventIntervalMs);
     this.http = createServer((req, res) => this.handle(req, res));
     this.http.headersTimeout = 10_000;
-    this.http.requestTimeout = 30_000;
+    // An upload of tens of MB from a station on a slow link takes minutes; a stalled one is cut by
+    // the upload handler's idle timeout instead.
+    this.http.requestTimeout = opts.uploads ? 15 * 60_000 : 30_000;
     this.http.maxConnections = 256;
   }
 
@@ -105,6 +110,10 @@ export class StatusServer {
     const url = new URL(req.url ?? '/', 'http://status.invalid');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    // Stations upload without the operator's login: each upload URL carries its own token (see
+    // status/uploads.ts). The handler owns every raw /uploads/ path, so nothing else is reachable
+    // this way.
+    if (this.opts.uploads?.handler(req, res)) return;
     if (!OPEN_PATHS.has(path) && this.auth && !this.auth.admits(req)) {
       res.writeHead(401, {
         'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"`,

@@ -309,12 +309,14 @@ describe('TLS files', () => {
     const tls = onlyConnector(config).centralSystem.connection;
     expect(tls).toEqual({
       type: 'tls',
-      cert: Buffer.from(PEM.cert),
-      key: Buffer.from(PEM.key),
+      cert: [Buffer.from(PEM.cert)],
+      key: [Buffer.from(PEM.key)],
+      files: { cert: [dir.path('cs.pem')], key: [dir.path('cs.key')], ca: dir.path('ca.pem') },
       ca: Buffer.from(PEM.ca),
       requireClientCertificate: true,
       clientCertificateCnMustMatchId: false,
       allowLegacyTls: false,
+      certificateCheckIntervalMs: 30_000,
     });
   });
 

@@ -153,7 +153,11 @@ describe('unknown keys', () => {
     const file = dir.path('ocpp.json');
     expect(result.problems).toEqual([
       { file, path: '$.centralSystem.prot', message: 'unknown key "prot" — did you mean "port"?' },
-      { file, path: '$.centralSystem.connection.cert', message: 'unknown key "cert" — valid keys: type' },
+      {
+        file,
+        path: '$.centralSystem.connection.cert',
+        message: 'unknown key "cert" — valid keys: type, signingCa',
+      },
       {
         file,
         path: '$.chargePoints[0].attributes[0].vaule',

@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { OcppConnectorConfig } from '../../src/config/types.js';
 import { RouteTable } from '../../src/connector/routes.js';
+import { newUplinkCounters } from '../../src/connector/uplink.js';
 import { LogSummary } from '../../src/log-summary.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStateStore } from '../../src/outbox/memory.js';
@@ -29,16 +30,7 @@ function table(first: OcppConnectorConfig): RouteTable {
   return new RouteTable(first, {
     state: new MemoryStateStore(),
     thingsboard: undefined,
-    counters: {
-      mapped: 0,
-      skipped: 0,
-      unconvertible: 0,
-      skippedNotFinite: 0,
-      receiveTimeUsed: 0,
-      attributes: 0,
-      timeseries: 0,
-      messages: 0,
-    },
+    counters: newUplinkCounters(),
     logger,
     warnings: new LogSummary({ logger }),
     now: () => new Date(),

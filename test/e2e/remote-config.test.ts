@@ -6,7 +6,13 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aBootNotification, aMeterValues, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
+import {
+  aBootNotification,
+  aMeterValues,
+  connectChargePoint,
+  handshakeStatus,
+  type RpcClient,
+} from '../helpers/ocpp.js';
 import { StandInHarness, TOKEN } from '../helpers/standin-harness.js';
 
 const CP_TOKEN = 'Bearer cp-secret-token-1';
@@ -207,6 +213,30 @@ describe('remote configuration from ThingsBoard', () => {
     const again = await chargePoint('CP_3', url);
     const boot = (await again.cp.call('BootNotification', aBootNotification())) as Json;
     expect(boot.interval).toBe(120);
+  });
+
+  it('a new centralSystem.security applies from the restarted listener on (the admission follows it)', async () => {
+    await start();
+    const tb = h!.tb;
+    const NEW_TOKEN = 'Bearer cp-secret-token-2';
+    tb.setShared({
+      OCPP: edited(
+        (json) => ((json.centralSystem as Json).security = [{ type: 'token', tokens: [NEW_TOKEN] }]),
+      ),
+    });
+    await tb.waitFor(() => status('OCPP')?.result === 'applied', 10_000, 'applied');
+    const listeningLines = () =>
+      h!.gateway.logs.filter((l) => l.msg === 'central system listening' && l.connector === 'OCPP');
+    const listening = await tb.waitFor(
+      () => listeningLines().length === 2 && listeningLines(),
+      10_000,
+      'new listener',
+    );
+    const url = String(listening[1]?.url).replace(/\/$/, '');
+    expect([
+      await handshakeStatus(`${url}/CP_5`, ['ocpp1.6'], { authorization: CP_TOKEN }),
+      await handshakeStatus(`${url}/CP_5`, ['ocpp1.6'], { authorization: NEW_TOKEN }),
+    ]).toEqual([401, 101]);
   });
 
   it('adds and removes OCPP connectors with active_connectors', async () => {

@@ -53,7 +53,9 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
   const raws: RawChargePoint[] = [];
   let rpcId = 0;
 
-  const url = (c: Connector, path = `ocpp/${IDENTITY}`): string =>
+  // One id per connector: the gateway remembers the highest security profile an id connected with
+  // and refuses lower ones (no downgrade), which is not what these rows are about.
+  const url = (c: Connector, path = `${c}/${IDENTITY}`): string =>
     `${c === 'ws-file' ? 'ws' : 'wss'}://127.0.0.1:${ports[c]}/${path}`;
   const trustCa = (): { ca: Buffer } => ({ ca: certs.ca });
   const withCert = (pair: KeyPair): { ca: Buffer; cert: Buffer; key: Buffer } => ({
@@ -96,7 +98,7 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
     });
     const chargePoints = (c: Connector): unknown[] => [
       {
-        idRegexpPattern: 'ocpp/.+',
+        idRegexpPattern: `${c}/.+`,
         deviceNameExpression: `${c} \${ChargePointId}`,
         deviceTypeExpression: 'test',
       },
@@ -166,7 +168,7 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
         if (reason !== undefined) {
           expect(await refusal('wss-basic', reason)).toEqual({
             level: WARN,
-            chargePointId: `ocpp/${IDENTITY}`,
+            chargePointId: `wss-basic/${IDENTITY}`,
           });
         }
       },
@@ -240,7 +242,10 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
       const options = connector === 'ws-file' ? {} : trustCa();
       expect(await handshakeStatus(url(connector), ['ocpp1.6'], headers, options)).toBe(status);
       if (reason !== undefined) {
-        expect(await refusal(connector, reason)).toEqual({ level: WARN, chargePointId: `ocpp/${IDENTITY}` });
+        expect(await refusal(connector, reason)).toEqual({
+          level: WARN,
+          chargePointId: `${connector}/${IDENTITY}`,
+        });
       }
     });
   });
@@ -264,7 +269,7 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
     ] as const)('%s → %i', async (_what, status, options, reason) => {
       expect(await handshakeStatus(url('mtls'), ['ocpp1.6'], {}, options())).toBe(status);
       if (reason !== undefined) {
-        expect(await refusal('mtls', reason)).toEqual({ level: WARN, chargePointId: `ocpp/${IDENTITY}` });
+        expect(await refusal('mtls', reason)).toEqual({ level: WARN, chargePointId: `mtls/${IDENTITY}` });
       }
     });
   });
@@ -310,8 +315,8 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
       const mtls = await RawChargePoint.open(url('mtls'), ['ocpp1.6'], {}, withCert(certs.client));
       raws.push(plain, mtls);
       for (const [cp, device] of [
-        [plain, `ws-file ocpp/${IDENTITY}`],
-        [mtls, `mtls ocpp/${IDENTITY}`],
+        [plain, `ws-file ws-file/${IDENTITY}`],
+        [mtls, `mtls mtls/${IDENTITY}`],
       ] as const) {
         cp.send(JSON.stringify([2, 'boot', 'BootNotification', aBootNotification()]));
         expect((await cp.answerTo('boot'))[0]).toBe(3);

@@ -4,7 +4,8 @@
  * charge point identity, a wrong CN, and one issued by another CA). Short-lived and never reused.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface KeyPair {
@@ -28,9 +29,9 @@ export interface TestCertificates {
   clientOtherCa: KeyPair;
 }
 
-type KeyKind = 'rsa' | 'ec';
+export type KeyKind = 'rsa' | 'ec';
 
-function openssl(dir: string, args: string[]): void {
+export function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -40,7 +41,7 @@ function newKeyArgs(kind: KeyKind): string[] {
     : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
 }
 
-function makeCa(dir: string, name: string): void {
+export function makeCa(dir: string, name: string): void {
   openssl(dir, [
     'req',
     '-x509',
@@ -61,7 +62,7 @@ function makeCa(dir: string, name: string): void {
   ]);
 }
 
-function makeLeaf(
+export function makeLeaf(
   dir: string,
   name: string,
   ca: string,
@@ -123,5 +124,63 @@ export function makeTestCertificates(dir: string, identity: string): TestCertifi
     client: makeLeaf(dir, 'client', 'ca', identity, 'ec', client),
     clientWrongCn: makeLeaf(dir, 'client-wrong-cn', 'ca', `${identity}-not`, 'ec', client),
     clientOtherCa: makeLeaf(dir, 'client-other-ca', 'other-ca', identity, 'ec', client),
+  };
+}
+
+/**
+ * A self-signed certificate and its key as PEM text, for config tests. `ca` makes it a CA;
+ * `password` encrypts the key.
+ */
+export function selfSignedPair(
+  kind: KeyKind,
+  opts: { subject?: string; ca?: boolean; password?: string } = {},
+): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tb-ocpp-pair-'));
+  try {
+    openssl(dir, [
+      'req',
+      '-x509',
+      ...newKeyArgs(kind),
+      ...(opts.password === undefined ? ['-nodes'] : ['-passout', `pass:${opts.password}`]),
+      '-keyout',
+      'k.pem',
+      '-out',
+      'c.pem',
+      '-days',
+      '2',
+      '-subj',
+      opts.subject ?? '/CN=localhost',
+      '-addext',
+      opts.ca ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=CA:FALSE',
+    ]);
+    return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A new key and a PKCS#10 CSR for it, as a charge point makes them (A02.FR.02/03). */
+export function makeCsr(
+  dir: string,
+  name: string,
+  subject: string,
+  kind: KeyKind = 'ec',
+): { csr: string; key: Buffer; keyFile: string } {
+  openssl(dir, [
+    'req',
+    '-new',
+    ...newKeyArgs(kind),
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subject,
+  ]);
+  return {
+    csr: readFileSync(join(dir, `${name}.csr`), 'utf8'),
+    key: readFileSync(join(dir, `${name}.key`)),
+    keyFile: `${name}.key`,
   };
 }

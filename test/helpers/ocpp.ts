@@ -64,6 +64,8 @@ export interface ChargePointOptions {
   protocols?: string[];
   headers?: Record<string, string>;
   password?: string;
+  /** WebSocket/TLS client options (ca, cert, key, ciphers, …). */
+  wsOpts?: ClientOptions;
 }
 
 /** A strict ocpp-rpc charge point; resolves once connected. */
@@ -78,6 +80,7 @@ export async function connectChargePoint(opts: ChargePointOptions): Promise<RpcC
     password: opts.password ?? null,
     reconnect: false,
     callTimeoutMs: 10_000,
+    ...(opts.wsOpts ? { wsOpts: opts.wsOpts } : {}),
   });
   await client.connect();
   return client;

@@ -111,6 +111,59 @@ describe('redactFrameText', () => {
     expect(redactFrameText(deep)).toContain('nested too deep');
   });
 
+  it('replaces a PEM private key in any string whole, and shows certificates', () => {
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n';
+    const key = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIsecretkeymaterial\n-----END EC PRIVATE KEY-----\n';
+    const shown = redactFrameText(
+      call('InstallCertificate', { certificateType: 'V2GRootCertificate', certificate: cert + key }),
+    );
+    expect(shown).not.toContain('secretkeymaterial');
+    expect(shown).toContain('MIIBcert');
+    // In a frame that is not JSON, and a key cut off by the frame's end.
+    const cut = redactFrameText(`[2,"1","DataTransfer",{"data":"${key.slice(0, 60).replace(/\n/g, '\\n')}`);
+    expect(cut).not.toContain('MHcCAQEEIsec');
+  });
+
+  it.each([
+    [
+      'GetDiagnostics',
+      { location: 'ftp://diag:ftp-s3cret@files.example/diag/' },
+      'ftp-s3cret',
+      'ftp://diag:***@files.example/diag/',
+    ],
+    [
+      'GetLog',
+      { logType: 'SecurityLog', requestId: 1, log: { remoteLocation: 'https://u:p4ss@logs.example/up' } },
+      'p4ss',
+      'https://u:***@logs.example/up',
+    ],
+    [
+      'GetLog',
+      {
+        logType: 'DiagnosticsLog',
+        requestId: 2,
+        log: { remoteLocation: 'http://gw:9011/uploads/Zq3xV8mN2pR5tY7wA1bC4d/' },
+      },
+      'Zq3xV8mN2pR5tY7wA1bC4d',
+      'http://gw:9011/uploads/***/',
+    ],
+  ])('masks the credential in a %s location', (action, payload, secret, masked) => {
+    const shown = redactFrameText(call(action, payload));
+    expect(shown).not.toContain(secret);
+    expect(shown).toContain(masked);
+  });
+
+  it('keeps URLs without credentials and stays linear on hostile text', () => {
+    const frame = call('UpdateFirmware', {
+      location: 'https://fw.example/v2.bin',
+      retrieveDate: '2026-01-01T00:00:00Z',
+    });
+    expect(redactFrameText(frame)).toBe(frame);
+    // Word boundaries at every other character, a scheme separator at the end, no credential.
+    const hostile = call('DataTransfer', { vendorId: 'v', data: 'a.'.repeat(500_000) + '://x' });
+    expect(redactFrameText(hostile)).toBe(hostile);
+  });
+
   it('maskIdToken hides short tokens entirely', () => {
     expect(maskIdToken('1234')).toBe(REDACTED);
     expect(maskIdToken('12345678')).toBe('***678');
