@@ -4,7 +4,8 @@
  * TransactionEvent Started/Updated/Ended, the E block), cost from the tariff (I block: `totalCost`
  * in the TransactionEventResponse of an Ended event, I03; CostUpdated while charging, I02),
  * and — with `"sessions": true` on the chargePoints entry — a `session` record as telemetry when a
- * transaction ends plus `evse_<n>_…` attributes of each EVSE's state.
+ * transaction ends plus `evse_<n>_…` attributes of each EVSE's state. The tariff and
+ * CostUpdated are session-cost.ts's.
  *
  * Tracking runs for entries with `sessions` or a `tariff`; without both it costs nothing.
  */
@@ -23,7 +24,8 @@ import type { TransactionView } from '../connector/views.js';
 import type { IdTokenPresenter } from './id-tokens.js';
 import { OpenTransactionViews, transactionView } from './open-transactions.js';
 import { readMeter } from './meter.js';
-import { costOf, parseTariffAttribute } from './tariff.js';
+import { SessionCost } from './session-cost.js';
+import { costOf } from './tariff.js';
 import {
   applyCharging,
   applyReading,
@@ -34,13 +36,8 @@ import {
   type OpenTransaction,
 } from './transactions.js';
 
-export const TARIFF_ATTRIBUTE = 'ocppTariff';
-/** Per-connection fact: the tariff from `ocppTariff` (null = asked, none valid). */
-const TARIFF_FACT = 'tariff';
 /** Per-connection fact: the status page's copy of the open transactions (open-transactions.ts). */
 const VIEWS_FACT = 'openTransactions';
-const TARIFF_TIMEOUT_MS = 5000;
-const COST_UPDATED_TIMEOUT_MS = 30_000;
 /**
  * Open transactions kept per charge point: more than any station has EVSEs, so only a broken or
  * hostile one (starts on ever new connector or transaction ids) reaches it; the store stays bounded.
@@ -77,7 +74,7 @@ export class SessionsFeature implements ConnectorFeature {
   readonly onCall: Readonly<Record<string, (ctx: CallContext) => Promise<void>>>;
   private readonly book: TransactionBook;
   private readonly presenter: IdTokenPresenter;
-  private readonly thingsboard: CsmsThingsBoardLink | undefined;
+  private readonly cost: SessionCost;
   private readonly logger: Logger;
   private readonly warnings: LogSummary;
   private readonly now: () => Date;
@@ -92,10 +89,16 @@ export class SessionsFeature implements ConnectorFeature {
   }) {
     this.book = new TransactionBook(deps.state);
     this.presenter = deps.presenter;
-    this.thingsboard = deps.thingsboard;
     this.logger = deps.logger.child({ feature: 'sessions' });
     this.warnings = deps.warnings ?? new LogSummary({ logger: this.logger });
     this.now = deps.now;
+    this.cost = new SessionCost({
+      thingsboard: deps.thingsboard,
+      counters: this.counters,
+      logger: this.logger,
+      warnings: this.warnings,
+      now: deps.now,
+    });
     const when =
       (fn: (ctx: CallContext) => Promise<void>) =>
       (ctx: CallContext): Promise<void> =>
@@ -136,11 +139,7 @@ export class SessionsFeature implements ConnectorFeature {
     data: ReadonlyMap<string, unknown>,
     connection: ConnectionView | undefined,
   ): void {
-    if (!connection || !tracks(connection.entry)) return;
-    const deleted = data.get('deleted');
-    if (Array.isArray(deleted) && deleted.includes(TARIFF_ATTRIBUTE)) connection.facts.set(TARIFF_FACT, null);
-    if (data.has(TARIFF_ATTRIBUTE))
-      connection.facts.set(TARIFF_FACT, this.tariffFrom(device, data.get(TARIFF_ATTRIBUTE)));
+    if (connection && tracks(connection.entry)) this.cost.onTariffAttribute(device, data, connection);
   }
 
   // ---- OCPP 1.6 ----
@@ -197,7 +196,7 @@ export class SessionsFeature implements ConnectorFeature {
         : await this.book.onEvse(cp, intOf(p.connectorId ?? p.evseId) ?? -1);
     if (!tx) return;
     applyReading(tx, readMeter(p.meterValue));
-    this.costUpdate(ctx, tx);
+    this.cost.costUpdate(ctx, tx);
     await this.save(ctx.connection, tx);
     this.publishState(ctx, tx);
   }
@@ -240,7 +239,7 @@ export class SessionsFeature implements ConnectorFeature {
       return;
     }
     if (fresh) await this.endOverflow(ctx, tx);
-    this.costUpdate(ctx, tx);
+    this.cost.costUpdate(ctx, tx);
     await this.save(ctx.connection, tx);
     this.publishState(ctx, tx);
   }
@@ -255,7 +254,7 @@ export class SessionsFeature implements ConnectorFeature {
   ): OpenTransaction {
     this.counters.started++;
     if (partial) this.counters.partial++;
-    this.askTariff(connection);
+    this.cost.askTariff(connection);
     const tx: OpenTransaction = {
       chargePointId: connection.chargePointId,
       transactionId,
@@ -300,7 +299,7 @@ export class SessionsFeature implements ConnectorFeature {
     clearState = true,
   ): number | undefined {
     if (tx.chargingSince !== undefined) applyCharging(tx, false, stop);
-    const tariff = this.tariffOf(ctx.connection);
+    const tariff = this.cost.tariffOf(ctx.connection);
     const amount = tariff
       ? costOf(tariff, { energyWh: energySoFar(tx), chargingSeconds: billableSeconds(tx, stop) })
       : undefined;
@@ -364,7 +363,7 @@ export class SessionsFeature implements ConnectorFeature {
 
   private publishState(ctx: CallContext, tx: OpenTransaction): void {
     if (!ctx.connection.entry.sessions || tx.evseId === undefined) return;
-    ctx.publish('attributes', this.stateOf(tx.evseId, tx, this.tariffOf(ctx.connection)));
+    ctx.publish('attributes', this.stateOf(tx.evseId, tx, this.cost.tariffOf(ctx.connection)));
   }
 
   /** `evse_<n>_…` attributes: the open transaction, or empty values when there is none. */
@@ -389,66 +388,5 @@ export class SessionsFeature implements ConnectorFeature {
         : 0;
     }
     return state;
-  }
-
-  /** I02: CostUpdated to a 2.x station while it charges, at most every costUpdatedInterval. */
-  private costUpdate(ctx: CallContext, tx: OpenTransaction): void {
-    const { connection } = ctx;
-    if (connection.version === 'ocpp1.6') return;
-    const tariff = this.tariffOf(connection);
-    if (!tariff || tariff.costUpdatedInterval <= 0) return;
-    if (tx.chargingKnown && tx.chargingSince === undefined) return; // not charging now
-    const now = this.now().getTime();
-    const last = tx.costUpdatedAt ?? Date.parse(tx.start);
-    if (Number.isFinite(last) && now - last < tariff.costUpdatedInterval * 1000) return;
-    tx.costUpdatedAt = now;
-    const totalCost = costOf(tariff, {
-      energyWh: energySoFar(tx),
-      chargingSeconds: billableSeconds(tx, new Date(now).toISOString()),
-    });
-    this.counters.costUpdates++;
-    ctx.afterAnswer(() => {
-      connection
-        .call('CostUpdated', { totalCost, transactionId: tx.transactionId }, COST_UPDATED_TIMEOUT_MS)
-        .catch((err: unknown) =>
-          this.logger.debug(
-            { chargePointId: tx.chargePointId, reason: String(err) },
-            'CostUpdated not delivered',
-          ),
-        );
-    });
-  }
-
-  private tariffOf(connection: ConnectionView): TariffConfig | undefined {
-    const fromThingsBoard = connection.facts.get(TARIFF_FACT) as TariffConfig | null | undefined;
-    return fromThingsBoard ?? connection.entry.tariff;
-  }
-
-  /** Reads `ocppTariff` once per connection, when its first transaction is seen. */
-  private askTariff(connection: ConnectionView): void {
-    if (connection.facts.has(TARIFF_FACT) || !this.thingsboard) return;
-    connection.facts.set(TARIFF_FACT, null);
-    const device = connection.device();
-    this.thingsboard.requestDeviceAttributes(device, [TARIFF_ATTRIBUTE], TARIFF_TIMEOUT_MS).then(
-      (values) => {
-        // A push that arrived meanwhile is newer than this answer.
-        if (values.has(TARIFF_ATTRIBUTE) && connection.facts.get(TARIFF_FACT) === null) {
-          connection.facts.set(TARIFF_FACT, this.tariffFrom(device, values.get(TARIFF_ATTRIBUTE)));
-        }
-      },
-      (err: unknown) =>
-        this.logger.debug({ device, reason: String(err) }, `${TARIFF_ATTRIBUTE} not read from ThingsBoard`),
-    );
-  }
-
-  private tariffFrom(device: string, value: unknown): TariffConfig | null {
-    const parsed = parseTariffAttribute(value);
-    if (parsed.ok) return parsed.tariff;
-    this.warnings.warn(
-      'tariff-attribute-invalid',
-      { device, problem: parsed.problem },
-      `${TARIFF_ATTRIBUTE} is not a valid tariff: the configured one applies`,
-    );
-    return null;
   }
 }
