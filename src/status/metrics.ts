@@ -4,15 +4,12 @@
  * registry per gateway (never prom-client's global one) keeps tests and embedders independent.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AUTHORIZATION_STATUSES } from '../config/csms-types.js';
 import type { LatencyHistogram } from '../thingsboard/latency.js';
 import type { GatewayStatus, StatusSource, TrafficDetail } from './model.js';
+import { CSMS_METRIC_FAMILIES } from './csms-metrics.js';
 import { SECURITY_METRIC_FAMILIES } from './security-metrics.js';
 
 const NS = 'ocpp_gateway_';
-
-/** Keys of the authorization counters that are decisions by OCPP status (the others are events). */
-const STATUSES: ReadonlySet<string> = new Set(AUTHORIZATION_STATUSES);
 
 /** Handshake counter fields → the `result` label of ocpp_gateway_handshakes_total. */
 const HANDSHAKE_RESULTS: Record<string, string> = {
@@ -144,54 +141,6 @@ class ExternalHistogram extends Histogram {
   }
 }
 
-/** The Central System's decisions (src/csms/ features' counters, status model `connectors[].csms`). */
-function csmsMetrics(registry: Registry, s: () => GatewayStatus): void {
-  counter(
-    registry,
-    'authorization_decisions_total',
-    'idToken decisions (Authorize, transactions, remote starts) by OCPP authorization status',
-    ['connector', 'status'],
-    () =>
-      s().connectors.flatMap((c) =>
-        Object.entries(c.csms.authorization ?? {})
-          .filter(([k]) => STATUSES.has(k))
-          .map(([status, n]): [Labels, number] => [{ connector: c.name, status }, n]),
-      ),
-  );
-  counter(
-    registry,
-    'csms_events_total',
-    'Central System events by feature: registration (accepted, pending, refused_calls, …), sessions (started, ended, cost_updates, …), authorization (asked_things_board, cache_hits, …), data_transfer',
-    ['connector', 'feature', 'event'],
-    () =>
-      s().connectors.flatMap((c) =>
-        Object.entries(c.csms)
-          .filter(([feature]) => feature !== 'failures')
-          .flatMap(([feature, counts]) =>
-            Object.entries(counts)
-              .filter(([k]) => !(feature === 'authorization' && STATUSES.has(k)))
-              .map(([event, n]): [Labels, number] => [
-                { connector: c.name, feature: snakeCase(feature), event: snakeCase(event) },
-                n,
-              ]),
-          ),
-      ),
-  );
-  counter(
-    registry,
-    'csms_feature_failures_total',
-    'Central System features that failed outside a CALL (counted, logged summarised; the gateway carries on), by stage',
-    ['connector', 'stage'],
-    () =>
-      s().connectors.flatMap((c) =>
-        Object.entries(c.csms.failures ?? {}).map(([stage, n]): [Labels, number] => [
-          { connector: c.name, stage: snakeCase(stage) },
-          n,
-        ]),
-      ),
-  );
-}
-
 export interface Metrics {
   readonly contentType: string;
   /** The exposition text of one scrape. */
@@ -315,7 +264,7 @@ export function createMetrics(source: StatusSource, version: string): Metrics {
         [{ connector: c.name, reason: 'unconvertible' }, c.mapping.unconvertible ?? 0],
       ]),
   );
-  csmsMetrics(registry, s);
+  for (const f of CSMS_METRIC_FAMILIES) counter(registry, f.name, f.help, f.labelNames, () => f.values(s()));
   counter(
     registry,
     'timestamps_replaced_total',
