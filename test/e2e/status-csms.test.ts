@@ -31,6 +31,12 @@ const OCPP = {
         },
       ],
     },
+    {
+      idRegexpPattern: 'PEND_.*',
+      deviceNameExpression: '${ChargePointId}',
+      deviceTypeExpression: 'wallbox',
+      registration: 'Pending',
+    },
   ],
   authorization: {
     mode: 'list',
@@ -172,6 +178,15 @@ describe('status server: the Central System', () => {
       async () => ((await chargePoint('CP_16')).transactions as Json[]).length === 0,
       'the ended transaction to leave',
     );
+  });
+
+  it('connector statuses are what the Central System took: a Pending station’s refused StatusNotification is not shown', async () => {
+    const cp = await connect('PEND_1');
+    expect(await cp.call('BootNotification', aBootNotification())).toMatchObject({ status: 'Pending' });
+    await expect(
+      cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' }),
+    ).rejects.toMatchObject({ rpcErrorCode: 'SecurityError' });
+    expect((await chargePoint('PEND_1')).connectors).toEqual([]);
   });
 
   it('/metrics and /api/status count the decisions', async () => {
