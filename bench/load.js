@@ -51,6 +51,7 @@ const COMMANDS = {
     sourceIps = 1,
     heartbeat = true,
     timeoutMs = 30_000,
+    password,
   }) {
     const t0 = now();
     const reasons = {};
@@ -63,7 +64,7 @@ const COMMANDS = {
     }
     await pool(list, concurrency, async (cp) => {
       try {
-        await cp.open(url, { compression, sourceIps, timeoutMs });
+        await cp.open(url, { compression, sourceIps, timeoutMs, password });
         const boot = await cp.callP('BootNotification', BOOT);
         if (boot?.status !== 'Accepted') throw new Error(`boot ${boot?.status}`);
         if (heartbeat) await cp.callP('Heartbeat', {});
@@ -184,18 +185,42 @@ const COMMANDS = {
   /**
    * All connected charge points drop at once (TCP reset, no close frame) and reconnect at
    * once: upgrade + BootNotification + StatusNotification, no retries. Times from the drop.
+   * `all`: every charge point created reconnects, also those the gateway closed (its restart).
+   * `retryMs`: a handshake refused with HTTP 503 is tried again after retryMs (±50 %, as stations
+   * spread their retries), until `retryForMs` after the drop; `retried` counts the extra attempts.
    */
-  async storm({ url, compression = false, sourceIps = 1, timeoutMs = 60_000 }) {
-    const list = connected();
+  async storm({
+    url,
+    compression = false,
+    sourceIps = 1,
+    timeoutMs = 60_000,
+    password,
+    all = false,
+    retryMs,
+    retryForMs = 300_000,
+  }) {
+    const list = all ? chargePoints.slice() : connected();
     const t0 = now();
     for (const cp of list) cp.drop();
     const reasons = {};
     const opened = new Samples();
     const accepted = new Samples();
+    let retried = 0;
+    const openWithRetries = async (cp) => {
+      for (;;) {
+        try {
+          return await cp.open(url, { compression, sourceIps, timeoutMs, password });
+        } catch (err) {
+          if (retryMs === undefined || reasonOf(err) !== 'HTTP 503' || now() - t0 > retryForMs) throw err;
+          retried++;
+          await new Promise((r) => setTimeout(r, retryMs * (0.5 + Math.random())));
+        }
+      }
+    };
     await Promise.all(
       list.map(async (cp) => {
         try {
-          await cp.open(url, { compression, sourceIps, timeoutMs });
+          await openWithRetries(cp);
           opened.add(now() - t0);
           const boot = await cp.callP('BootNotification', BOOT);
           if (boot?.status !== 'Accepted') throw new Error(`boot ${boot?.status}`);
@@ -213,6 +238,7 @@ const COMMANDS = {
       accepted: acc.count,
       refused: list.length - acc.count,
       reasons,
+      retried,
       allAcceptedMs: acc.count === list.length ? acc.max : undefined,
       opened: opened.summary(),
       acceptedAt: acc,

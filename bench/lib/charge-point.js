@@ -36,11 +36,19 @@ export class ChargePoint {
     return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN;
   }
 
-  open(url, { compression, sourceIps, timeoutMs }) {
+  /** `password`: HTTP Basic with the charge point id as username (security profile 1). */
+  open(url, { compression, sourceIps, timeoutMs, password }) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${url}/${encodeURIComponent(this.id)}`, ['ocpp1.6'], {
         perMessageDeflate: compression,
         handshakeTimeout: timeoutMs,
+        ...(password === undefined
+          ? {}
+          : {
+              headers: {
+                authorization: `Basic ${Buffer.from(`${this.id}:${password}`).toString('base64')}`,
+              },
+            }),
         // Several loopback source addresses: each has its own ~28k ephemeral ports.
         localAddress: sourceIps > 1 ? `127.0.0.${1 + (this.index % sourceIps)}` : undefined,
       });

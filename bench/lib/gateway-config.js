@@ -38,11 +38,12 @@ export function chargePointsConfig({ attribute = true } = {}) {
  * Writes tb_gateway.json + ocpp.json under `dir` (a fresh sub-folder per gateway) and returns
  * {file, port, ocpp, gateway}. `storage` is memory or sqlite; `compression` is
  * centralSystem.compression (permessage-deflate offered or not); `thingsboard` overrides keys of
- * that section (e.g. reconnectMinMs/reconnectMaxMs for the outage scenario).
+ * that section (e.g. reconnectMinMs/reconnectMaxMs for the outage scenario); `security` is
+ * centralSystem.security (default: none, every charge point admitted).
  */
 export async function writeGatewayConfig(
   dir,
-  { brokerPort, storage, compression = true, attribute = true, tag, thingsboard = {} },
+  { brokerPort, storage, compression = true, attribute = true, tag, thingsboard = {}, security = [] },
 ) {
   const port = await freePort();
   const ocpp = {
@@ -51,7 +52,7 @@ export async function writeGatewayConfig(
       host: '127.0.0.1',
       port,
       connection: { type: 'insecure' },
-      security: [],
+      security,
       // Long enough that no heartbeat falls inside a measured window.
       heartbeatInterval: 300,
       pingInterval: 30,

@@ -13,11 +13,12 @@ import { LoadGenerator, procStats, sleep, startGateway, waitForPort } from '../l
 let stackCount = 0;
 
 /** Boots one charge point through the gateway and waits for its v1/gateway/connect on MQTT. */
-async function probe(url, tb, timeoutMs = 30_000) {
+async function probe(url, tb, headers, timeoutMs = 30_000) {
   const id = `bench-probe-${++stackCount}`;
   const ws = new WebSocket(`${url}/${id}`, ['ocpp1.6'], {
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
+    headers,
   });
   try {
     await new Promise((resolve, reject) => {
@@ -49,8 +50,12 @@ async function probe(url, tb, timeoutMs = 30_000) {
 /**
  * Starts a gateway with `storage` and `compression`, waits until a probe's data reaches MQTT,
  * and starts a load generator. `inspect` opens the gateway's V8 inspector (heap, CPU profile).
+ * `security` is centralSystem.security; the probe then sends `probeHeaders` (its credentials).
  */
-export async function startStack(ctx, { storage, compression = true, inspect = false, tag }) {
+export async function startStack(
+  ctx,
+  { storage, compression = true, inspect = false, tag, security, probeHeaders = {} },
+) {
   if (ctx.interrupted) throw new Error('interrupted');
   const dir = join(ctx.dir, tag);
   mkdirSync(dir, { recursive: true });
@@ -60,6 +65,7 @@ export async function startStack(ctx, { storage, compression = true, inspect = f
     compression,
     attribute: ctx.args.attribute,
     tag,
+    ...(security === undefined ? {} : { security }),
   });
   const gw = await startGateway(ctx.children, cfg.file, {
     cli: ctx.args.cli,
@@ -69,7 +75,7 @@ export async function startStack(ctx, { storage, compression = true, inspect = f
   const stack = { cfg, gw, url: cfg.url, storage, compression, tag };
   try {
     await waitForPort(cfg.port, 20_000, () => !gw.exited());
-    await probe(cfg.url, ctx.tb);
+    await probe(cfg.url, ctx.tb, probeHeaders);
     if (gw.inspectorUrl) stack.inspector = await Inspector.open(gw.inspectorUrl);
     stack.load = new LoadGenerator(ctx.children);
   } catch (err) {
@@ -92,10 +98,19 @@ export async function stopStack(ctx, stack) {
 }
 
 /** Connects `count` charge points (ids CP<from>…), boots them and checks none failed. */
-export async function connectAll(ctx, stack, url, { from = 0, count, compression = false }) {
+export async function connectAll(ctx, stack, url, { from = 0, count, compression = false, password }) {
   const r = await stack.load.request(
     'connect',
-    { url, from, count, compression, sourceIps: ctx.sourceIps, concurrency: 200, timeoutMs: 60_000 },
+    {
+      url,
+      from,
+      count,
+      compression,
+      sourceIps: ctx.sourceIps,
+      concurrency: 200,
+      timeoutMs: 60_000,
+      password,
+    },
     Math.max(120_000, count * 50),
   );
   if (r.failed > 0)
