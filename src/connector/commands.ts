@@ -135,10 +135,19 @@ export class DeviceCommands<L extends Commandable> {
       // device never booted is named after its charge point id).
       const chargePointId = this.deps.registry.chargePointNamed(device) ?? live?.session.id ?? device;
       try {
-        const reply = await security.onRpc(method, params, { chargePointId, session: live?.session });
+        const reply = await security.onRpc(method, params, {
+          chargePointId,
+          session: live?.session,
+          // Its CALLs pass the features' vetoes like every RPC's (registration).
+          ...(live ? { call: (a: string, p: unknown, t: number) => this.send(live, a, p, t) } : {}),
+        });
         if ('error' in reply) counters[live ? 'invalid' : 'notConnected']++;
         return reply;
       } catch (err) {
+        if (err instanceof RpcRefusedError) {
+          counters.refused++;
+          return { error: err.message };
+        }
         counters[rpcFailureKind(err)]++;
         return { error: describeFailure(err) };
       }

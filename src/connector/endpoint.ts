@@ -20,6 +20,7 @@ import type { ValidatorSet } from '../ocpp/validator.js';
 import type { StateStore } from '../outbox/types.js';
 import { newSecurityCounters } from '../security/counters.js';
 import { ChargePointSecurity } from '../security/index.js';
+import { VerifiedLogins } from '../security/verified-logins.js';
 import type { ChargePointActivity } from './activity.js';
 import { DEFAULT_RPC_TIMEOUT_MS } from './downlink.js';
 import { TrafficObserver } from './observer.js';
@@ -47,6 +48,8 @@ export class CentralSystemEndpoint<Route> {
   private server: CentralSystemServer<Route>;
   private securityNow: ChargePointSecurity;
   private readonly securityTally = newSecurityCounters();
+  /** Logins verified so far: a new configuration keeps them (they follow the stored verifiers). */
+  private readonly verifiedLogins = new VerifiedLogins();
 
   constructor(deps: EndpointDeps<Route>) {
     this.deps = deps;
@@ -106,6 +109,7 @@ export class CentralSystemEndpoint<Route> {
       emitTelemetry: (id, values) => this.deps.reportTelemetry(id, values),
       rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
       counters: this.securityTally,
+      verifiedLogins: this.verifiedLogins,
     });
   }
 

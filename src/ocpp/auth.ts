@@ -10,9 +10,10 @@ import type { SecurityRule } from '../config/types.js';
 /**
  * `ambiguous`: the request itself is malformed (HTTP 400), not merely unauthenticated (401).
  * `downgrade`: refused for a lower security profile than the station used before (counted apart).
+ * `busy`: not decided in time (the password check waited too long): HTTP 503, to be retried.
  */
 export type AuthResult =
-  { ok: true } | { ok: false; reason: string; ambiguous?: boolean; downgrade?: boolean };
+  { ok: true } | { ok: false; reason: string; ambiguous?: boolean; downgrade?: boolean; busy?: boolean };
 
 function sameSecret(a: string, b: string): boolean {
   // Hash first so that lengths never leak and timingSafeEqual gets equal-length buffers.

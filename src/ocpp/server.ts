@@ -310,6 +310,7 @@ export class CentralSystemServer<Route> {
     handshake: HandshakeInfo,
   ): void {
     const { logger, config } = this.opts;
+    if (!auth.ok && auth.busy) return this.refuseBusy(socket, id, auth.reason);
     if (!auth.ok && auth.ambiguous) {
       this.counters.rejectedBadRequest++;
       logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: ambiguous credentials');

@@ -13,9 +13,23 @@ export interface SecurityCounters {
   pendingPasswordsConfirmed: number;
   /** Stations that logged in with their previous password after an unanswered change (dropped). */
   pendingPasswordsDropped: number;
+  /**
+   * Stored passwords checked at a handshake, by what it cost: known from an earlier login of the
+   * station (VerifiedLogins: one HMAC), a generated password's fast verifier, scrypt computed, or
+   * a scrypt check dropped because its handshake had stopped waiting (KdfGate).
+   */
+  passwordChecksCached: number;
+  passwordChecksHashed: number;
+  passwordChecksKdf: number;
+  passwordChecksExpired: number;
   /** Password changes the station accepted (A01.FR.03: only the new one is admitted now). */
   passwordsChanged: number;
-  /** … it did not answer or answered RebootRequired (both are admitted until it logs in). */
+  /**
+   * … it took one it applies later: RebootRequired, or (2.1) a network profile's password (both
+   * admitted until it uses the new one).
+   */
+  passwordsStaged: number;
+  /** … it did not answer (both are admitted until it logs in with one of them). */
   passwordsUnconfirmed: number;
   /** … it rejected or refused (A01.FR.04: the old one stays). */
   passwordsUnchanged: number;
@@ -42,7 +56,12 @@ export function newSecurityCounters(): SecurityCounters {
     admittedByStoredPassword: 0,
     pendingPasswordsConfirmed: 0,
     pendingPasswordsDropped: 0,
+    passwordChecksCached: 0,
+    passwordChecksHashed: 0,
+    passwordChecksKdf: 0,
+    passwordChecksExpired: 0,
     passwordsChanged: 0,
+    passwordsStaged: 0,
     passwordsUnconfirmed: 0,
     passwordsUnchanged: 0,
     passwordRotations: 0,

@@ -21,11 +21,14 @@ import { PasswordRotation } from './password-rotation.js';
 import { SECURITY_RPC_METHODS, SecurityRpc, type RpcTarget, type SecurityRpcReply } from './rpc.js';
 import { securityEventHandler } from './security-events.js';
 import { SecurityState, type SecurityProfile } from './state.js';
+import type { VerifiedLogins } from './verified-logins.js';
 
 export interface ChargePointSecurityOptions {
   config: OcppConnectorConfig;
   state: RecordStore;
   logger: Logger;
+  /** Logins already verified (kept across a rebuild for a new configuration, like the counters). */
+  verifiedLogins?: VerifiedLogins;
   /** Telemetry of a charge point's device produced outside any answer (signing outcomes). */
   emitTelemetry(chargePointId: string, values: Record<string, unknown>): void;
   rpcTimeoutMs: number;
@@ -43,6 +46,8 @@ export class ChargePointSecurity {
   private readonly state: SecurityState;
   private readonly rotation: PasswordRotation;
   private readonly rpc: SecurityRpc;
+  /** Payloads of CALLs carrying a password `rotatePassword` generated (stored with a fast verifier). */
+  private readonly generated = new WeakSet<object>();
   private reloader: CertificateReloader | undefined;
 
   constructor(opts: ChargePointSecurityOptions) {
@@ -55,6 +60,7 @@ export class ChargePointSecurity {
       state: this.state,
       logger,
       counters: this.counters,
+      ...(opts.verifiedLogins === undefined ? {} : { verifiedLogins: opts.verifiedLogins }),
     });
     const checksPasswords = this.admission.checksPasswords;
     this.rotation = new PasswordRotation({
@@ -70,6 +76,7 @@ export class ChargePointSecurity {
       logger,
       timeoutMs: opts.rpcTimeoutMs,
       counters: this.counters,
+      markGenerated: (payload) => this.generated.add(payload),
     });
     const signingCa = config.centralSystem.connection.signingCa;
     const signing = new CertificateSigning({
@@ -122,7 +129,8 @@ export class ChargePointSecurity {
         new OcppError('SecurityError', 'the payload holds a private key: a Central System never sends one'),
       );
     }
-    return this.rotation.intercept(session, action, payload, send);
+    const generated = typeof payload === 'object' && payload !== null && this.generated.has(payload);
+    return this.rotation.intercept(session, action, payload, send, generated);
   }
 
   isRpc(method: string): boolean {
@@ -139,7 +147,7 @@ export class ChargePointSecurity {
 
   /**
    * A station connected: remember the highest profile it used (2 or 3) so that a lower one is
-   * refused from now on (A05.FR.09). Written only when it rises.
+   * refused from now on (1.6 whitepaper A05.FR.09, 2.x A05.FR.07). Written only when it rises.
    */
   onConnected(chargePointId: string, securityProfile: SecurityProfile): void {
     if (securityProfile < 2) return;

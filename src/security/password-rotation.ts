@@ -1,44 +1,60 @@
 /**
- * Basic-auth password changes that go through the gateway (OCPP 2.0.1 A01, 1.6 whitepaper A01),
- * whichever way ThingsBoard asks for them — the action-named RPC, the reserved `set` RPC, a
- * serverSideRpc or attributeUpdates entry, or the `rotatePassword` RPC: every CALL to a charge
- * point passes here before it is sent.
+ * Basic-auth password changes that go through the gateway (OCPP 2.0.1/2.1 A01, 1.6 whitepaper
+ * A01; 2.1 B09 network connection profiles), whichever way ThingsBoard asks for them — the
+ * action-named RPC, the reserved `set` RPC, a serverSideRpc or attributeUpdates entry, or the
+ * `rotatePassword` RPC: every CALL to a charge point passes here before it is sent.
  *
  * The new password's verifiers are stored as "pending" before the CALL leaves, so a station that
  * applies it and then loses the answer is not locked out. The answer then decides:
  * Accepted → only the new password is admitted from the next connection (A01.FR.03); Rejected /
- * NotSupported / CALLERROR → the old one stays (A01.FR.04); no answer or RebootRequired → both are
- * admitted until the station logs in with one of them (see HandshakeAdmission).
+ * NotSupported / CALLERROR → the old one stays (A01.FR.04); no answer → both are admitted until
+ * the station logs in with one of them (see HandshakeAdmission). A password the station applies
+ * later — RebootRequired, or (2.1) one for a network connection profile slot it switches to later
+ * (SetNetworkProfile `basicAuthPassword`, SetVariables `NetworkConfiguration.BasicAuthPassword`,
+ * B09.FR.14/28) — is "staged": admitted beside the old one until the station first uses it.
  */
 import type { OcppVersion } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { identityOf } from '../ocpp/auth.js';
 import { OcppCallError, OcppError } from '../ocpp/errors.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import { newSecurityCounters, type SecurityCounters } from './counters.js';
-import { hashPassword, passwordForms } from './passwords.js';
+import { hashGeneratedPassword, hashPassword, passwordForms } from './passwords.js';
 import type { SecurityState } from './state.js';
 
-/** A password write found in an outgoing CALL. */
+/**
+ * A password write found in an outgoing CALL. `active`: the password the station uses now
+ * (SecurityCtrlr.BasicAuthPassword, AuthorizationKey); `staged`: one for a network connection
+ * profile it uses once it switches to it (2.1).
+ */
 export interface PasswordWrite {
   value: string;
+  kind: 'active' | 'staged';
+  /** SetNetworkProfile: the identity the profile names, when it names one. */
+  identity?: string;
 }
 
-export type PasswordOutcome = 'changed' | 'unconfirmed' | 'unchanged';
+export type PasswordOutcome = 'changed' | 'staged' | 'unconfirmed' | 'unchanged';
 
 const sameName = (a: unknown, b: string): boolean =>
   typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
-/** 2.x: SecurityCtrlr.BasicAuthPassword, attribute Actual (the default). CiStrings: any case. */
-function isPasswordVariable(entry: Record<string, unknown>): boolean {
-  const type = entry.attributeType;
-  return (
-    sameName(asRecord(entry.component).name, 'SecurityCtrlr') &&
-    sameName(asRecord(entry.variable).name, 'BasicAuthPassword') &&
-    (type === undefined || type === 'Actual')
-  );
+/** 2.x: `component`.BasicAuthPassword, attribute Actual (the default). CiStrings: any case. */
+function isPasswordVariable(component: string): (entry: Record<string, unknown>) => boolean {
+  return (entry) => {
+    const type = entry.attributeType;
+    return (
+      sameName(asRecord(entry.component).name, component) &&
+      sameName(asRecord(entry.variable).name, 'BasicAuthPassword') &&
+      (type === undefined || type === 'Actual')
+    );
+  };
 }
+const ACTIVE_VARIABLE = isPasswordVariable('SecurityCtrlr');
+/** 2.1 B09.FR.10/21: the password of a network configuration slot (not one in use: B09.FR.21). */
+const SLOT_VARIABLE = isPasswordVariable('NetworkConfiguration');
 
 export function passwordWriteIn(
   version: OcppVersion,
@@ -49,27 +65,57 @@ export function passwordWriteIn(
   if (version === 'ocpp1.6') {
     // 1.6 whitepaper A01.FR.02: ChangeConfiguration of the AuthorizationKey configuration key.
     if (action !== 'ChangeConfiguration' || !sameName(p.key, 'AuthorizationKey')) return undefined;
-    return typeof p.value === 'string' ? { value: p.value } : undefined;
+    return typeof p.value === 'string' ? { value: p.value, kind: 'active' } : undefined;
+  }
+  if (version === 'ocpp2.1' && action === 'SetNetworkProfile') {
+    // 2.1 B09.FR.14: the CSMS SHOULD set the BasicAuth password with the network profile.
+    const data = asRecord(p.connectionData);
+    if (typeof data.basicAuthPassword !== 'string') return undefined;
+    return {
+      value: data.basicAuthPassword,
+      kind: 'staged',
+      ...(typeof data.identity === 'string' ? { identity: data.identity } : {}),
+    };
   }
   if (action !== 'SetVariables' || !Array.isArray(p.setVariableData)) return undefined;
-  // Several writes of the variable in one request: the station applies them in order.
-  const entry = p.setVariableData.map(asRecord).findLast(isPasswordVariable);
-  return typeof entry?.attributeValue === 'string' ? { value: entry.attributeValue } : undefined;
+  // 2.0.1/2.1 A01.FR.02. Several writes of the variable in one request: applied in order.
+  const entries = p.setVariableData.map(asRecord);
+  const active = entries.findLast(ACTIVE_VARIABLE);
+  if (typeof active?.attributeValue === 'string') return { value: active.attributeValue, kind: 'active' };
+  const slot = version === 'ocpp2.1' ? entries.findLast(SLOT_VARIABLE) : undefined;
+  return typeof slot?.attributeValue === 'string'
+    ? { value: slot.attributeValue, kind: 'staged' }
+    : undefined;
 }
 
 /** The station's status for the password write ('Accepted', 'Rejected', …), if its answer names one. */
-export function passwordWriteStatus(version: OcppVersion, response: unknown): string | undefined {
+export function passwordWriteStatus(
+  version: OcppVersion,
+  response: unknown,
+  write: Pick<PasswordWrite, 'kind'> = { kind: 'active' },
+  action = '',
+): string | undefined {
   const r = asRecord(response);
-  if (version === 'ocpp1.6') return typeof r.status === 'string' ? r.status : undefined;
+  if (version === 'ocpp1.6' || action === 'SetNetworkProfile') {
+    return typeof r.status === 'string' ? r.status : undefined;
+  }
   if (!Array.isArray(r.setVariableResult)) return undefined;
-  const entry = r.setVariableResult.map(asRecord).findLast(isPasswordVariable);
+  const entry = r.setVariableResult
+    .map(asRecord)
+    .findLast(write.kind === 'active' ? ACTIVE_VARIABLE : SLOT_VARIABLE);
   return typeof entry?.attributeStatus === 'string' ? entry.attributeStatus : undefined;
 }
 
-export function outcomeOf(status: string | undefined): PasswordOutcome {
-  if (status === 'Accepted') return 'changed';
-  // RebootRequired: stored, used after a reboot; no status: an answer we cannot read.
-  if (status === 'RebootRequired' || status === undefined) return 'unconfirmed';
+export function outcomeOf(
+  status: string | undefined,
+  kind: PasswordWrite['kind'] = 'active',
+): PasswordOutcome {
+  // A01.FR.03. A staged password is taken, but used only once the station switches to its profile.
+  if (status === 'Accepted') return kind === 'active' ? 'changed' : 'staged';
+  // Stored by the station, used after its reboot (1.6 A01.FR.04 lists only Rejected/NotSupported).
+  if (status === 'RebootRequired') return 'staged';
+  // No status: an answer we cannot read, so we cannot know.
+  if (status === undefined) return 'unconfirmed';
   return 'unchanged';
 }
 
@@ -79,11 +125,15 @@ export interface PasswordRotationOptions {
   checksPasswords: boolean;
   logger: Logger;
   now?: () => Date;
-  counters?: Pick<SecurityCounters, 'passwordsChanged' | 'passwordsUnconfirmed' | 'passwordsUnchanged'>;
+  counters?: Pick<
+    SecurityCounters,
+    'passwordsChanged' | 'passwordsStaged' | 'passwordsUnconfirmed' | 'passwordsUnchanged'
+  >;
 }
 
 const OUTCOME_COUNTER = {
   changed: 'passwordsChanged',
+  staged: 'passwordsStaged',
   unconfirmed: 'passwordsUnconfirmed',
   unchanged: 'passwordsUnchanged',
 } as const;
@@ -97,11 +147,16 @@ export class PasswordRotation {
     this.counters = opts.counters ?? newSecurityCounters();
   }
 
+  /**
+   * `generated`: the password is one `rotatePassword` made (≥ 119 random bits), so its verifier
+   * is a fast salted hash rather than scrypt (see passwords.ts).
+   */
   async intercept(
     session: ChargePointSession,
     action: string,
     payload: unknown,
     send: () => Promise<unknown>,
+    generated = false,
   ): Promise<unknown> {
     const version = session.spec.version;
     const write = passwordWriteIn(version, action, payload);
@@ -115,7 +170,18 @@ export class PasswordRotation {
       );
       return send();
     }
-    const verifiers = await Promise.all(passwordForms(version, write.value).map((f) => hashPassword(f)));
+    if (write.identity !== undefined && write.identity !== identityOf(id)) {
+      // The station would connect under another identity, i.e. as another charge point id here,
+      // which its URL only tells: the password is kept for this id, where it is of no use.
+      logger.warn(
+        { chargePointId: id, action },
+        'network profile names another identity: its password is stored for this charge point id only',
+      );
+    }
+    const forms = passwordForms(version, write.value);
+    const verifiers = generated
+      ? forms.map((f) => hashGeneratedPassword(f))
+      : await Promise.all(forms.map((f) => hashPassword(f)));
     const since = this.now();
     // Durable before the station can apply the password (A01: it reconnects with it at once).
     await state.updatePassword(id, (record) => ({
@@ -123,7 +189,12 @@ export class PasswordRotation {
       pending: { verifiers, since },
       updatedAt: since,
     }));
-    logger.info({ chargePointId: id, action }, 'setting a new Basic password on the charge point');
+    logger.info(
+      { chargePointId: id, action },
+      write.kind === 'active'
+        ? 'setting a new Basic password on the charge point'
+        : 'setting the Basic password of a network connection profile on the charge point',
+    );
     let response: unknown;
     try {
       response = await send();
@@ -133,8 +204,8 @@ export class PasswordRotation {
       await this.settle(id, notApplied ? 'unchanged' : 'unconfirmed', verifiers, String(err));
       throw err;
     }
-    const status = passwordWriteStatus(version, response);
-    await this.settle(id, outcomeOf(status), verifiers, status ?? 'no status for the password');
+    const status = passwordWriteStatus(version, response, write, action);
+    await this.settle(id, outcomeOf(status, write.kind), verifiers, status ?? 'no status for the password');
     return response;
   }
 
@@ -154,6 +225,18 @@ export class PasswordRotation {
         logger.info(
           { chargePointId: id },
           'charge point accepted its new password: only the new one is admitted from its next connection',
+        );
+        return;
+      case 'staged':
+        // Admitted beside the current one until the station first logs in with it, which then
+        // makes it the only one (HandshakeAdmission).
+        await state.updatePassword(id, (record) => {
+          if (record?.pending === undefined || record.pending.verifiers[0] !== verifiers[0]) return undefined;
+          return { ...record, pending: { ...record.pending, untilUsed: true }, updatedAt: now };
+        });
+        logger.info(
+          { chargePointId: id, reason: why },
+          'charge point took a password it uses later: the old and the new one are admitted until it logs in with the new one',
         );
         return;
       case 'unchanged':

@@ -1,15 +1,23 @@
 /**
  * Charge point passwords (HTTP Basic, security profiles 1 and 2): how they are stored (salted
- * scrypt, never in clear: 1.6 whitepaper / 2.0.1 A01.FR.08), checked, and generated.
+ * hashes, never in clear: 1.6 whitepaper / 2.0.1 A01.FR.08), checked, and generated.
+ *
+ * Two kinds of verifier, chosen by where the password came from:
+ * - a password the gateway generated (`rotatePassword`, A01.FR.07: ≥ 119 bits from a CSPRNG):
+ *   salted HMAC-SHA256. No guessing attack on a stolen store gets anywhere near 2^119 tries, so a
+ *   slow KDF would add nothing but cost at every handshake (a reconnect storm after a gateway
+ *   restart is thousands of handshakes at once; see docs/performance.md, "storm-rotated").
+ * - a password someone chose (ThingsBoard's SetVariables / ChangeConfiguration): its entropy is
+ *   unknown (OCPP asks 16–40 characters, A00.FR.205/304, nothing more), so salted scrypt.
  */
-import { randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import type { OcppVersion } from '../config/types.js';
 
 /**
- * scrypt's cost: 16 MiB and ~40 ms per hash here, paid once per handshake of a station whose
- * password was rotated (generated passwords carry ~120 bits, so the KDF guards mostly the ones an
- * operator typed). The parameters are stored in each verifier, so they can be raised later
- * without invalidating what is stored.
+ * scrypt's cost: 16 MiB and 25–75 ms of one core per hash here (more under load), paid for a
+ * station's first handshake after the gateway started (later ones hit VerifiedLogins). The
+ * parameters are stored in each verifier, so they can be raised later without invalidating what
+ * is stored.
  */
 const COST = { N: 16384, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
@@ -31,7 +39,35 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', COST.N, COST.r, COST.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
+const FAST_SCHEME = 'hmac-sha256';
+
+/**
+ * `hmac-sha256$<salt base64>$<HMAC-SHA256(salt, password) base64>`: only for passwords the gateway
+ * generated itself (see the file's comment); a microsecond to compute.
+ */
+export function hashGeneratedPassword(password: string): string {
+  const salt = randomBytes(16);
+  const mac = createHmac('sha256', salt).update(password, 'utf8').digest();
+  return [FAST_SCHEME, salt.toString('base64'), mac.toString('base64')].join('$');
+}
+
+/** True when checking `verifier` runs the slow KDF (it then goes through a KdfGate). */
+export function isKdfVerifier(verifier: string): boolean {
+  return verifier.startsWith('scrypt$');
+}
+
+function verifyFast(password: string, salt: string, mac: string): boolean {
+  const expected = Buffer.from(mac, 'base64');
+  if (expected.length !== KEY_LENGTH) return false;
+  const actual = createHmac('sha256', Buffer.from(salt, 'base64')).update(password, 'utf8').digest();
+  return timingSafeEqual(actual, expected);
+}
+
 export async function verifyPassword(password: string, verifier: string): Promise<boolean> {
+  if (verifier.startsWith(`${FAST_SCHEME}$`)) {
+    const [, salt, mac, extra] = verifier.split('$');
+    return salt !== undefined && mac !== undefined && extra === undefined && verifyFast(password, salt, mac);
+  }
   const [scheme, n, r, p, salt, key] = verifier.split('$');
   const N = Number(n);
   const R = Number(r);

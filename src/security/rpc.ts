@@ -36,12 +36,21 @@ export interface SecurityRpcOptions {
   logger: Logger;
   timeoutMs: number;
   counters?: Pick<SecurityCounters, 'passwordRotations'>;
+  /** Marks the payload of a CALL carrying a password generated here (PasswordRotation stores it so). */
+  markGenerated?(payload: object): void;
 }
 
 export interface RpcTarget {
   chargePointId: string;
   /** The live connection, if any. */
   session: ChargePointSession | undefined;
+  /**
+   * Sends a CALL to the live station the way every RPC's CALL goes: past the Central System
+   * features' vetoes first (registration: a Rejected station is sent nothing, OCPP 2.0.1
+   * B03.FR.03; a Pending one its configuration, B02.FR.01, A01.FR.05, 1.6 A00.FR.806). Default:
+   * the session directly.
+   */
+  call?(action: string, payload: unknown, timeoutMs: number): Promise<unknown>;
 }
 
 const paramsOf = (params: unknown): Record<string, unknown> =>
@@ -70,9 +79,12 @@ export class SecurityRpc {
       case 'installCaCertificate': {
         const session = target.session;
         if (!session) return { error: `charge point ${target.chargePointId} is not connected` };
+        const call =
+          target.call ??
+          ((action: string, payload: unknown, timeoutMs: number) => session.call(action, payload, timeoutMs));
         return method === 'rotatePassword'
-          ? this.rotatePassword(session, paramsOf(params))
-          : this.installCaCertificate(session, paramsOf(params));
+          ? this.rotatePassword(session, call, paramsOf(params))
+          : this.installCaCertificate(session, call, paramsOf(params));
       }
       default:
         return { error: `unknown security method "${method}"` };
@@ -91,6 +103,7 @@ export class SecurityRpc {
 
   private async rotatePassword(
     session: ChargePointSession,
+    call: NonNullable<RpcTarget['call']>,
     params: Record<string, unknown>,
   ): Promise<SecurityRpcReply> {
     if (!this.opts.checksPasswords) {
@@ -101,6 +114,7 @@ export class SecurityRpc {
     }
     const version = session.spec.version;
     const generated = generatePassword(version);
+    // 1.6 whitepaper A01.FR.02 (AuthorizationKey), 2.0.1/2.1 A01.FR.02 (SecurityCtrlr.BasicAuthPassword).
     const [action, payload] =
       version === 'ocpp1.6'
         ? ['ChangeConfiguration', { key: 'AuthorizationKey', value: generated.value }]
@@ -117,8 +131,9 @@ export class SecurityRpc {
             },
           ];
     // The password is stored by PasswordRotation, which sees this CALL like any other.
+    this.opts.markGenerated?.(payload);
     if (this.opts.counters) this.opts.counters.passwordRotations++;
-    const response = await session.call(action, payload, this.opts.timeoutMs);
+    const response = await call(action, payload, this.opts.timeoutMs);
     const status = passwordWriteStatus(version, response);
     const result: Record<string, unknown> = { status: status ?? null, stored: outcomeOf(status) };
     if (params.reveal === true) {
@@ -131,6 +146,7 @@ export class SecurityRpc {
 
   private async installCaCertificate(
     session: ChargePointSession,
+    call: NonNullable<RpcTarget['call']>,
     params: Record<string, unknown>,
   ): Promise<SecurityRpcReply> {
     const { connection } = this.opts.config.centralSystem;
@@ -153,7 +169,7 @@ export class SecurityRpc {
         : version === 'ocpp1.6'
           ? 'CentralSystemRootCertificate'
           : 'CSMSRootCertificate';
-    const response = (await session.call(
+    const response = (await call(
       'InstallCertificate',
       { certificateType, certificate: root.toString().replace(/\r\n/g, '\n') },
       this.opts.timeoutMs,

@@ -21,14 +21,16 @@ export interface StoredPassword {
   /**
    * A change the station was asked to make but never answered (timeout, lost connection): it may
    * or may not have applied it, so its verifiers admit too until the station presents one of the
-   * two, which then decides.
+   * two, which then decides. With `untilUsed` the station said it applies it later (RebootRequired,
+   * or a password for another network connection profile: OCPP 2.1 B09.FR.14/28): a login with
+   * the old password decides nothing, the new one is admitted beside it until the station uses it.
    */
-  pending?: { verifiers: string[]; since: string };
+  pending?: { verifiers: string[]; since: string; untilUsed?: boolean };
   updatedAt: string;
 }
 
 export interface StoredProfile {
-  /** The highest profile it connected with; a lower one is refused (A05.FR.09). */
+  /** The highest profile it connected with; a lower one is refused (1.6 A05.FR.09, 2.x A05.FR.07). */
   profile: 2 | 3;
   since: string;
   /** The connector (ocpp.json) it connected through. */
@@ -49,7 +51,11 @@ function parsePassword(value: unknown): StoredPassword | undefined {
   if (v.pending !== undefined) {
     const p = v.pending as Record<string, unknown> | null;
     if (typeof p !== 'object' || p === null || !isStringList(p.verifiers)) return undefined;
-    out.pending = { verifiers: p.verifiers, since: typeof p.since === 'string' ? p.since : '' };
+    out.pending = {
+      verifiers: p.verifiers,
+      since: typeof p.since === 'string' ? p.since : '',
+      ...(p.untilUsed === true ? { untilUsed: true } : {}),
+    };
   }
   return out;
 }

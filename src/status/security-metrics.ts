@@ -25,11 +25,23 @@ export const SECURITY_METRIC_FAMILIES: readonly SecurityMetricFamily[] = [
     },
   },
   {
+    name: 'password_checks_total',
+    help: 'Stored passwords checked at a handshake, by cost: remembered from an earlier login, a generated password (one hash), scrypt computed, or a scrypt check dropped because its handshake had stopped waiting',
+    label: 'by',
+    fields: {
+      passwordChecksCached: 'cache',
+      passwordChecksHashed: 'hash',
+      passwordChecksKdf: 'kdf',
+      passwordChecksExpired: 'expired',
+    },
+  },
+  {
     name: 'password_changes_total',
     help: 'Basic passwords set on stations through the gateway, by outcome; an unconfirmed change is later confirmed or dropped at the station login',
     label: 'outcome',
     fields: {
       passwordsChanged: 'changed',
+      passwordsStaged: 'staged',
       passwordsUnconfirmed: 'unconfirmed',
       passwordsUnchanged: 'unchanged',
       pendingPasswordsConfirmed: 'confirmed_at_login',

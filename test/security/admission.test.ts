@@ -14,8 +14,9 @@ import { newProtocolCounters } from '../../src/ocpp/session.js';
 import { ValidatorSet } from '../../src/ocpp/validator.js';
 import { MemoryStateStore } from '../../src/outbox/memory.js';
 import { HandshakeAdmission } from '../../src/security/admission.js';
-import { hashPassword } from '../../src/security/passwords.js';
-import { SecurityState } from '../../src/security/state.js';
+import { newSecurityCounters } from '../../src/security/counters.js';
+import { hashGeneratedPassword, hashPassword } from '../../src/security/passwords.js';
+import { SecurityState, type StoredPassword } from '../../src/security/state.js';
 import { basicAuth, handshakeStatus } from '../helpers/ocpp.js';
 
 const BASIC: SecurityRule = {
@@ -131,4 +132,97 @@ describe('stored-password admission at the handshake', () => {
       expect(server?.counters.handshakeErrors).toBe(0);
     },
   );
+});
+
+describe('what a stored-password login costs, and what a record change does to it', () => {
+  let server: CentralSystemServer<true> | undefined;
+  const store = new MemoryStateStore();
+  const state = new SecurityState(store, silentLogger());
+  const counters = newSecurityCounters();
+  let url = '';
+  const put = (id: string, record: StoredPassword): Promise<void> => state.updatePassword(id, () => record);
+  const login = (id: string, password: string): Promise<number> =>
+    handshakeStatus(`${url}/${id}`, ['ocpp1.6'], basicAuth(id, password));
+  const costs = (): Record<string, number> => ({
+    cached: counters.passwordChecksCached,
+    hashed: counters.passwordChecksHashed,
+    kdf: counters.passwordChecksKdf,
+  });
+
+  async function start(): Promise<void> {
+    const admission = new HandshakeAdmission({
+      rules: CONFIG.security,
+      state,
+      logger: silentLogger(),
+      counters,
+    });
+    server = new CentralSystemServer<true>({
+      config: CONFIG,
+      logger: silentLogger(),
+      validators: new ValidatorSet(),
+      handler: { handleCall: () => ({}) },
+      protocolCounters: newProtocolCounters(),
+      resolveChargePoint: () => true,
+      onSession: () => undefined,
+      admit: (request) => admission.admit(request),
+    });
+    url = `ws://127.0.0.1:${await server.start()}`;
+  }
+
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+    Object.assign(counters, newSecurityCounters());
+  });
+
+  it('computes scrypt once per station and verifier; reconnects and wrong passwords cost no KDF', async () => {
+    await start();
+    const now = new Date().toISOString();
+    await put('CP_1', { current: [await hashPassword(ROTATED)], updatedAt: now });
+    expect([
+      await login('CP_1', ROTATED),
+      await login('CP_1', ROTATED),
+      await login('CP_1', ROTATED),
+    ]).toEqual([101, 101, 101]);
+    expect(costs()).toEqual({ cached: 2, hashed: 0, kdf: 1 });
+    expect(await login('CP_1', 'wrong-Secret-0123456789')).toBe(401);
+    expect(costs()).toEqual({ cached: 3, hashed: 0, kdf: 1 });
+
+    // Another gateway on the same store rotates the password: the next login here sees the new
+    // record, so the password this process remembered no longer admits.
+    const NEXT = 'next-Secret-0123456789';
+    await put('CP_1', { current: [await hashPassword(NEXT)], updatedAt: now });
+    expect([await login('CP_1', ROTATED), await login('CP_1', NEXT), await login('CP_1', NEXT)]).toEqual([
+      401, 101, 101,
+    ]);
+    expect(costs()).toEqual({ cached: 4, hashed: 0, kdf: 3 });
+  });
+
+  it('checks a generated password with one hash, no KDF', async () => {
+    await start();
+    await put('CP_G', { current: [hashGeneratedPassword(ROTATED)], updatedAt: '' });
+    expect([await login('CP_G', ROTATED), await login('CP_G', 'initial-Secret-1')]).toEqual([101, 401]);
+    // The wrong one is refused from what the first login taught (no hash at all).
+    expect(costs()).toEqual({ cached: 1, hashed: 1, kdf: 0 });
+  });
+
+  it('keeps a password the station applies later (untilUsed) through logins with the old one', async () => {
+    await start();
+    const LATER = 'later-Secret-0123456789';
+    const pending = { verifiers: [hashGeneratedPassword(LATER)], since: '' };
+    await put('CP_L', {
+      current: [hashGeneratedPassword(ROTATED)],
+      pending: { ...pending, untilUsed: true },
+      updatedAt: '',
+    });
+    await put('CP_U', { current: [hashGeneratedPassword(ROTATED)], pending, updatedAt: '' });
+    // Staged: the old password does not settle it; the first login with the new one does.
+    expect([await login('CP_L', ROTATED), await login('CP_L', ROTATED), await login('CP_L', LATER)]).toEqual([
+      101, 101, 101,
+    ]);
+    expect([await login('CP_L', ROTATED), await login('CP_L', LATER)]).toEqual([401, 101]);
+    // Unanswered: the old password's login decides it was not applied.
+    expect([await login('CP_U', ROTATED), await login('CP_U', LATER)]).toEqual([101, 401]);
+    expect(counters).toMatchObject({ pendingPasswordsConfirmed: 1, pendingPasswordsDropped: 1 });
+  });
 });
