@@ -282,6 +282,8 @@ export function ocppFileSchema(dir: string) {
     ca: tlsFile.optional(),
     requireClientCertificate: z.boolean().default(false),
     clientCertificateCnMustMatchId: z.boolean().default(false),
+    /** OCPP A00.FR.404: the O a client certificate must name (the operator's). */
+    clientCertificateOrganization: z.string().trim().min(1).max(64).optional(),
     allowLegacyTls: z.boolean().default(false),
     /** Seconds between checks of the certificate files for a renewal; 0 = never. */
     certificateCheckInterval: z.number().min(0).max(86_400).default(30),
@@ -312,6 +314,14 @@ export function ocppFileSchema(dir: string) {
           path: ['clientCertificateCnMustMatchId'],
           message: 'needs "requireClientCertificate": true',
           input: true,
+        });
+      }
+      if (tls.clientCertificateOrganization !== undefined && !tls.requireClientCertificate) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientCertificateOrganization'],
+          message: 'needs "requireClientCertificate": true',
+          input: tls.clientCertificateOrganization,
         });
       }
     })

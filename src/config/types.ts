@@ -78,6 +78,8 @@ export type ConnectionConfig =
       requireClientCertificate: boolean;
       /** Profile 3: the client certificate's CN must equal the charge point identity. */
       clientCertificateCnMustMatchId: boolean;
+      /** Profile 3: the O (organizationName) a client certificate must name (A00.FR.404). */
+      clientCertificateOrganization?: string;
       /** Allow TLS 1.0/1.1 for legacy 1.6 chargers (off: TLS 1.2 minimum). */
       allowLegacyTls: boolean;
       /** How often the certificate files are checked for changes, ms; 0 = never. */

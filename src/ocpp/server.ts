@@ -29,7 +29,7 @@ import {
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
 import type { FrameTap } from './tap.js';
 import type { ValidatorSet } from './validator.js';
-import { securityProfileOf } from './security-profile.js';
+import { securityProfileOf, servedVersions } from './security-profile.js';
 import { OCPP_VERSIONS, VERSION_PREFERENCE, type OcppVersion } from './versions.js';
 
 export {
@@ -322,8 +322,9 @@ export class CentralSystemServer<Route> {
       return refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': challengeHeader(config.security) });
     }
     const offered = offeredProtocols(req);
-    let version = VERSION_PREFERENCE.find((v) => config.ocppVersions.includes(v) && offered.has(v));
-    if (offered.size === 0 && config.ocppVersions.includes('ocpp1.6')) {
+    const served = servedVersions(socket, config.ocppVersions);
+    let version = VERSION_PREFERENCE.find((v) => served.includes(v) && offered.has(v));
+    if (offered.size === 0 && served.includes('ocpp1.6')) {
       version = 'ocpp1.6';
       logger.warn({ chargePointId: id }, 'charge point offered no subprotocol: serving it as ocpp1.6');
     }

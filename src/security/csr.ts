@@ -17,17 +17,18 @@ const OID = {
   organization: '2.5.4.10',
   basicConstraints: '2.5.29.19',
   keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
 /** What a CSR must say to be signed. */
 export interface CsrPolicy {
   /** The CN: the charge point identity (the last segment of its URL). */
   commonName: string;
-  /** The O: the operator's name (A00.FR.404, A02.FR.13: the CpoName), or any when undefined. */
+  /**
+   * The O: the operator's name (A00.FR.404/509; the station's 2.x SecurityCtrlr.OrganizationName,
+   * 1.6 CpoName), or any when undefined.
+   */
   organization: string | undefined;
 }
 
@@ -162,8 +163,10 @@ export class CertificateSigner {
   }
 
   /**
-   * A charge point certificate: no CA, client authentication only, key usage per key type
-   * (A00.FR.512), no subjectAltName (A00.FR.511).
+   * A charge point certificate: no CA, key usage per key type (A00.FR.512), no subjectAltName
+   * (2.0.1 A00.FR.511: its CN is a serial number, never a host name), and no extended key usage
+   * (2.0.1 A00.FR.514: strongly recommended against, for ISO 15118; without one, TLS stacks accept
+   * it as a client certificate).
    */
   private extensions(
     l: Loaded,
@@ -185,11 +188,6 @@ export class CertificateSigner {
         extnValue: new asn1js.BitString({ valueHex: new Uint8Array([usage]), unusedBits: rsa ? 5 : 3 }).toBER(
           false,
         ),
-      }),
-      new pkijs.Extension({
-        extnID: OID.extKeyUsage,
-        critical: false,
-        extnValue: new pkijs.ExtKeyUsage({ keyPurposes: [OID.clientAuth] }).toSchema().toBER(false),
       }),
       new pkijs.Extension({
         extnID: OID.subjectKeyIdentifier,

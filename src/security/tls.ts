@@ -9,13 +9,14 @@ import { certificatesOf } from './key-pairs.js';
 export type TlsConnection = Extract<ConnectionConfig, { type: 'tls' }>;
 
 /**
- * OCPP 2.0.1 part 2 A00.FR.318 and the 1.6 security whitepaper A00.FR.317 / A00.FR.421: a Central
+ * OCPP 2.0.1 part 2 A00.FR.318/421 and the 1.6 security whitepaper A00.FR.317/421: a Central
  * System SHALL offer TLS_ECDHE_ECDSA_WITH_AES_128/256_GCM (ECC stations, ECDSA certificate) and
  * TLS_RSA_WITH_AES_128/256_GCM (stations without ECC, RSA certificate, RSA key exchange). Node's
  * default list orders but does not guarantee the RSA key-exchange suites (they come in only
  * through "HIGH"), so the list is explicit. ECDHE-RSA is kept so that an RSA certificate still
  * gets forward secrecy with clients that can do it; CBC, SHA-1 and non-AEAD suites are left out
- * (A00.FR.319: no primitives unsuitable for legacy use). The server's order wins.
+ * (2.0.1 A00.FR.320, 1.6 A00.FR.319: no primitives unsuitable for legacy use). TLS compression
+ * is off in OpenSSL 3 (A00.FR.321/320). The server's order wins.
  */
 export const OCPP_TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -35,8 +36,9 @@ export const TLS13_SUITES = [
 
 /**
  * With `allowLegacyTls`, TLS 1.0/1.1 stations get TLS_RSA_WITH_AES_128_CBC_SHA (1.6 whitepaper
- * A00.FR.324). OpenSSL 3's default security level forbids the SHA-1 signatures those versions
- * need, so it is lowered for this port only.
+ * A00.FR.312/324; only 1.6 stations, and a TLS 1.2 client that picks one of these is refused:
+ * ocpp/security-profile.ts). OpenSSL 3's default security level forbids the SHA-1 signatures those
+ * versions need, so it is lowered for this port only.
  */
 const LEGACY_EXTRA = ['AES128-SHA', 'ECDHE-RSA-AES128-SHA', '@SECLEVEL=0'];
 
@@ -48,6 +50,7 @@ export function cipherList(allowLegacyTls: boolean): string {
 function trustedCas(connection: TlsConnection): Buffer[] | undefined {
   const cas: Buffer[] = [];
   if (connection.ca) cas.push(connection.ca);
+  // 2.0.1/1.6 A00.FR.403: the client certificate's path is verified against these.
   // A station renews its certificate on the port it uses (A03): the CA that signs it must be
   // trusted there, or the renewed certificate would lock the station out.
   if (connection.signingCa && connection.requireClientCertificate) cas.push(connection.signingCa.cert);

@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCa, makeCsr, makeTestCertificates, type TestCertificates } from '../helpers/certs.js';
+import { makeCa, makeCsr, makeTestCertificates, openssl, type TestCertificates } from '../helpers/certs.js';
 import { TempDir, type GatewayProcess } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
 import { basicAuth, connectChargePoint, handshakeStatus, type RpcClient } from '../helpers/ocpp.js';
@@ -89,6 +89,7 @@ describe('certificates signed by the gateway, and no security profile downgrade'
             ca: 'signing-ca.pem',
             requireClientCertificate: true,
             clientCertificateCnMustMatchId: true,
+            clientCertificateOrganization: ORG,
           }),
         },
         chargePoints,
@@ -199,6 +200,36 @@ describe('certificates signed by the gateway, and no security profile downgrade'
         { ca: certs.ca, cert: certs.client.cert, key: certs.client.key },
       ),
     ).toBe(401);
+    // A00.FR.404: one from the same CA whose O is not the operator's is not the station's either.
+    const other = makeCsr(dir.path, 'cp-b-other', '/O=Someone Else/CN=CP_B');
+    openssl(dir.path, [
+      'x509',
+      '-req',
+      '-in',
+      'cp-b-other.csr',
+      '-CA',
+      'signing-ca.pem',
+      '-CAkey',
+      'signing-ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-out',
+      'cp-b-other.pem',
+    ]);
+    const otherCert = readFileSync(join(dir.path, 'cp-b-other.pem'));
+    expect(
+      await handshakeStatus(
+        `${url('p3')}/CP_B`,
+        ['ocpp2.0.1'],
+        {},
+        { ca: certs.ca, cert: otherCert, key: other.key },
+      ),
+    ).toBe(401);
+    const refused = await gateway.waitForLog(
+      (l) => l.chargePointId === 'CP_B' && l.reason === 'certificate organization (O) is not the operator',
+    );
+    expect(refused).toMatchObject({ connector: 'p3', level: 40, certificateCn: 'CP_B' });
   });
 
   it('a CSR that breaks the policy is accepted, not signed, and reported to ThingsBoard', async () => {

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { makeTestCertificates, type KeyPair, type TestCertificates } from '../helpers/certs.js';
 import { TempDir, type GatewayProcess, type LogLine } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
@@ -295,10 +296,54 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
       });
     });
 
-    it('with allowLegacyTls a TLS 1.1 client is admitted', async () => {
+    it('with allowLegacyTls a TLS 1.1 client is admitted, for OCPP 1.6 only (1.6 A00.FR.312, 2.0.1 A00.FR.313)', async () => {
       // This machine's OpenSSL still offers TLS 1.1 at security level 0; the row proves the option works.
       expect((await peerOf(ports.legacy, { ...trustCa(), ...tls11 })).protocol).toBe('TLSv1.1');
       expect(await handshakeStatus(url('legacy'), ['ocpp1.6'], {}, { ...trustCa(), ...tls11 })).toBe(101);
+      const served = (protocols: string[], options: ConnectionOptions): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(url('legacy'), protocols, options);
+          ws.once('open', () => {
+            resolve(ws.protocol);
+            ws.close();
+          });
+          ws.once('error', reject);
+        });
+      // Offered 2.1, 2.0.1 and 1.6: TLS 1.2 gets the newest, TLS 1.1 gets 1.6.
+      const all = ['ocpp2.1', 'ocpp2.0.1', 'ocpp1.6'];
+      expect(await served(all, { ...trustCa(), maxVersion: 'TLSv1.2' })).toBe('ocpp2.1');
+      expect(await served(all, { ...trustCa(), ...tls11 })).toBe('ocpp1.6');
+      // 2.0.1 only over TLS 1.1: no version in common, the handshake completes without one and closes.
+      await expect(served(['ocpp2.0.1'], { ...trustCa(), ...tls11 })).rejects.toThrow('no subprotocol');
+      await gateway.waitForLog(
+        (l) => l.connector === 'legacy' && l.reason === 'no OCPP version in common',
+        5000,
+        'the 2.0.1 station over TLS 1.1 refused',
+      );
+    });
+
+    it('with allowLegacyTls a TLS 1.2 client that picks a CBC suite is refused (1.6 A00.FR.319/321/324)', async () => {
+      const cbc = { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' } as const;
+      expect((await peerOf(ports.legacy, { ...trustCa(), ...cbc })).protocol).toBe('TLSv1.2');
+      expect(await handshakeStatus(url('legacy'), ['ocpp1.6'], {}, { ...trustCa(), ...cbc })).toBe(401);
+      expect(
+        await refusal(
+          'legacy',
+          'TLSv1.2 with AES128-SHA: a legacy cipher suite is for TLS 1.0/1.1 stations only',
+        ),
+      ).toEqual({
+        level: WARN,
+        chargePointId: `legacy/${IDENTITY}`,
+      });
+      // The same suite over TLS 1.1 is what the option is for.
+      expect(
+        await handshakeStatus(
+          url('legacy'),
+          ['ocpp1.6'],
+          {},
+          { ...trustCa(), ...tls11, ciphers: 'AES128-SHA:@SECLEVEL=0' },
+        ),
+      ).toBe(101);
     });
 
     it('TLS 1.2 and 1.3 clients are admitted', async () => {
@@ -343,8 +388,11 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
     ];
     expect(gateway.stdout.length).toBeGreaterThan(0);
     expect(forbidden.filter((s) => gateway.stdout.includes(s) || gateway.stderr.includes(s))).toEqual([]);
-    // Each refused handshake above waited for (and claimed) its own log line: 9 in all.
-    const refusals = gateway.logs.filter((l) => l.msg.startsWith('charge point refused'));
-    expect({ logged: refusals.length, claimed: claimed.size }).toEqual({ logged: 9, claimed: 9 });
+    // Each refused handshake above waited for (and claimed) its own log line: 10 in all (and the
+    // 2.0.1 station over TLS 1.1, refused after its handshake for want of a common version).
+    const refusals = gateway.logs.filter(
+      (l) => l.msg.startsWith('charge point refused') && l.reason !== 'no OCPP version in common',
+    );
+    expect({ logged: refusals.length, claimed: claimed.size }).toEqual({ logged: 10, claimed: 10 });
   });
 });

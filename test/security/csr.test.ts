@@ -58,6 +58,17 @@ describe('CertificateSigner', () => {
         },
       );
       expect(out.trim()).toBe(`leaf-${kind}.pem: OK`);
+      // A00.FR.512 key usage per key type; 2.0.1 A00.FR.511 no subjectAltName, A00.FR.514 no EKU.
+      const extensions = execFileSync(
+        'openssl',
+        ['x509', '-in', `leaf-${kind}.pem`, '-noout', '-ext', 'keyUsage,basicConstraints'],
+        { cwd: dir.path, encoding: 'utf8' },
+      );
+      expect(extensions.replace(/\s+/g, ' ').trim()).toBe(
+        'X509v3 Basic Constraints: critical CA:FALSE X509v3 Key Usage: critical Digital Signature, ' +
+          (kind === 'rsa' ? 'Key Encipherment' : 'Key Agreement'),
+      );
+      expect({ eku: leaf.keyUsage, san: leaf.subjectAltName }).toEqual({ eku: undefined, san: undefined });
     },
   );
 
