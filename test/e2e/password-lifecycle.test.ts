@@ -8,11 +8,13 @@
  *   `rotatePassword` generated is checked with one hash (the counters in /api/status);
  * - security RPCs pass the registration feature like any RPC: a Pending station may be given a
  *   new password (B02.FR.01, A01.FR.05), a Rejected one is sent nothing (B03.FR.03);
- * - no password, old or new, in anything the gateway publishes to ThingsBoard, remote logs included.
+ * - no password, old or new, nor the signing CA key's password, in anything the gateway publishes
+ *   to ThingsBoard (remote configuration and remote logs included) or logs.
  */
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedPair } from '../helpers/certs.js';
 import { TempDir } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
 import {
@@ -37,6 +39,7 @@ const NEW_NP = 'network-Profile-Pass-0123456789';
 const NEW_RB_TEXT = 'after-Reboot-Pass';
 const NEW_RB = Buffer.from(NEW_RB_TEXT).toString('hex').toUpperCase();
 const NEW_SET = 'operator-Chosen-Pass-0123';
+const CA_KEY_PASSWORD = 'ca-Key-Pass-7f1e';
 const PROTOCOL: Record<Id, string> = {
   CP_NP: 'ocpp2.1', // a raw station: ocpp-rpc has no 2.1 schemas
   CP_RB: 'ocpp1.6',
@@ -90,6 +93,13 @@ describe('password lifecycle: staged passwords, login costs, registration, nothi
     h.gateway.waitForLog((l) => l.chargePointId === id && l.msg.startsWith(start));
 
   beforeAll(async () => {
+    const ca = selfSignedPair('ec', {
+      ca: true,
+      subject: '/O=Acme/CN=signing-ca',
+      password: CA_KEY_PASSWORD,
+    });
+    dir.write('signing-ca.pem', ca.cert);
+    dir.write('signing-ca.key', ca.key);
     h = await Harness.start({
       dir,
       env: { LOG_LEVEL: 'debug' },
@@ -112,6 +122,10 @@ describe('password lifecycle: staged passwords, login costs, registration, nothi
             centralSystem: {
               port: 0,
               security: [{ type: 'basic', usernameIsChargePointId: true, passwords: INITIAL }],
+              connection: {
+                type: 'insecure',
+                signingCa: { cert: 'signing-ca.pem', key: 'signing-ca.key', password: CA_KEY_PASSWORD },
+              },
             },
             chargePoints: [
               { idRegexpPattern: 'P_.+', deviceNameExpression: '${ChargePointId}', registration: 'Pending' },
@@ -268,7 +282,17 @@ describe('password lifecycle: staged passwords, login costs, registration, nothi
   });
 
   it('publishes no password, old or new, to ThingsBoard — remote logs carry the frames, masked', async () => {
-    const secrets = [...Object.values(INITIAL), NEW_NP, NEW_RB, NEW_RB_TEXT, NEW_SET, ...generated];
+    const secrets = [
+      ...Object.values(INITIAL),
+      NEW_NP,
+      NEW_RB,
+      NEW_RB_TEXT,
+      NEW_SET,
+      CA_KEY_PASSWORD,
+      ...generated,
+    ];
+    // The connector's file was published (remote configuration), its secrets as placeholders.
+    expect(published.some((m) => m.text.includes('"signingCa":') && m.text.includes('<secret:'))).toBe(true);
     expect(generated.length).toBeGreaterThanOrEqual(3);
     // The connector's remote log lines reached the broker with the password writes in them, masked.
     const frames = (): string[] =>
