@@ -133,6 +133,20 @@ describe('certificates signed by the gateway, and no security profile downgrade'
     expect(await p1()).toBe(101);
   });
 
+  it('SignCertificate on a connector without a signing CA is Rejected at once, and logged (A02.FR.12)', async () => {
+    const p1 = await station('p1', 'CP_A', {});
+    const csr = makeCsr(dir.path, 'cp-a', `/O=${ORG}/CN=CP_A`);
+    expect(await p1.call('SignCertificate', { csr: csr.csr })).toMatchObject({
+      status: 'Rejected',
+      statusInfo: { reasonCode: 'NoCA' },
+    });
+    const logged = await gateway.waitForLog(
+      (l) => l.chargePointId === 'CP_A' && l.msg === 'SignCertificate rejected',
+    );
+    expect(logged).toMatchObject({ connector: 'p1', level: 40 });
+    await p1.close();
+  });
+
   it('a CSR is signed, the chain verifies against the CA, and the station reconnects on profile 3 with it', async () => {
     const csr = makeCsr(dir.path, 'cp-b', `/O=${ORG}/CN=CP_B`);
     const p2 = await station('p2', 'CP_B');
@@ -271,6 +285,18 @@ describe('certificates signed by the gateway, and no security profile downgrade'
     ).toEqual({
       status: 'Failed',
     });
+    // Each refusal is logged with its reason.
+    for (const action of ['Get15118EVCertificate', 'GetCertificateStatus']) {
+      await gateway.waitForLog(
+        (l) => l.chargePointId === 'CP_C' && l.action === action && /answered Failed/.test(l.msg),
+      );
+    }
+    await gateway.waitForLog(
+      (l) =>
+        l.chargePointId === 'CP_C' &&
+        l.msg === 'SignCertificate rejected' &&
+        l.certificateType === 'V2GCertificate',
+    );
   });
 
   it('SecurityEventNotification reaches ThingsBoard as telemetry stamped with the event time', async () => {
