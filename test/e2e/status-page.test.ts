@@ -214,6 +214,18 @@ describe.skipIf(skip)('status page in a browser', () => {
     const frames = await page.locator('#frames tbody tr').allTextContents();
     expect(frames.some((f) => f.includes('⇦ in') && f.includes('Heartbeat'))).toBe(true);
     expect(frames.some((f) => f.includes('⇨ out') && f.includes('currentTime'))).toBe(true);
+
+    // The page's button logs this charge point's frames at info (LOG_LEVEL is info here).
+    expect(await page.locator('#cp-trace').textContent()).toBe('at debug level only');
+    await page.click('#trace-on');
+    await expect
+      .poll(() => page.locator('#cp-trace').textContent(), { timeout: 10_000 })
+      .toMatch(/^logged at info until \d{4}-/);
+    await (clients[1] as RpcClient).call('Heartbeat', {});
+    const logged = await h.gateway.waitForLog(
+      (l) => l.msg === 'OCPP frame' && l.chargePointId === 'site/CP_B' && l.action === 'Heartbeat',
+    );
+    expect(logged).toMatchObject({ level: 30, ocppVersion: 'ocpp2.0.1', direction: 'in' });
     await page.close();
   });
 });
