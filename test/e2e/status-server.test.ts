@@ -319,6 +319,27 @@ describe('status server', () => {
     expect(await json('api/chargepoints/site%2FCP_201')).toMatchObject({ tracedUntil: expect.any(String) });
   });
 
+  it('traces at most 256 charge points at once: one more is refused until one stops', async () => {
+    const trace = (chargePointId: string, minutes = 5) =>
+      fetch(new URL('api/trace', base), {
+        method: 'POST',
+        headers: { authorization: CREDENTIALS, 'content-type': 'application/json' },
+        body: JSON.stringify({ chargePointId, minutes }),
+      });
+    // site/CP_201 is traced already (above).
+    for (let i = 1; i <= 255; i++) expect((await trace(`ghost/${i}`)).status).toBe(200);
+    const refused = await trace('ghost/256');
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({
+      error: '256 charge points are traced already: stop one (minutes 0) or wait until one ends',
+    });
+    // Prolonging one that is traced is fine; stopping one makes room.
+    expect((await trace('ghost/7', 10)).status).toBe(200);
+    expect((await trace('ghost/1', 0)).status).toBe(200);
+    expect((await trace('ghost/256')).status).toBe(200);
+    for (let i = 2; i <= 256; i++) await trace(`ghost/${i}`, 0);
+  });
+
   it('streams overview snapshots as Server-Sent Events', async () => {
     const controller = new AbortController();
     const res = await fetch(new URL('api/events', base), {
