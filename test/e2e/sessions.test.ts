@@ -160,9 +160,9 @@ describe('sessions end to end', () => {
     await cp.close({ force: true });
     await h.restartGateway();
     cp = await chargePoint('S16-1'); // reconnects without booting
+    // Without a transactionId: the open transaction of connector 1, as the store kept it.
     await cp.call('MeterValues', {
       connectorId: 1,
-      transactionId: start.transactionId,
       meterValue: [energy16('6000', '11', minutes(t0, 20))],
     });
     await cp.call('StatusNotification', {
