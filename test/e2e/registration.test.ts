@@ -235,6 +235,16 @@ describe('registration end to end', () => {
     await expect(cs.call('StatusNotification', STATUS201())).resolves.toEqual({});
   });
 
+  it('a station of a Pending entry that never booted cannot skip registration by not booting', async () => {
+    const cp = await chargePoint('P16-2');
+    await expect(cp.call('StatusNotification', STATUS16())).rejects.toMatchObject({
+      rpcErrorCode: 'SecurityError',
+    });
+    await expect(cp.call('BootNotification', aBootNotification())).resolves.toMatchObject({
+      status: 'Pending',
+    });
+  });
+
   describe('Rejected', () => {
     it('a Rejected station is announced, refused, and gets no RPC', async () => {
       const cp = await chargePoint('R16-1');
