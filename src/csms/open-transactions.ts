@@ -77,9 +77,14 @@ export class ConnectionTransactions {
     return undefined;
   }
 
-  /** Open transactions beyond the `keep` most recent (`except` aside), oldest first. */
-  beyond(keep: number, except: string): OpenTransaction[] {
-    const others = [...this.open.values()].filter((t) => t.transactionId !== except);
+  /**
+   * Open transactions beyond the `keep` most recent, oldest first, leaving out `tx` and what is on
+   * its EVSE (an abandoned one there is being ended already: it must not be ended twice).
+   */
+  beyond(keep: number, tx: OpenTransaction): OpenTransaction[] {
+    const others = [...this.open.values()].filter(
+      (t) => t.transactionId !== tx.transactionId && (tx.evseId === undefined || t.evseId !== tx.evseId),
+    );
     if (others.length <= keep) return [];
     others.sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
     return others.slice(0, others.length - keep).map(copy);

@@ -290,7 +290,7 @@ export class SessionsFeature implements ConnectorFeature {
 
   /** Past MAX_OPEN_TRANSACTIONS, the oldest open transactions are closed as abandoned ("Unknown"). */
   private endOverflow(ctx: CallContext, open: ConnectionTransactions, tx: OpenTransaction): void {
-    const evicted = open.beyond(MAX_OPEN_TRANSACTIONS - 1, tx.transactionId);
+    const evicted = open.beyond(MAX_OPEN_TRANSACTIONS - 1, tx);
     if (evicted.length === 0) return;
     this.counters.evicted += evicted.length;
     this.warnings.warn(

@@ -210,3 +210,28 @@ describe('sessions: the store is not read per message', () => {
     expect(feature.transactionsOf(cp)[0]).not.toHaveProperty('energyWh', 5000);
   });
 });
+
+describe('sessions: bounded open transactions', () => {
+  it('a start on an EVSE with an abandoned transaction, at the bound, ends that one once', async () => {
+    const feature = aFeature(new MemoryStateStore());
+    const cp = aConnection('ocpp1.6');
+    feature.onConnected(cp);
+    const start = (connectorId: number, transactionId: number, minute: number) =>
+      call(
+        feature,
+        cp,
+        'StartTransaction',
+        { connectorId, idTag: 'CARD0001', meterStart: 0, timestamp: at(minute) },
+        { transactionId },
+      );
+    // Connector 1's transaction is the oldest of 64 open ones, then connector 1 starts again.
+    await start(1, 1, 0);
+    for (let i = 2; i <= 64; i++) await start(i, i, i);
+    const sent = await start(1, 100, 100);
+    const ended = sent.published
+      .filter((p) => p.kind === 'telemetry')
+      .map((p) => (p.values.session as { transactionId: string }).transactionId);
+    expect(ended).toEqual(['1']);
+    expect(await feature.openTransactions('CP1')).toHaveLength(64);
+  });
+});
