@@ -328,7 +328,10 @@ describe('sessions end to end', () => {
     await cs.close({ force: true });
     cs = await chargePoint('S201-1', 'ocpp2.0.1');
     handleCost(cs);
-    await cs.call('TransactionEvent', event2('Updated', 2, minutes(t0, 5), info('Charging'), 10));
+    // I03: totalCost only in the answer to the Ended event; an Updated one gets none.
+    await expect(
+      cs.call('TransactionEvent', event2('Updated', 2, minutes(t0, 5), info('Charging'), 10)),
+    ).resolves.toEqual({});
     // I03.FR: the final cost in the answer to the Ended event: 12 kWh × 0.50 €.
     await expect(
       cs.call(
