@@ -3,6 +3,7 @@
  * views built on request, the frame capture a request starts, and the frame traces an operator
  * asks for. Reads the connector's live map; changes nothing in the data path.
  */
+import { LimitReachedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { OcppVersion } from '../ocpp/versions.js';
@@ -11,6 +12,7 @@ import { FrameRing, type ChargePointActivity } from './activity.js';
 import {
   chargePointView,
   MAX_TRACE_MINUTES,
+  MAX_TRACED_CHARGE_POINTS,
   recentFrames,
   type ChargePointDetail,
   type ChargePointView,
@@ -75,11 +77,17 @@ export class ConnectionInspector {
 
   /**
    * Logs a charge point's frames at info for `minutes` (0 stops), connected or not yet: the
-   * trace is keyed by id, so it covers a reconnect. Returns until when, or undefined when stopped.
+   * trace is keyed by id, so it covers a reconnect. Returns until when, or undefined when stopped;
+   * throws LimitReachedError when MAX_TRACED_CHARGE_POINTS other ids are traced already.
    */
   trace(id: string, minutes: number): Date | undefined {
     const now = this.deps.now().getTime();
     for (const [k, until] of this.traced) if (until <= now) this.traced.delete(k);
+    if (minutes > 0 && !this.traced.has(id) && this.traced.size >= MAX_TRACED_CHARGE_POINTS) {
+      throw new LimitReachedError(
+        `${MAX_TRACED_CHARGE_POINTS} charge points are traced already: stop one (minutes 0) first`,
+      );
+    }
     if (minutes <= 0) {
       this.traced.delete(id);
       this.deps.logger.info({ chargePointId: id }, 'frame trace stopped');

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { StatusServerConfig } from '../config/types.js';
 import { MAX_TRACE_MINUTES } from '../connector/views.js';
+import { LimitReachedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { STYLE, SCRIPT } from './assets.js';
 import { BasicAuth, REALM } from './auth.js';
@@ -218,7 +219,15 @@ export class StatusServer {
         if (typeof minutes !== 'number' || !(minutes >= 0 && minutes <= MAX_TRACE_MINUTES)) {
           return sendJson(res, 400, { error: `"minutes" must be a number from 0 to ${MAX_TRACE_MINUTES}` });
         }
-        const until = this.opts.source.trace(id, minutes);
+        let until: Date | undefined;
+        try {
+          until = this.opts.source.trace(id, minutes);
+        } catch (err) {
+          // Inside a promise callback: an exception here would be an unhandled rejection.
+          if (err instanceof LimitReachedError) return sendJson(res, 429, { error: err.message });
+          this.opts.logger.error({ err }, 'starting a frame trace failed');
+          return sendJson(res, 500, { error: 'the trace could not be started' });
+        }
         sendJson(res, 200, { chargePointId: id, tracedUntil: until?.toISOString() ?? null });
       },
       (err: Error) => sendJson(res, 413, { error: err.message }),
