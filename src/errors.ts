@@ -11,7 +11,7 @@ export const ErrorCodes = {
   DEVICE_UNKNOWN: 'DEVICE_UNKNOWN',
   RPC_FAILED: 'RPC_FAILED',
   STATE_INVALID: 'STATE_INVALID',
-  LIMIT_REACHED: 'LIMIT_REACHED',
+  TRACE_LIMIT: 'TRACE_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -52,14 +52,6 @@ export class TemplateSyntaxError extends GatewayError {
     super(ErrorCodes.TEMPLATE_SYNTAX, message);
     this.name = 'TemplateSyntaxError';
     this.position = position;
-  }
-}
-
-/** A bounded table is full: what was asked would grow it past its bound. */
-export class LimitReachedError extends GatewayError {
-  constructor(message: string) {
-    super(ErrorCodes.LIMIT_REACHED, message);
-    this.name = 'LimitReachedError';
   }
 }
 

@@ -10,11 +10,6 @@ import type { ChargePointActivity, ConnectorStatus } from './activity.js';
 
 /** Longest frame trace an operator can ask for at once. */
 export const MAX_TRACE_MINUTES = 24 * 60;
-/**
- * Charge point ids traced at once per connector: a trace is asked for by id over HTTP, connected
- * or not, so without a bound anyone who can reach the status server could grow the table for a day.
- */
-export const MAX_TRACED_CHARGE_POINTS = 100;
 
 export interface RpcCounters {
   /** The charge point answered with a CALLRESULT. */

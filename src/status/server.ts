@@ -7,8 +7,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { StatusServerConfig } from '../config/types.js';
+import { ErrorCodes, GatewayError } from '../errors.js';
 import { MAX_TRACE_MINUTES } from '../connector/views.js';
-import { LimitReachedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { STYLE, SCRIPT } from './assets.js';
 import { BasicAuth, REALM } from './auth.js';
@@ -226,10 +226,12 @@ export class StatusServer {
         try {
           until = this.opts.source.trace(id, minutes);
         } catch (err) {
-          // Inside a promise callback: an exception here would be an unhandled rejection.
-          if (err instanceof LimitReachedError) return sendJson(res, 429, { error: err.message });
-          this.opts.logger.error({ err }, 'starting a frame trace failed');
-          return sendJson(res, 500, { error: 'the trace could not be started' });
+          if (err instanceof GatewayError && err.code === ErrorCodes.TRACE_LIMIT) {
+            return sendJson(res, 429, { error: err.message });
+          }
+          // Inside a promise callback: answered here, never left as an unhandled rejection.
+          this.opts.logger.error({ err }, 'frame trace request failed');
+          return sendJson(res, 500, { error: 'internal error' });
         }
         sendJson(res, 200, { chargePointId: id, tracedUntil: until?.toISOString() ?? null });
       },

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionInspector } from '../../src/connector/inspector.js';
-import { MAX_TRACED_CHARGE_POINTS } from '../../src/connector/views.js';
-import { LimitReachedError } from '../../src/errors.js';
+import { ConnectionInspector, MAX_TRACES } from '../../src/connector/inspector.js';
+import { ErrorCodes, GatewayError } from '../../src/errors.js';
 import { capturingLogger, manualClock } from '../outbox/helpers.js';
 
 function anInspector(): { inspector: ConnectionInspector; clock: ReturnType<typeof manualClock> } {
@@ -17,10 +16,13 @@ function anInspector(): { inspector: ConnectionInspector; clock: ReturnType<type
 }
 
 describe('frame traces (asked for by id over HTTP)', () => {
-  it(`hold at most ${MAX_TRACED_CHARGE_POINTS} ids at once, any id, connected or not`, () => {
+  it(`hold at most ${MAX_TRACES} ids at once, any id, connected or not`, () => {
     const { inspector } = anInspector();
-    for (let i = 0; i < MAX_TRACED_CHARGE_POINTS; i++) inspector.trace(`id-${i}`, 60);
-    expect(() => inspector.trace('one-more', 60)).toThrow(LimitReachedError);
+    for (let i = 0; i < MAX_TRACES; i++) inspector.trace(`id-${i}`, 60);
+    expect(() => inspector.trace('one-more', 60)).toThrow(GatewayError);
+    expect(() => inspector.trace('one-more', 60)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.TRACE_LIMIT }) as Error,
+    );
     expect(inspector.tracedUntil('one-more')).toBeUndefined();
     // Prolonging a trace, and stopping one, are always possible; a stopped one frees its place.
     expect(inspector.trace('id-0', 120)).toEqual(new Date(120 * 60_000));
@@ -30,7 +32,7 @@ describe('frame traces (asked for by id over HTTP)', () => {
 
   it('ended traces give their places back', () => {
     const { inspector, clock } = anInspector();
-    for (let i = 0; i < MAX_TRACED_CHARGE_POINTS; i++) inspector.trace(`id-${i}`, 1);
+    for (let i = 0; i < MAX_TRACES; i++) inspector.trace(`id-${i}`, 1);
     clock.advance(60_000);
     expect(() => inspector.trace('later', 1)).not.toThrow();
   });
