@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SpaceGuard } from './space-guard.js';
+import { SCHEMA_SQL } from './sqlite-schema.js';
 import { checkHostable } from './sqlite-path.js';
 import { WriteFailures } from './write-failures.js';
 
@@ -58,33 +59,6 @@ export interface GroupCommitParticipant {
   refuseGrowth?(error: StorageError): void;
 }
 
-export const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind TEXT NOT NULL,
-  device TEXT NOT NULL,
-  body TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS devices (
-  charge_point_id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  type TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value
-);
-CREATE TABLE IF NOT EXISTS state (
-  namespace TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
-`;
-// AUTOINCREMENT (not a plain rowid alias) because ids must never be reused, even after the outbox
-// was emptied: a publisher holding an old id as its cursor would otherwise skip new records.
-
 /**
  * The one database file shared by SqliteOutbox and SqliteStateStore, and its group commit: their
  * writes are queued in memory and written together in one transaction per flush, so the cost of a
@@ -108,6 +82,8 @@ export class SqliteDatabase {
   private readonly maxDatabaseSizeBytes: number | undefined;
   private readonly minFreeDiskBytes: number;
   private guard: SpaceGuard | undefined;
+  /** The space guard's latest verdict (checked at each commit with new records, and every retry). */
+  private shortage: string | undefined;
   private readonly failures: WriteFailures;
 
   constructor(opts: SqliteDatabaseOptions) {
@@ -123,6 +99,11 @@ export class SqliteDatabase {
       dataFilePath: opts.dataFilePath,
       retry: () => this.recover(),
     });
+  }
+
+  /** Why new records are refused while commits still land (too little free disk); else undefined. */
+  get refusingNewRecords(): string | undefined {
+    return this.failures.failing ? this.shortage : undefined;
   }
 
   /** Commits that failed (disk full, I/O error) since start. */
@@ -268,7 +249,7 @@ export class SqliteDatabase {
     this.flush();
     if (!this.failures.failing || this.participants.some((p) => p.hasGrowth?.() === true)) return;
     // While space is short the answer is known without writing (and the WAL stays empty).
-    if (this.guard?.shortage() !== undefined) return;
+    if (this.checkSpace() !== undefined) return;
     try {
       handle
         .prepare(
@@ -292,18 +273,23 @@ export class SqliteDatabase {
   /** A commit succeeded; writes work again unless space is still short for new records. */
   private noteSuccess(): void {
     if (!this.failures.failing) return;
-    if (this.guard?.shortage() !== undefined) return;
+    if (this.checkSpace() !== undefined) return;
     this.failures.commitSucceeded();
   }
 
   /** Before a commit: on a nearly full disk, new records are refused and the rest goes on. */
   private refuseGrowthIfShort(): void {
     if (this.guard === undefined || !this.participants.some((p) => p.hasGrowth?.() === true)) return;
-    const reason = this.guard.shortage();
+    const reason = this.checkSpace();
     if (reason === undefined) return;
     const error = new StorageError(`not stored in ${this.dataFilePath}: ${reason}`);
     for (const p of this.participants) p.refuseGrowth?.(error);
     this.noteFailure(error);
+  }
+
+  private checkSpace(): string | undefined {
+    this.shortage = this.guard?.shortage();
+    return this.shortage;
   }
 
   private spaceGuard(handle: Database.Database): SpaceGuard | undefined {

@@ -254,6 +254,10 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     if (f.records.length > 0) this.notifyListeners();
   }
 
+  get writeRefusal(): string | undefined {
+    return this.db.refusingNewRecords;
+  }
+
   hasGrowth(): boolean {
     return this.pendingRecords.length > 0;
   }

@@ -41,6 +41,11 @@ export function emptyOutboxCounters(): OutboxCounters {
 }
 
 export interface Outbox {
+  /**
+   * Why new records are refused now although commits land (sqlite: too little free disk, see
+   * outbox/space-guard.ts); undefined when they are taken. Optional: only stores that refuse so.
+   */
+  readonly writeRefusal?: string | undefined;
   /** Opens the store (creating the database and its folder); throws StorageError when it cannot. */
   open(): Promise<void>;
   /**

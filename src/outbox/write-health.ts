@@ -19,6 +19,9 @@ export class WriteHealthOutbox implements Outbox {
 
   /** Undefined while writes succeed; else the last failure, in words. */
   get writeError(): string | undefined {
+    // Commits land (removals of a draining backlog) while new records are still refused.
+    const refusal = this.inner.writeRefusal;
+    if (refusal !== undefined) return refusal;
     const f = this.failure;
     if (f === undefined || f.at < this.lastOkAt || this.inner.counters.commits > f.commits) return undefined;
     return f.message;
@@ -33,6 +36,10 @@ export class WriteHealthOutbox implements Outbox {
       return 0; // closed (stopping): nothing to report
     }
     return oldest === undefined ? 0 : Math.max(0, (now - oldest.createdAt) / 1000);
+  }
+
+  get writeRefusal(): string | undefined {
+    return this.inner.writeRefusal;
   }
 
   get counters() {

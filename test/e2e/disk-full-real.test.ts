@@ -154,6 +154,18 @@ it.skipIf(mountProblem !== undefined)(
     // Each refused reading is not a log line of its own: one, then a count a minute.
     const perCall = gateway.logs.filter((l) => l.msg === 'handling a charge point call failed');
     expect({ refused: refused >= 25, lines: perCall.length }).toEqual({ refused: true, lines: 1 });
+    // Not ready (a load balancer sends its charge points elsewhere), and /readyz says why.
+    const statusUrl = String(
+      (await gateway.waitForLog((l) => l.msg.startsWith('status server listening'))).url,
+    );
+    const readiness = async (): Promise<{ status: number; storageError?: string }> => {
+      const res = await fetch(new URL('readyz', statusUrl));
+      return { status: res.status, ...((await res.json()) as { storageError?: string }) };
+    };
+    expect(await readiness()).toMatchObject({
+      status: 503,
+      storageError: expect.stringContaining('storage.min_free_disk_space_mb') as string,
+    });
     // The WAL was folded into the database and cut to nothing.
     const truncated = Date.now() + 15_000;
     while (sizeOf(`${db}-wal`) > 0 && Date.now() < truncated) await new Promise((r) => setTimeout(r, 200));
@@ -183,6 +195,7 @@ it.skipIf(mountProblem !== undefined)(
       );
     await tb.waitFor(() => accepted.every((s) => received().has(s)), 30_000, 'every accepted reading');
     await gateway.waitForLog((l) => String(l.msg).startsWith('storage: writes work again'), 20_000);
+    expect((await readiness()).status).toBe(200);
     let again: number[] = [];
     for (let attempt = 0; attempt < 20 && again.length === 0; attempt++) {
       again = (await send(seq, 5)).accepted;
