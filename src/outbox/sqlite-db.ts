@@ -43,6 +43,8 @@ export interface SqliteDatabaseOptions {
  * size for ever, space a nearly full disk needs back); it is about the auto-checkpoint threshold.
  */
 const JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+/** Size of the write that checks, while writes fail, whether they work again: more than a page. */
+const PROBE_BYTES = 8192;
 
 /** One user of the group commit (the outbox, the state store): queues writes, then takes part in a commit. */
 export interface GroupCommitParticipant {
@@ -101,9 +103,13 @@ export class SqliteDatabase {
     });
   }
 
-  /** Why new records are refused while commits still land (too little free disk); else undefined. */
-  get refusingNewRecords(): string | undefined {
-    return this.failures.failing ? this.shortage : undefined;
+  /**
+   * Why writes fail now, in words (new records refused for want of disk, or commits failing);
+   * undefined once a commit landed again, or the check every 5 s while failing found room.
+   */
+  get writeProblem(): string | undefined {
+    if (!this.failures.failing) return undefined;
+    return this.shortage ?? this.failures.lastReason;
   }
 
   /** Commits that failed (disk full, I/O error) since start. */
@@ -251,11 +257,14 @@ export class SqliteDatabase {
     // While space is short the answer is known without writing (and the WAL stays empty).
     if (this.checkSpace() !== undefined) return;
     try {
+      // A write that needs a new page, as a record would (an update in place could succeed on a
+      // database that has no room for one), then shrunk again.
       handle
         .prepare(
-          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          "INSERT INTO meta (key, value) VALUES ('write_check', zeroblob(?)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
-        .run('write_checked_at', new Date().toISOString());
+        .run(PROBE_BYTES);
+      handle.prepare("UPDATE meta SET value = ? WHERE key = 'write_check'").run(new Date().toISOString());
       this.noteSuccess();
     } catch (err) {
       this.logger.debug({ err, dataFilePath: this.dataFilePath }, 'sqlite write check failed');

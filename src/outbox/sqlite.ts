@@ -254,8 +254,8 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     if (f.records.length > 0) this.notifyListeners();
   }
 
-  get writeRefusal(): string | undefined {
-    return this.db.refusingNewRecords;
+  writeProblem(): string | undefined {
+    return this.db.writeProblem;
   }
 
   hasGrowth(): boolean {

@@ -42,10 +42,11 @@ export function emptyOutboxCounters(): OutboxCounters {
 
 export interface Outbox {
   /**
-   * Why new records are refused now although commits land (sqlite: too little free disk, see
-   * outbox/space-guard.ts); undefined when they are taken. Optional: only stores that refuse so.
+   * Why writes fail now, in words (sqlite: a commit failed and none landed since, or new records
+   * are refused for want of disk, see outbox/space-guard.ts); undefined while they work. Only
+   * stores that can fail to write have it.
    */
-  readonly writeRefusal?: string | undefined;
+  writeProblem?(): string | undefined;
   /** Opens the store (creating the database and its folder); throws StorageError when it cannot. */
   open(): Promise<void>;
   /**

@@ -3,17 +3,17 @@ import { MemoryOutbox } from '../../src/outbox/memory.js';
 import { WriteHealthOutbox } from '../../src/outbox/write-health.js';
 import { aTelemetryRecord, capturingLogger } from './helpers.js';
 
-/** A memory outbox that can be told to refuse new records, as the SQLite one does on a nearly full disk. */
-class RefusingOutbox extends MemoryOutbox {
+/** A memory outbox with its own account of write problems, as the SQLite one keeps. */
+class AccountingOutbox extends MemoryOutbox {
   refusal: string | undefined;
-  get writeRefusal(): string | undefined {
+  writeProblem(): string | undefined {
     return this.refusal;
   }
 }
 
 describe('write health (/readyz storage check)', () => {
-  it('is not healthy while new records are refused, even when other commits land', async () => {
-    const inner = new RefusingOutbox({ maxRecordsCount: 10, logger: capturingLogger().logger });
+  it("takes the store's own account: not healthy while new records are refused, even when other commits land", async () => {
+    const inner = new AccountingOutbox({ maxRecordsCount: 10, logger: capturingLogger().logger });
     const outbox = new WriteHealthOutbox(inner);
     await outbox.open();
     await outbox.append([aTelemetryRecord()]);
