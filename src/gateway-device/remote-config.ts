@@ -275,8 +275,11 @@ export class RemoteConfigurator {
     }
     const doc = (await readDoc(this.file)) ?? {};
     const current = isRecord(doc[section]) ? doc[section] : {};
-    const received: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (k !== 'ts') received[k] = v;
+    // fromEntries defines keys: a "__proto__" from ThingsBoard stays a key (and is then reported
+    // as unknown) instead of replacing the prototype, through which reads below would then go.
+    const received: Record<string, unknown> = Object.fromEntries(
+      Object.entries(value).filter(([k]) => k !== 'ts'),
+    );
     if (section === 'thingsboard' && isRecord(received.statistics)) {
       // The Python gateway folds its custom command list into what it publishes.
       const statistics = { ...received.statistics };

@@ -200,8 +200,10 @@ export class GatewayStatistics {
     }
     const d = this.deltas.take(flat);
     const d2 = await disk();
-    const connectorsStats: Record<string, Counts> = {};
-    const ocppConnectors: Record<string, Record<string, unknown>> = {};
+    // Keyed by connector names, which remote configuration from ThingsBoard can choose: null
+    // prototypes, so that a connector named "__proto__" keeps its figures.
+    const connectorsStats = Object.create(null) as Record<string, Counts>;
+    const ocppConnectors = Object.create(null) as Record<string, Record<string, unknown>>;
     const byVersion: Counts = {};
     let chargePoints = 0;
     let callErrorsSent = 0;
