@@ -92,6 +92,7 @@ export class GatewayDeviceServices {
       version: this.opts.version,
       logger: this.logger,
       restart: () => host.restart(),
+      forgetSessionDevice: (device) => client.forgetSessionDevice(device),
     });
     this.statistics.start();
     if (this.remoteLogs) {
