@@ -200,8 +200,9 @@ export class GatewayStatistics {
     }
     const d = this.deltas.take(flat);
     const d2 = await disk();
-    const connectorsStats: Record<string, Counts> = {};
-    const ocppConnectors: Record<string, Record<string, unknown>> = {};
+    // Keyed by connector names, which ThingsBoard's gateway page may choose ("__proto__" too).
+    const connectorsStats = Object.create(null) as Record<string, Counts>;
+    const ocppConnectors = Object.create(null) as Record<string, Record<string, unknown>>;
     const byVersion: Counts = {};
     let chargePoints = 0;
     let callErrorsSent = 0;
