@@ -27,7 +27,7 @@
 import { writeConfigFile } from '../config/config-writer.js';
 import { isRecord } from '../config/keys.js';
 import { checkConfigDocument } from '../config/load.js';
-import { jsonEqual, redactSecrets, restoreSecrets } from '../config/secrets.js';
+import { jsonEqual, redactSecrets, restoreFailure, restoreSecrets } from '../config/secrets.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../config/types.js';
 import { formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -172,7 +172,8 @@ export class RemoteConfigurator {
     const running = this.opts.host.running();
     await this.publish({
       general_configuration: { ...redactSecrets(isRecord(doc.thingsboard) ? doc.thingsboard : {}), ts },
-      storage_configuration: { ...(isRecord(doc.storage) ? doc.storage : {}), ts },
+      // No storage keeps a secret today; one that does (a `password` key) is not published.
+      storage_configuration: { ...redactSecrets(isRecord(doc.storage) ? doc.storage : {}), ts },
       active_connectors: running.map((c) => c.name),
       Version: this.opts.version,
     });
@@ -275,8 +276,8 @@ export class RemoteConfigurator {
     }
     const doc = (await readDoc(this.file)) ?? {};
     const current = isRecord(doc[section]) ? doc[section] : {};
-    const received: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (k !== 'ts') received[k] = v;
+    // Keys from ThingsBoard: copied as own properties ("__proto__" is a key like any other).
+    const received = Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'ts'));
     if (section === 'thingsboard' && isRecord(received.statistics)) {
       // The Python gateway folds its custom command list into what it publishes.
       const statistics = { ...received.statistics };
@@ -287,7 +288,7 @@ export class RemoteConfigurator {
     if (!restored.ok) {
       await this.report(key, {
         result: 'refused',
-        message: `${restored.unknown.join(', ')} refers to no secret of the current tb_gateway.json: type the value again`,
+        message: restoreFailure(restored, 'the current tb_gateway.json'),
       });
       return;
     }
