@@ -52,7 +52,8 @@ export function pinoLevelOf(line: string): number {
 const SECRET_FIELD =
   /("(?:accessToken|password|passwords|passwordHash|token|tokens|authorization|authorizationKey|secret|privateKey|idTokenHashKey)"\s*:\s*)("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\})/gi;
 /** Fields holding a card number: masked as everywhere else (the last characters of a long one). */
-const ID_TOKEN_FIELD = /("(?:idTag|parentIdTag|idToken|additionalIdToken|groupIdToken)"\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
+const ID_TOKEN_FIELD =
+  /("(?:idTag|parentIdTag|idToken|additionalIdToken|groupIdToken)"\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
 const HTTP_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9+/=._~-]+/g;
 /** Literal secrets shorter than this are not searched for: they would mask ordinary text. */
 const MIN_SECRET_LENGTH = 4;
