@@ -26,6 +26,7 @@
  */
 import { writeConfigFile } from '../config/config-writer.js';
 import { isRecord } from '../config/keys.js';
+import { PYTHON_GATEWAY_KEYS, PYTHON_STORAGE_KEYS, USED_UNDER_THINGSBOARD } from '../config/gateway-file.js';
 import { checkConfigDocument } from '../config/load.js';
 import { jsonEqual, redactSecrets, restoreFailure, restoreSecrets } from '../config/secrets.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../config/types.js';
@@ -311,16 +312,27 @@ export class RemoteConfigurator {
     const changed = [...new Set([...Object.keys(next), ...Object.keys(current)])].filter(
       (k) => !jsonEqual(next[k], current[k]),
     );
-    const later = section === 'storage' ? changed : changed.filter((k) => !LIVE_KEYS.has(k));
+    // Keys of the Python gateway this one never reads (remoteShell, deviceFiltering, …): kept in
+    // the file, and said to be unused rather than to apply at a start that will not apply them.
+    const unused: readonly string[] =
+      section === 'storage'
+        ? PYTHON_STORAGE_KEYS
+        : PYTHON_GATEWAY_KEYS.filter((k) => !USED_UNDER_THINGSBOARD.includes(k));
+    const ignored = changed.filter((k) => unused.includes(k));
+    const used = changed.filter((k) => !ignored.includes(k));
+    const later = section === 'storage' ? used : used.filter((k) => !LIVE_KEYS.has(k));
     this.opts.host.applyLive(check.config);
-    const now = changed.filter((k) => !later.includes(k));
+    const now = used.filter((k) => !later.includes(k));
+    const said = [
+      later.length > 0 ? `${later.map((k) => `${section}.${k}`).join(', ')} apply at next start` : '',
+      now.length > 0 ? `${now.join(', ')} applied now` : '',
+      ignored.length > 0
+        ? `${ignored.map((k) => `${section}.${k}`).join(', ')} not used by this gateway (kept in the file)`
+        : '',
+    ].filter((part) => part !== '');
     await this.report(key, {
-      result: later.length > 0 ? 'applies at next start' : 'applied',
-      message:
-        later.length > 0
-          ? `written to ${this.file}; ${later.map((k) => `${section}.${k}`).join(', ')} apply at next start` +
-            (now.length > 0 ? `, ${now.join(', ')} applied now` : '')
-          : `applied: ${now.join(', ')}`,
+      result: later.length > 0 ? 'applies at next start' : now.length > 0 ? 'applied' : 'ignored',
+      message: `written to ${this.file}; ${said.join(', ')}`,
     });
     await this.publish({ [key]: { ...redactSecrets(next), ts: Date.now() } });
   }

@@ -317,6 +317,7 @@ describe('remote configuration from ThingsBoard', () => {
         host: 'thingsboard.example',
         statistics: { enable: true, statsSendPeriodInSeconds: 3600 },
         deviceDpRateLimits: '10:1',
+        remoteShell: true,
         ts: Date.now(),
       },
     });
@@ -329,7 +330,7 @@ describe('remote configuration from ThingsBoard', () => {
       'thingsboard.host apply at next start',
     );
     expect(String(status('general_configuration')?.message)).toMatch(
-      /statistics, deviceDpRateLimits applied now$/,
+      /statistics, deviceDpRateLimits applied now, thingsboard.remoteShell not used by this gateway \(kept in the file\)$/,
     );
     // Statistics started at once, and show the local limit in force (at 80 %).
     const stats = await tb.waitFor(
