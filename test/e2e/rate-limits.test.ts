@@ -281,6 +281,19 @@ describe('rate limits announced by ThingsBoard', () => {
     expect(said[0]).toMatchObject({ level: 40, reason: 'ThingsBoard answered with an error' });
   });
 
+  it('a ThingsBoard that does not answer getSessionLimits: data flows after its timeout, with a warning', async () => {
+    h = await StandInHarness.start({ sessionLimits: 'silent', connectors: [{ name: 'OCPP', ocpp: OCPP }] });
+    const tb = h.tb;
+    const [cp] = await chargePoints(h.urls.OCPP ?? '', 1);
+    await cp?.call('BootNotification', aBootNotification());
+    await cp?.call('MeterValues', meterValues(1));
+    await tb.waitFor(() => tb.values('EV CP_1', 'seq').length >= 1, 15_000, 'first datapoint');
+    const said = await h.gateway.waitForLog((l) =>
+      l.msg.startsWith('ThingsBoard did not tell its session limits'),
+    );
+    expect(said).toMatchObject({ level: 40, reason: 'no answer within 5000 ms' });
+  });
+
   it('local limits of tb_gateway.json apply on top of ThingsBoard’s', async () => {
     h = await StandInHarness.start({
       sessionLimits: { answer: LIMITS },
