@@ -11,12 +11,15 @@
  * nothing. When the lookup is refused for a limit, ThingsBoard answers the publish and drops that
  * device's data: the pacer must count these, or the limit costs data, not only time.
  *
- * One set per MQTT session, bounded by the devices the session names (cleared at every connect).
+ * One set per MQTT session, cleared at every connect, and bounded: past `MAX_TRACKED` devices a
+ * device is not remembered, so it is charged as new again — more than ThingsBoard counts, never
+ * less (ThingsBoard sending RPCs for ever new names cannot grow it without bound).
  */
 import type { Cost } from './pacer.js';
 
 /** Regular messages ThingsBoard counts for a device new to the gateway session. */
 export const DEVICE_CONNECT_MESSAGES = 2;
+const MAX_TRACKED = 200_000;
 
 export class GatewaySessionDevices {
   private readonly devices = new Set<string>();
@@ -36,7 +39,7 @@ export class GatewaySessionDevices {
   }
 
   connected(device: string): void {
-    this.devices.add(device);
+    if (this.devices.size < MAX_TRACKED) this.devices.add(device);
   }
 
   /** A disconnect, or a deletion in ThingsBoard (which drops the device from the session). */
@@ -51,7 +54,7 @@ export class GatewaySessionDevices {
    */
   costNaming(device: string, base: Cost): Cost {
     const extra = this.connectMessages(device);
-    this.devices.add(device);
+    this.connected(device);
     return extra === 0 ? base : { ...base, messages: base.messages + extra };
   }
 
