@@ -62,7 +62,12 @@ function meterSeries(filter, path) {
 }
 
 function ocppJson(ocppPort) {
-  const common = { deviceNameExpression: '${ChargePointId}', deviceTypeExpression: '${Model}' };
+  // sessions: the status page shows each open transaction with its energy so far.
+  const common = {
+    deviceNameExpression: '${ChargePointId}',
+    deviceTypeExpression: '${Model}',
+    sessions: true,
+  };
   const boot = (vendor, model) => [
     { messageTypeFilter: 'BootNotification', key: 'vendor', value: `\${${vendor}}` },
     { messageTypeFilter: 'BootNotification', key: 'model', value: `\${${model}}` },

@@ -132,6 +132,7 @@ program
   .option('--meter-interval <seconds>', 'seconds between meter values while charging', '10')
   .option('--password <password>', 'HTTP Basic password; the username is the station identity')
   .option('--token <header>', 'Authorization header sent as is, e.g. "Bearer ACCESS_TOKEN"')
+  .option('--id-tags <tags>', 'idTags the stations charge with, comma-separated (default: random cards)')
   .option('--seed <n>', 'random seed: the same seed replays the same run', '1')
   .option('--progress <seconds>', 'seconds between progress lines; 0 = none', '10')
   .action(async (opts: RawSimulateOptions) => {

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   DEVICE_UNKNOWN: 'DEVICE_UNKNOWN',
   RPC_FAILED: 'RPC_FAILED',
   STATE_INVALID: 'STATE_INVALID',
+  TRACE_LIMIT: 'TRACE_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

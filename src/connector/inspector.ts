@@ -3,6 +3,7 @@
  * views built on request, the frame capture a request starts, and the frame traces an operator
  * asks for. Reads the connector's live map; changes nothing in the data path.
  */
+import { ErrorCodes, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { OcppVersion } from '../ocpp/versions.js';
@@ -18,6 +19,11 @@ import {
 
 /** How long the frame ring of a charge point is kept after the last request for it. */
 const WATCH_MS = 10 * 60_000;
+/**
+ * Charge points traced at once. Ids come from requests, not from connections (a trace may wait for
+ * a reconnect), so without a bound each request could add one for up to a day.
+ */
+export const MAX_TRACES = 256;
 
 export interface InspectedConnection {
   session: ChargePointSession;
@@ -75,7 +81,8 @@ export class ConnectionInspector {
 
   /**
    * Logs a charge point's frames at info for `minutes` (0 stops), connected or not yet: the
-   * trace is keyed by id, so it covers a reconnect. Returns until when, or undefined when stopped.
+   * trace is keyed by id, so it covers a reconnect. Returns until when, or undefined when stopped;
+   * throws a TRACE_LIMIT GatewayError when MAX_TRACES other charge points are traced already.
    */
   trace(id: string, minutes: number): Date | undefined {
     const now = this.deps.now().getTime();
@@ -84,6 +91,12 @@ export class ConnectionInspector {
       this.traced.delete(id);
       this.deps.logger.info({ chargePointId: id }, 'frame trace stopped');
       return undefined;
+    }
+    if (!this.traced.has(id) && this.traced.size >= MAX_TRACES) {
+      throw new GatewayError(
+        ErrorCodes.TRACE_LIMIT,
+        `${MAX_TRACES} charge points are traced already: stop one (minutes 0) or wait until one ends`,
+      );
     }
     const until = now + Math.min(minutes, MAX_TRACE_MINUTES) * 60_000;
     this.traced.set(id, until);

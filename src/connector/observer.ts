@@ -7,7 +7,7 @@
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import { CALL, CALLERROR, CALLRESULTERROR, SEND } from '../ocpp/frames.js';
-import { redactFrameText } from '../ocpp/redact.js';
+import { redactFrameText, redactString } from '../ocpp/redact.js';
 import type { ChargePointSession } from '../ocpp/session.js';
 import type { FrameEvent, FrameTap } from '../ocpp/tap.js';
 import { errorCodeLabel, type TrafficCounters } from '../ocpp/traffic.js';
@@ -23,6 +23,9 @@ export interface TrafficObserverDeps {
   warnings?: LogSummary;
   now?: () => number;
 }
+
+/** Longer than any OCPP error code (the longest, OccurrenceConstraintViolation, has 30). */
+const MAX_CODE_LENGTH = 64;
 
 export function cutFrameText(text: string): string {
   return text.length > MAX_FRAME_TEXT
@@ -53,12 +56,17 @@ export class TrafficObserver {
       } else activity.framesOut++;
     }
     if (event.messageType === CALLERROR || event.messageType === CALLRESULTERROR) {
+      // A charge point's CALLERROR is untrusted text of any length: cut to what OCPP allows
+      // (255 characters of description, 2.0.1 part 4 §4.2.3), credentials it may quote masked.
       const fields = {
         chargePointId: session.id,
         ocppVersion: session.spec.version,
         action: event.action,
-        errorCode: event.errorCode,
-        reason: event.errorDescription,
+        errorCode: event.errorCode?.slice(0, MAX_CODE_LENGTH),
+        reason:
+          event.errorDescription === undefined
+            ? undefined
+            : redactString(event.errorDescription.slice(0, 255)),
       };
       const message =
         event.direction === 'out' ? 'CALLERROR sent to charge point' : 'charge point answered with an error';

@@ -5,6 +5,7 @@
  * shown outside the gateway: masked or hashed, never in clear.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { maskIdToken } from '../ocpp/redact.js';
 import {
   AUTHORIZATION_STATUSES,
   type AuthorizationStatus,
@@ -105,15 +106,6 @@ export function parseIdTokenList(
   return { entries, problems };
 }
 
-/**
- * `TAG1` → `***1`, `04A1B2C3D4E5F6` → `**********E5F6`: the end of a card number is what an
- * operator recognises on the card, and at most a quarter of it (≤ 4 characters) is shown.
- */
-export function maskIdToken(token: string): string {
-  const shown = Math.min(4, Math.floor(token.length / 4));
-  return '*'.repeat(token.length - shown) + token.slice(token.length - shown);
-}
-
 /** How tokens are shown in telemetry and logs, per `authorization.idTokenInTelemetry`. */
 export class IdTokenPresenter {
   private readonly mode: IdTokenPresentation;
@@ -136,3 +128,5 @@ export class IdTokenPresenter {
     return `sha256:${digest.slice(0, 16)}`;
   }
 }
+
+export { maskIdToken };

@@ -22,7 +22,7 @@ import type { Logger } from '../log.js';
 import type { RecordStore } from '../outbox/types.js';
 import type { TransactionView } from '../connector/views.js';
 import type { IdTokenPresenter } from './id-tokens.js';
-import { OpenTransactionViews, transactionView } from './open-transactions.js';
+import { ConnectionTransactions, transactionView } from './open-transactions.js';
 import { readMeter } from './meter.js';
 import { SessionCost } from './session-cost.js';
 import { costOf } from './tariff.js';
@@ -36,8 +36,8 @@ import {
   type OpenTransaction,
 } from './transactions.js';
 
-/** Per-connection fact: the status page's copy of the open transactions (open-transactions.ts). */
-const VIEWS_FACT = 'openTransactions';
+/** Per-connection fact: the connection's open transactions (open-transactions.ts). */
+const TRANSACTIONS_FACT = 'openTransactions';
 /**
  * Open transactions kept per charge point: more than any station has EVSEs, so only a broken or
  * hostile one (starts on ever new connector or transaction ids) reaches it; the store stays bounded.
@@ -123,13 +123,20 @@ export class SessionsFeature implements ConnectorFeature {
 
   /** Open transactions of a live connection, as the status page shows them (no store read). */
   transactionsOf(connection: ConnectionView): TransactionView[] {
-    const views = connection.facts.get(VIEWS_FACT);
-    return views instanceof OpenTransactionViews ? views.list() : [];
+    const kept = connection.facts.get(TRANSACTIONS_FACT);
+    return kept instanceof ConnectionTransactions ? kept.list() : [];
   }
 
-  /** The status page's copy of a tracked connection's open transactions starts with the store's. */
+  /** A tracked connection's open transactions are read from the store as it connects. */
   onConnected(connection: ConnectionView): void {
-    if (tracks(connection.entry)) this.viewsOf(connection);
+    if (!tracks(connection.entry)) return;
+    this.transactions(connection).catch((err: unknown) =>
+      this.warnings.warn(
+        'open-transactions-not-read',
+        { chargePointId: connection.chargePointId, err: String(err) },
+        'could not read the open transactions of a charge point (tried again at its next message)',
+      ),
+    );
   }
 
   /** `ocppTariff` changed in ThingsBoard: used from the next cost computed on this connection. */
@@ -153,9 +160,10 @@ export class SessionsFeature implements ConnectorFeature {
     if (typeof p.idTag === 'string') tx.idToken = this.presenter.present(p.idTag);
     const meterStart = whOf(p.meterStart);
     if (meterStart !== undefined) tx.meterStartWh = tx.lastMeterWh = meterStart;
-    await this.endAbandoned(ctx, tx);
-    await this.endOverflow(ctx, tx);
-    await this.save(ctx.connection, tx);
+    const open = await this.transactions(ctx.connection);
+    this.endAbandoned(ctx, open, tx);
+    this.endOverflow(ctx, open, tx);
+    await open.put(tx);
     this.publishState(ctx, tx);
   }
 
@@ -163,12 +171,12 @@ export class SessionsFeature implements ConnectorFeature {
     const p = ctx.payload;
     const stop = isoOf(p.timestamp, ctx.receivedAt);
     const id = String(p.transactionId);
-    const tx =
-      (await this.book.get(ctx.connection.chargePointId, id)) ?? this.begin(ctx.connection, id, stop, true);
+    const open = await this.transactions(ctx.connection);
+    const tx = open.get(id) ?? this.begin(ctx.connection, id, stop, true);
     applyReading(tx, readMeter(p.transactionData));
     const meterStop = whOf(p.meterStop);
     if (meterStop !== undefined) tx.lastMeterWh = meterStop;
-    this.end(ctx, tx, stop, typeof p.reason === 'string' ? p.reason : 'Local');
+    this.end(ctx, open, tx, stop, typeof p.reason === 'string' ? p.reason : 'Local');
   }
 
   private async statusNotification(ctx: CallContext): Promise<void> {
@@ -179,25 +187,27 @@ export class SessionsFeature implements ConnectorFeature {
     if (evseId === undefined || typeof status !== 'string') return;
     if (ctx.connection.entry.sessions) ctx.publish('attributes', { [`evse_${evseId}_status`]: status });
     if (!v16) return; // 2.x reports charging in TransactionEvent chargingState
-    const tx = await this.book.onEvse(ctx.connection.chargePointId, evseId);
+    const open = await this.transactions(ctx.connection);
+    const tx = open.onEvse(evseId);
     if (!tx) return;
     applyCharging(tx, status === 'Charging', isoOf(p.timestamp, ctx.receivedAt));
-    await this.save(ctx.connection, tx);
+    await open.put(tx);
   }
 
   // ---- both: MeterValues ----
 
   private async meterValues(ctx: CallContext): Promise<void> {
     const p = ctx.payload;
-    const cp = ctx.connection.chargePointId;
+    const open = await this.transactions(ctx.connection);
+    // 1.6 MeterValues name the transaction when there is one; 2.x ones only the EVSE.
     const tx =
       typeof p.transactionId === 'number'
-        ? await this.book.get(cp, String(p.transactionId))
-        : await this.book.onEvse(cp, intOf(p.connectorId ?? p.evseId) ?? -1);
+        ? open.get(String(p.transactionId))
+        : open.onEvse(intOf(p.connectorId ?? p.evseId) ?? -1);
     if (!tx) return;
     applyReading(tx, readMeter(p.meterValue));
     this.cost.costUpdate(ctx, tx);
-    await this.save(ctx.connection, tx);
+    await open.put(tx);
     this.publishState(ctx, tx);
   }
 
@@ -208,8 +218,8 @@ export class SessionsFeature implements ConnectorFeature {
     const info = isRecord(p.transactionInfo) ? p.transactionInfo : {};
     if (typeof info.transactionId !== 'string') return;
     const at = isoOf(p.timestamp, ctx.receivedAt);
-    const cp = ctx.connection.chargePointId;
-    let tx = await this.book.get(cp, info.transactionId);
+    const open = await this.transactions(ctx.connection);
+    let tx = open.get(info.transactionId);
     const fresh = tx === undefined;
     if (!tx) {
       tx = this.begin(ctx.connection, info.transactionId, at, p.eventType !== 'Started');
@@ -220,7 +230,7 @@ export class SessionsFeature implements ConnectorFeature {
       if (evseId !== undefined) tx.evseId = evseId;
       const connectorId = intOf(evse.connectorId);
       if (connectorId !== undefined) tx.connectorId = connectorId;
-      if (p.eventType === 'Started') await this.endAbandoned(ctx, tx);
+      if (p.eventType === 'Started') this.endAbandoned(ctx, open, tx);
     }
     // E02: the idToken may come after the start (cable first, card later).
     if (isRecord(p.idToken) && typeof p.idToken.idToken === 'string')
@@ -230,6 +240,7 @@ export class SessionsFeature implements ConnectorFeature {
     if (p.eventType === 'Ended') {
       const cost = this.end(
         ctx,
+        open,
         tx,
         at,
         typeof info.stoppedReason === 'string' ? info.stoppedReason : 'Local',
@@ -238,9 +249,9 @@ export class SessionsFeature implements ConnectorFeature {
       if (cost !== undefined) ctx.response.totalCost = cost;
       return;
     }
-    if (fresh) await this.endOverflow(ctx, tx);
+    if (fresh) this.endOverflow(ctx, open, tx);
     this.cost.costUpdate(ctx, tx);
-    await this.save(ctx.connection, tx);
+    await open.put(tx);
     this.publishState(ctx, tx);
   }
 
@@ -271,15 +282,15 @@ export class SessionsFeature implements ConnectorFeature {
    * messages in order, offline queues included, so the old one's end will never come. It is closed
    * with stopReason "Unknown" so the EVSE's state and the store stay true.
    */
-  private async endAbandoned(ctx: CallContext, tx: OpenTransaction): Promise<void> {
+  private endAbandoned(ctx: CallContext, open: ConnectionTransactions, tx: OpenTransaction): void {
     if (tx.evseId === undefined) return;
-    const old = await this.book.onEvse(tx.chargePointId, tx.evseId);
-    if (old && old.transactionId !== tx.transactionId) this.end(ctx, old, tx.start, 'Unknown', false);
+    const old = open.onEvse(tx.evseId);
+    if (old && old.transactionId !== tx.transactionId) this.end(ctx, open, old, tx.start, 'Unknown', false);
   }
 
   /** Past MAX_OPEN_TRANSACTIONS, the oldest open transactions are closed as abandoned ("Unknown"). */
-  private async endOverflow(ctx: CallContext, tx: OpenTransaction): Promise<void> {
-    const evicted = await this.book.beyond(tx.chargePointId, MAX_OPEN_TRANSACTIONS - 1, tx.transactionId);
+  private endOverflow(ctx: CallContext, open: ConnectionTransactions, tx: OpenTransaction): void {
+    const evicted = open.beyond(MAX_OPEN_TRANSACTIONS - 1, tx);
     if (evicted.length === 0) return;
     this.counters.evicted += evicted.length;
     this.warnings.warn(
@@ -287,12 +298,13 @@ export class SessionsFeature implements ConnectorFeature {
       { chargePointId: tx.chargePointId, max: MAX_OPEN_TRANSACTIONS },
       `more than ${MAX_OPEN_TRANSACTIONS} open transactions on one charge point: the oldest is closed as Unknown`,
     );
-    for (const old of evicted) this.end(ctx, old, tx.start, 'Unknown', false);
+    for (const old of evicted) this.end(ctx, open, old, tx.start, 'Unknown', false);
   }
 
   /** Publishes the session record, clears the EVSE's state; the record leaves the store once answered. */
   private end(
     ctx: CallContext,
+    open: ConnectionTransactions,
     tx: OpenTransaction,
     stop: string,
     reason: string,
@@ -324,41 +336,31 @@ export class SessionsFeature implements ConnectorFeature {
     // that leaves the transaction open rather than losing its session. Returned, so the next CALL
     // of this connection no longer finds it open (it would be ended, and published, twice).
     ctx.afterAnswer(() =>
-      this.forget(ctx.connection, tx).catch((err: unknown) =>
-        this.warnings.warn(
-          'transaction-not-removed',
-          { chargePointId: tx.chargePointId, err: String(err) },
-          'could not remove an ended transaction',
+      open
+        .remove(tx)
+        .catch((err: unknown) =>
+          this.warnings.warn(
+            'transaction-not-removed',
+            { chargePointId: tx.chargePointId, err: String(err) },
+            'could not remove an ended transaction',
+          ),
         ),
-      ),
     );
     return amount;
   }
 
-  private save(connection: ConnectionView, tx: OpenTransaction): Promise<void> {
-    this.viewsOf(connection).put(tx);
-    return this.book.put(tx);
-  }
-
-  private forget(connection: ConnectionView, tx: OpenTransaction): Promise<void> {
-    this.viewsOf(connection).remove(tx.transactionId);
-    return this.book.remove(tx);
-  }
-
-  /** Allocated when a connection's transactions are first tracked (idle charge points cost nothing). */
-  private viewsOf(connection: ConnectionView): OpenTransactionViews {
-    const existing = connection.facts.get(VIEWS_FACT);
-    if (existing instanceof OpenTransactionViews) return existing;
-    const views = new OpenTransactionViews();
-    connection.facts.set(VIEWS_FACT, views);
-    views.load(this.book, connection.chargePointId, (err) =>
-      this.warnings.warn(
-        'open-transactions-not-read',
-        { chargePointId: connection.chargePointId, err: String(err) },
-        'could not read the open transactions of a charge point for the status page',
-      ),
-    );
-    return views;
+  /**
+   * The connection's open transactions, read from the store when it first needs them (idle charge
+   * points cost nothing); after that no message reads the store.
+   */
+  private transactions(connection: ConnectionView): Promise<ConnectionTransactions> {
+    let kept = connection.facts.get(TRANSACTIONS_FACT);
+    if (!(kept instanceof ConnectionTransactions)) {
+      kept = new ConnectionTransactions(this.book, connection.chargePointId);
+      connection.facts.set(TRANSACTIONS_FACT, kept);
+    }
+    const transactions = kept as ConnectionTransactions;
+    return transactions.ready().then(() => transactions);
   }
 
   private publishState(ctx: CallContext, tx: OpenTransaction): void {

@@ -69,28 +69,13 @@ export class TransactionBook {
     this.state = state;
   }
 
-  async get(chargePointId: string, transactionId: string): Promise<OpenTransaction | undefined> {
-    const v = await this.state.getRecord(NAMESPACE, prefixOf(chargePointId) + transactionId);
-    return isOpenTransaction(v) ? v : undefined;
-  }
-
-  /** Every open transaction of a charge point. */
+  /**
+   * Every open transaction of a charge point: read when a connection starts tracking them and for
+   * a charge point that is not connected (a live one's are kept with its connection).
+   */
   async open(chargePointId: string): Promise<OpenTransaction[]> {
     const all = await this.state.listRecords(NAMESPACE, prefixOf(chargePointId));
     return [...all.values()].filter(isOpenTransaction);
-  }
-
-  /** The open transaction on an EVSE (1.6 connector), if any. */
-  async onEvse(chargePointId: string, evseId: number): Promise<OpenTransaction | undefined> {
-    return (await this.open(chargePointId)).find((t) => t.evseId === evseId);
-  }
-
-  /** Open transactions of a charge point beyond the `keep` most recent (`except` aside), oldest first. */
-  async beyond(chargePointId: string, keep: number, except: string): Promise<OpenTransaction[]> {
-    const others = (await this.open(chargePointId)).filter((t) => t.transactionId !== except);
-    if (others.length <= keep) return [];
-    others.sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
-    return others.slice(0, others.length - keep);
   }
 
   put(tx: OpenTransaction): Promise<void> {

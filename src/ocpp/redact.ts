@@ -40,9 +40,14 @@ export function redactString(value: string): string {
 /** Deeper than any OCPP payload; a frame nested further is shown as this marker below the bound. */
 const MAX_DEPTH = 32;
 
-/** `***123` for a long token, `***` for a short one: enough to tell cards apart, not to copy one. */
+/**
+ * `TAG1` → `***1`, `04A1B2C3D4E5F6` → `***********5F6`: the end of a card number is what an
+ * operator recognises on the card, and at most a quarter of it (≤ 4 characters) is shown. The one
+ * mask of the product: frame logs, the status page, telemetry and the state store's views.
+ */
 export function maskIdToken(token: string): string {
-  return token.length >= 8 ? REDACTED + token.slice(-3) : REDACTED;
+  const shown = Math.min(4, Math.floor(token.length / 4));
+  return '*'.repeat(token.length - shown) + token.slice(token.length - shown);
 }
 
 /** The frame text with credentials replaced; a frame that is not JSON is masked by pattern. */

@@ -293,7 +293,9 @@ export class SqliteDatabase {
     try {
       handle = new Database(path);
     } catch (err) {
-      throw new StorageError(`cannot open the database ${path}: ${messageOf(err)}`, { cause: err });
+      throw new StorageError(`cannot open the database ${path}: ${bindingProblem(err) ?? messageOf(err)}`, {
+        cause: err,
+      });
     }
     try {
       // The first statements read the header, so a file that is not SQLite fails here.
@@ -379,4 +381,23 @@ function checkHostable(path: string): void {
 
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * better-sqlite3 loads its native binding at the first `new Database()`. Missing (installed with
+ * `--ignore-scripts`, or the compile failed) or built for another Node.js, it throws a list of a
+ * dozen paths or a dlopen error: say what to do instead.
+ */
+function bindingProblem(err: unknown): string | undefined {
+  const message = messageOf(err);
+  const missing = message.includes('Could not locate the bindings file');
+  const foreign =
+    (err as { code?: unknown } | undefined)?.code === 'ERR_DLOPEN_FAILED' ||
+    message.includes('NODE_MODULE_VERSION');
+  if (!missing && !foreign) return undefined;
+  return (
+    `the SQLite binding (better-sqlite3) is ${missing ? 'not built' : `built for another Node.js than ${process.version}`}` +
+    ' — run `npm rebuild better-sqlite3` where the gateway is installed (it compiles with python3, make and a C++' +
+    ' compiler), or set "storage": {"type": "memory"}'
+  );
 }

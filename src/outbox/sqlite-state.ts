@@ -21,7 +21,8 @@ interface Statements {
   getMeta: Database.Statement<[string], unknown>;
   setMeta: Database.Statement<[string, number]>;
   getRecord: Database.Statement<[string, string], string>;
-  listRecords: Database.Statement<[string, string, string], { key: string; value: string }>;
+  listRecords: Database.Statement<[string, string, string, string, string], { key: string; value: string }>;
+  listRecordsFrom: Database.Statement<[string, string, string, string], { key: string; value: string }>;
   putRecord: Database.Statement<[string, string, string]>;
   deleteRecord: Database.Statement<[string, string]>;
 }
@@ -50,6 +51,19 @@ function deferred(): Deferred {
   // callers that await still see it.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+/**
+ * The smallest text above every text that starts with `prefix` (SQLite compares TEXT as UTF-8
+ * bytes, which is code point order): the prefix with its last code point incremented. Undefined
+ * for an empty prefix, or one ending in U+10FFFF, where no such bound is needed or cheap.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const last = prefix.codePointAt(prefix.length - 1 - (/[\udc00-\udfff]$/.test(prefix) ? 1 : 0));
+  if (prefix === '' || last === undefined || last >= 0x10ffff) return undefined;
+  const head = prefix.slice(0, prefix.length - (last > 0xffff ? 2 : 1));
+  // Skip the surrogate block: U+D800–U+DFFF are not characters SQLite stores.
+  return head + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
 }
 
 const recordSlot = (namespace: string, key: string): string => `${namespace}\u0000${key}`;
@@ -103,8 +117,15 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
         getRecord: handle
           .prepare<[string, string], string>('SELECT value FROM state WHERE namespace = ? AND key = ?')
           .pluck(),
+        // The range lets the (namespace, key) index find the prefix's rows instead of scanning the
+        // namespace (a reconnect storm reads one prefix per station); substr keeps it exact.
         listRecords: handle.prepare(
-          'SELECT key, value FROM state WHERE namespace = ? AND substr(key, 1, length(?)) = ? ORDER BY key',
+          'SELECT key, value FROM state WHERE namespace = ? AND key >= ? AND key < ? ' +
+            'AND substr(key, 1, length(?)) = ? ORDER BY key',
+        ),
+        listRecordsFrom: handle.prepare(
+          'SELECT key, value FROM state WHERE namespace = ? AND key >= ? ' +
+            'AND substr(key, 1, length(?)) = ? ORDER BY key',
         ),
         putRecord: handle.prepare(
           'INSERT INTO state (namespace, key, value) VALUES (?, ?, ?) ' +
@@ -171,9 +192,13 @@ export class SqliteStateStore implements StateStore, GroupCommitParticipant {
   listRecords(namespace: string, keyPrefix = ''): Promise<Map<string, unknown>> {
     try {
       const texts = new Map<string, string | null>();
-      for (const row of this.statements().listRecords.iterate(namespace, keyPrefix, keyPrefix)) {
-        texts.set(row.key, row.value);
-      }
+      const st = this.statements();
+      const upper = prefixUpperBound(keyPrefix);
+      const rows =
+        upper === undefined
+          ? st.listRecordsFrom.iterate(namespace, keyPrefix, keyPrefix, keyPrefix)
+          : st.listRecords.iterate(namespace, keyPrefix, upper, keyPrefix, keyPrefix);
+      for (const row of rows) texts.set(row.key, row.value);
       for (const queued of [this.inFlightRecords, this.pendingRecords]) {
         for (const w of queued.values()) {
           if (w.namespace === namespace && w.key.startsWith(keyPrefix)) texts.set(w.key, w.text);

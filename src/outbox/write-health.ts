@@ -1,22 +1,27 @@
 /**
  * Whether storage is taking writes, for /readyz: the outbox as the connector sees it, with the
  * outcome of the latest append remembered. A failed group commit (disk full, file gone read-only)
- * makes the gateway "not ready" until an append succeeds again.
+ * makes the gateway "not ready" until a write lands again: an append, or any commit of the outbox
+ * (the removals of a backlog draining to ThingsBoard) — so readiness comes back by itself, even
+ * when no charge point sends anything (a probe-gated load balancer would send none).
  */
+import { describeWriteFailure } from './write-failures.js';
 import type { NewRecord, Outbox, StoredRecord } from './types.js';
 
 export class WriteHealthOutbox implements Outbox {
   private readonly inner: Outbox;
   private lastOkAt = 0;
-  private failure: { message: string; at: number } | undefined;
+  private failure: { message: string; at: number; commits: number } | undefined;
 
   constructor(inner: Outbox) {
     this.inner = inner;
   }
 
-  /** Undefined while writes succeed; else the last failure's message. */
+  /** Undefined while writes succeed; else the last failure, in words. */
   get writeError(): string | undefined {
-    return this.failure !== undefined && this.failure.at >= this.lastOkAt ? this.failure.message : undefined;
+    const f = this.failure;
+    if (f === undefined || f.at < this.lastOkAt || this.inner.counters.commits > f.commits) return undefined;
+    return f.message;
   }
 
   /** Age of the oldest record held, seconds (0 when empty). */
@@ -44,7 +49,7 @@ export class WriteHealthOutbox implements Outbox {
         this.lastOkAt = Date.now();
       },
       (err: unknown) => {
-        this.failure = { message: err instanceof Error ? err.message : String(err), at: Date.now() };
+        this.failure = { message: inWords(err), at: Date.now(), commits: this.inner.counters.commits };
         throw err;
       },
     );
@@ -69,4 +74,11 @@ export class WriteHealthOutbox implements Outbox {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** `the disk is full (…): commit to … failed: …` — the cause in words first, then what failed. */
+function inWords(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error && err.cause !== undefined ? describeWriteFailure(err.cause) : undefined;
+  return cause === undefined || message.includes(cause) ? message : `${cause}: ${message}`;
 }

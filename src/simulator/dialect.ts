@@ -46,24 +46,33 @@ export interface StationContext {
   trigger(message: string, connectorId: number | undefined): boolean;
 }
 
+/** The Central System's answer to a boot: any status but Accepted means "boot again after interval". */
+export interface BootAnswer {
+  status: string;
+  /** Seconds: the heartbeat interval when Accepted, else the wait before the next boot (0: unspecified). */
+  interval: number;
+}
+
+/** Why a session ends; DeAuthorized: the Central System refused the idTag at the start. */
+export type StopReason = 'Local' | 'Remote' | 'Reboot' | 'DeAuthorized';
+
 export interface Dialect {
-  boot(ctx: StationContext, reason: 'PowerUp' | 'RemoteReset' | 'Triggered'): Promise<{ interval: number }>;
+  boot(ctx: StationContext, reason: 'PowerUp' | 'RemoteReset' | 'Triggered'): Promise<BootAnswer>;
   heartbeat(ctx: StationContext): Promise<void>;
   status(ctx: StationContext, connector: ConnectorState): Promise<void>;
   authorize(ctx: StationContext, idTag: string): Promise<boolean>;
-  /** Opens the transaction (connector.session is set, its meter started). */
-  startTransaction(ctx: StationContext, connector: ConnectorState, remote: boolean): Promise<void>;
+  /**
+   * Opens the transaction (connector.session is set, its meter started); false when the Central
+   * System's answer refuses the idTag (the station then ends it as DeAuthorized).
+   */
+  startTransaction(ctx: StationContext, connector: ConnectorState, remote: boolean): Promise<boolean>;
   meterValues(
     ctx: StationContext,
     connector: ConnectorState,
     sample: Sample,
     periodic: boolean,
   ): Promise<void>;
-  stopTransaction(
-    ctx: StationContext,
-    connector: ConnectorState,
-    reason: 'Local' | 'Remote' | 'Reboot',
-  ): Promise<void>;
+  stopTransaction(ctx: StationContext, connector: ConnectorState, reason: StopReason): Promise<void>;
   /** Registers the answers to the Central System's CALLs. */
   installHandlers(ctx: StationContext): void;
   /** Initial configuration keys / variables. */
@@ -71,6 +80,17 @@ export interface Dialect {
   /** The setting that holds the meter interval, seconds. */
   readonly meterIntervalSetting: string;
   readonly heartbeatSetting: string;
+}
+
+/** Whether an idTagInfo / idTokenInfo in an answer admits the token (absent: nothing refused). */
+export function admitted(info: unknown): boolean {
+  if (typeof info !== 'object' || info === null) return true;
+  return (info as { status?: unknown }).status === 'Accepted';
+}
+
+/** The idTag of a new local session: one of `--id-tags` when given, else a random card. */
+export function sessionIdTag(random: Random, idTags: readonly string[]): string {
+  return idTags.length > 0 ? random.pick(idTags) : newIdTag(random);
 }
 
 /** An RFID-card-like idTag: 8 bytes of hex, as many readers report them. */

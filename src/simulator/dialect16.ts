@@ -5,7 +5,7 @@
  * ChangeAvailability, UnlockConnector and ClearCache.
  */
 import type { Sample } from './meter.js';
-import type { ConnectorPhase, Dialect } from './dialect.js';
+import { admitted, type ConnectorPhase, type Dialect } from './dialect.js';
 
 const STATUS: Record<ConnectorPhase, string> = {
   available: 'Available',
@@ -73,8 +73,10 @@ export const OCPP16_DIALECT: Dialect = {
       chargePointSerialNumber: `SN-${ctx.id}`.slice(0, 25),
       firmwareVersion: '1.0.0',
     });
-    if (answer.status !== 'Accepted') throw new Error(`BootNotification ${String(answer.status)}`);
-    return { interval: typeof answer.interval === 'number' ? answer.interval : 300 };
+    return {
+      status: String(answer.status),
+      interval: typeof answer.interval === 'number' ? answer.interval : 300,
+    };
   },
 
   async heartbeat(ctx) {
@@ -98,7 +100,7 @@ export const OCPP16_DIALECT: Dialect = {
 
   async startTransaction(ctx, c) {
     const session = c.session;
-    if (!session) return;
+    if (!session) return false;
     const answer = await ctx.client.call('StartTransaction', {
       connectorId: c.id,
       idTag: session.idTag,
@@ -106,6 +108,8 @@ export const OCPP16_DIALECT: Dialect = {
       timestamp: iso(ctx.now()),
     });
     if (typeof answer.transactionId === 'number') session.transactionId = answer.transactionId;
+    // 1.6 §5.9: an idTag the Central System refuses ends the transaction (StopTransactionOnInvalidId).
+    return admitted(answer.idTagInfo);
   },
 
   async meterValues(ctx, c, sample, periodic) {
@@ -134,7 +138,7 @@ export const OCPP16_DIALECT: Dialect = {
       idTag: session.idTag,
       meterStop: Math.round(c.registerWh),
       timestamp: iso(ctx.now()),
-      reason: reason === 'Reboot' ? 'Reboot' : reason,
+      reason,
     });
   },
 

@@ -6,7 +6,7 @@
  * UnlockConnector. Settings are "Component.Variable" keys.
  */
 import type { Sample } from './meter.js';
-import type { ConnectorPhase, Dialect } from './dialect.js';
+import { admitted, type ConnectorPhase, type Dialect, type StopReason } from './dialect.js';
 
 const STATUS: Record<ConnectorPhase, string> = {
   available: 'Available',
@@ -20,6 +20,13 @@ const STATUS: Record<ConnectorPhase, string> = {
 const WRITE_ONLY = new Set(['SecurityCtrlr.BasicAuthPassword']);
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const TRIGGER_OF_STOP: Record<StopReason, string> = {
+  Local: 'StopAuthorized',
+  Remote: 'RemoteStop',
+  Reboot: 'ResetCommand',
+  DeAuthorized: 'Deauthorized',
+};
 
 function sampledValues(s: Sample, context: string): Record<string, unknown>[] {
   return [
@@ -69,8 +76,10 @@ export function ocpp2Dialect(model: string): Dialect {
           firmwareVersion: '1.0.0',
         },
       });
-      if (answer.status !== 'Accepted') throw new Error(`BootNotification ${String(answer.status)}`);
-      return { interval: typeof answer.interval === 'number' ? answer.interval : 300 };
+      return {
+        status: String(answer.status),
+        interval: typeof answer.interval === 'number' ? answer.interval : 300,
+      };
     },
 
     async heartbeat(ctx) {
@@ -94,9 +103,9 @@ export function ocpp2Dialect(model: string): Dialect {
 
     async startTransaction(ctx, c, remote) {
       const session = c.session;
-      if (!session) return;
+      if (!session) return false;
       const sample = session.meter.sample(ctx.now());
-      await ctx.client.call('TransactionEvent', {
+      const answer = await ctx.client.call('TransactionEvent', {
         eventType: 'Started',
         timestamp: iso(ctx.now()),
         triggerReason: remote ? 'RemoteStart' : 'Authorized',
@@ -110,6 +119,8 @@ export function ocpp2Dialect(model: string): Dialect {
         evse: { id: c.id, connectorId: 1 },
         meterValue: [{ timestamp: iso(ctx.now()), sampledValue: sampledValues(sample, 'Transaction.Begin') }],
       });
+      // 2.0.1 E05: a token the Central System does not accept ends the transaction (Deauthorized).
+      return admitted(answer.idTokenInfo);
     },
 
     async meterValues(ctx, c, sample, periodic) {
@@ -141,8 +152,7 @@ export function ocpp2Dialect(model: string): Dialect {
       await ctx.client.call('TransactionEvent', {
         eventType: 'Ended',
         timestamp: iso(ctx.now()),
-        triggerReason:
-          reason === 'Remote' ? 'RemoteStop' : reason === 'Reboot' ? 'ResetCommand' : 'StopAuthorized',
+        triggerReason: TRIGGER_OF_STOP[reason],
         seqNo: session.seqNo++,
         transactionInfo: {
           transactionId: String(session.transactionId),

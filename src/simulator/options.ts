@@ -18,6 +18,7 @@ export interface RawSimulateOptions {
   meterInterval: string;
   password?: string;
   token?: string;
+  idTags?: string;
   seed: string;
   progress: string;
 }
@@ -86,7 +87,23 @@ export function parseSimulateOptions(raw: RawSimulateOptions): Parsed {
     progressSeconds: number('progress', raw.progress, 0, false),
     ...(raw.password === undefined ? {} : { password: raw.password }),
     ...(raw.token === undefined ? {} : { authorization: raw.token }),
+    idTags: idTags(raw.idTags, problems),
   };
   if (options.connectors > 100) problems.push('--connectors: at most 100 per station');
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options };
+}
+
+/** `--id-tags A,B`: OCPP idTags are CiString20 (1.6); 2.x idTokens allow 36, 20 fits both. */
+function idTags(text: string | undefined, problems: string[]): string[] {
+  if (text === undefined) return [];
+  const tags = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (tags.length === 0 || tags.some((t) => t.length > 20 || !/^[\x21-\x7e]+$/.test(t))) {
+    problems.push(
+      `--id-tags: expected idTags separated by commas, each 1 to 20 printable characters, got ${JSON.stringify(text)}`,
+    );
+  }
+  return tags;
 }

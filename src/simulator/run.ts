@@ -32,6 +32,8 @@ export interface SimulationOptions {
   password?: string;
   /** Authorization header sent verbatim (e.g. "Bearer ACCESS_TOKEN"). */
   authorization?: string;
+  /** idTags local sessions use (one picked per session); empty: random cards. */
+  idTags: readonly string[];
   seed: number;
   /** Seconds between progress lines; 0 = none. */
   progressSeconds: number;
@@ -119,14 +121,21 @@ export class Simulation {
         idleSeconds: opts.idleSeconds,
         sessionSeconds: opts.sessionSeconds,
         meterIntervalSeconds: opts.meterIntervalSeconds,
+        idTags: opts.idTags,
         counters: this.counters,
         report: (event, detail) => this.logger.debug({ chargePointId: id, ...detail }, event),
       });
       this.stations.push(station);
       station.start().then(
-        () => {
+        (status) => {
           this.connected++;
-          this.logger.debug({ chargePointId: id }, 'station connected and booted');
+          if (status === 'Accepted') this.logger.debug({ chargePointId: id }, 'station connected and booted');
+          else {
+            this.logger.info(
+              { chargePointId: id, status },
+              `station connected, its boot answered ${status}: it boots again after the interval the Central System gave, or when asked to`,
+            );
+          }
         },
         (err: Error) => {
           this.refused++;

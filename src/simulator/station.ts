@@ -3,14 +3,31 @@
  * heartbeats, and on each connector runs charging sessions one after another (plug in, authorize,
  * start, meter values at the configured interval, stop, unplug), while answering what the Central
  * System sends. After a lost connection or a Reset it reconnects and boots again.
+ *
+ * Refusals are handled as a station must: a boot answered Pending or Rejected is repeated after
+ * the answer's interval (1.6 §4.2, 2.0.1 B02/B03), the station answering the Central System
+ * meanwhile, and a TriggerMessage BootNotification boots it at once; a refused Authorize leaves the
+ * connector free; a transaction whose idTag the start's answer refuses is ended as DeAuthorized.
  */
 import type { OcppVersion } from '../ocpp/versions.js';
 import { StationClient } from './client.js';
-import { newIdTag, type ConnectorState, type Dialect, type StationContext } from './dialect.js';
+import {
+  sessionIdTag,
+  type ConnectorState,
+  type Dialect,
+  type StationContext,
+  type StopReason,
+} from './dialect.js';
 import { SessionMeter, type Random } from './meter.js';
 
 export interface StationCounters {
   boots: number;
+  /** Boots answered Pending or Rejected (each is repeated after the answer's interval). */
+  bootsNotAccepted: number;
+  /** Local sessions not started: Authorize answered other than Accepted. */
+  authorizationsRefused: number;
+  /** Transactions ended at once because the start's answer refused the idTag. */
+  sessionsDeauthorized: number;
   sessionsStarted: number;
   sessionsCompleted: number;
   meterValues: number;
@@ -22,6 +39,9 @@ export interface StationCounters {
 export function newStationCounters(): StationCounters {
   return {
     boots: 0,
+    bootsNotAccepted: 0,
+    authorizationsRefused: 0,
+    sessionsDeauthorized: 0,
     sessionsStarted: 0,
     sessionsCompleted: 0,
     meterValues: 0,
@@ -44,12 +64,16 @@ export interface StationOptions {
   idleSeconds: readonly [number, number];
   sessionSeconds: readonly [number, number];
   meterIntervalSeconds: number;
+  /** idTags of local sessions (`--id-tags`); empty: random cards. */
+  idTags: readonly string[];
   counters: StationCounters;
   /** Called on notable events (connected, refused, …) for the run's log. */
   report(event: string, detail?: Record<string, unknown>): void;
 }
 
 const RECONNECT_MS: readonly [number, number] = [1000, 5000];
+/** Seconds before booting again when a Pending/Rejected answer gives no interval (0). */
+const DEFAULT_BOOT_RETRY_S = 30;
 
 export class Station implements StationContext {
   readonly id: string;
@@ -83,10 +107,13 @@ export class Station implements StationContext {
     return Date.now();
   }
 
-  /** Connects and boots; rejects when the Central System refuses the station. */
-  async start(): Promise<void> {
+  /**
+   * Connects and boots; resolves with the boot's status (not Accepted: the station boots again
+   * after the answer's interval), rejects when it cannot connect.
+   */
+  async start(): Promise<string> {
     await this.client.connect();
-    await this.bootAndRun('PowerUp');
+    return this.bootAndRun('PowerUp');
   }
 
   stop(): void {
@@ -136,7 +163,8 @@ export class Station implements StationContext {
     const run = (p: Promise<unknown>) => p.catch(() => this.opts.counters.failures++);
     switch (message) {
       case 'BootNotification':
-        setImmediate(() => void run(d.boot(this, 'Triggered')));
+        // Not yet Accepted (Pending): this is the Central System's way to let the station in.
+        setImmediate(() => void run(this.booted ? d.boot(this, 'Triggered') : this.bootAndRun('Triggered')));
         return true;
       case 'Heartbeat':
         setImmediate(() => void run(d.heartbeat(this)));
@@ -161,9 +189,22 @@ export class Station implements StationContext {
 
   // ---- life cycle ----
 
-  private async bootAndRun(reason: 'PowerUp' | 'RemoteReset'): Promise<void> {
+  private async bootAndRun(reason: 'PowerUp' | 'RemoteReset' | 'Triggered'): Promise<string> {
     const d = this.opts.dialect;
-    const { interval } = await d.boot(this, reason);
+    const { status, interval } = await d.boot(this, reason);
+    // A retry and a triggered boot may both be answered: the first Accepted one runs the station.
+    if (this.booted || this.stopped) return status;
+    if (status !== 'Accepted') {
+      this.opts.counters.bootsNotAccepted++;
+      const seconds = interval > 0 ? interval : DEFAULT_BOOT_RETRY_S;
+      this.opts.report(`boot ${status}: booting again in ${seconds} s`, { status, seconds });
+      this.schedule('boot', seconds * 1000, () => {
+        if (this.booted || !this.client.connected) return;
+        this.bootAndRun('PowerUp').catch(() => this.opts.counters.failures++);
+      });
+      return status;
+    }
+    this.clear('boot');
     this.booted = true;
     this.opts.counters.boots++;
     this.settings.set(d.heartbeatSetting, String(interval));
@@ -173,6 +214,7 @@ export class Station implements StationContext {
       if (!c.session) this.scheduleNextSession(c);
     }
     this.heartbeatLoop();
+    return status;
   }
 
   private heartbeatLoop(): void {
@@ -186,7 +228,8 @@ export class Station implements StationContext {
   private scheduleNextSession(c: ConnectorState): void {
     const [min, max] = this.opts.idleSeconds;
     this.schedule(`next:${c.id}`, this.random.between(min, max) * 1000, () => {
-      if (c.phase === 'available') void this.runSession(c, newIdTag(this.random), false);
+      if (c.phase === 'available')
+        void this.runSession(c, sessionIdTag(this.random, this.opts.idTags), false);
     });
   }
 
@@ -201,6 +244,7 @@ export class Station implements StationContext {
       c.phase = 'preparing';
       await d.status(this, c);
       if (!remote && !(await d.authorize(this, idTag))) {
+        this.opts.counters.authorizationsRefused++;
         c.phase = 'available';
         await d.status(this, c);
         this.scheduleNextSession(c);
@@ -214,8 +258,13 @@ export class Station implements StationContext {
         seqNo: 0,
         ...(remoteStartId === undefined ? {} : { remoteStartId }),
       };
-      await d.startTransaction(this, c, remote);
+      const authorized = await d.startTransaction(this, c, remote);
       this.opts.counters.sessionsStarted++;
+      if (!authorized) {
+        this.opts.counters.sessionsDeauthorized++;
+        await this.endSession(c, 'DeAuthorized');
+        return;
+      }
       c.phase = 'charging';
       await d.status(this, c);
       this.meterLoop(c);
@@ -248,7 +297,7 @@ export class Station implements StationContext {
     });
   }
 
-  private async endSession(c: ConnectorState, reason: 'Local' | 'Remote' | 'Reboot'): Promise<void> {
+  private async endSession(c: ConnectorState, reason: StopReason): Promise<void> {
     const session = c.session;
     if (!session) return;
     this.clear(`meter:${c.id}`);

@@ -101,26 +101,14 @@ export const SCRIPT = `(function () {
       return el('li', null, [c.name + ' \\u00b7 port ' + c.port + ' \\u00b7 ' + c.connections + ' connected' + (versions.length ? ' (' + versions.join(', ') + ')' : '')]);
     }));
   }
-  function renderCounters(status) {
+  function renderCounters(tables) {
     var grid = $('counters');
-    if (!grid) return;
-    function table(title, values) {
-      return el('table', { 'class': 'counters' }, [el('caption', null, [title])].concat(Object.keys(values).map(function (k) {
-        var v = values[k];
-        return el('tr', null, [el('th', null, [k]), el('td', null, [typeof v === 'object' ? JSON.stringify(v) : String(v)])]);
+    if (!grid || !tables) return;
+    replace(grid, tables.map(function (t) {
+      return el('table', { 'class': 'counters' }, [el('caption', null, [t.title])].concat(t.rows.map(function (r) {
+        return el('tr', null, [el('th', null, [r[0]]), el('td', null, [String(r[1])])]);
       })));
-    }
-    var parts = [];
-    status.connectors.forEach(function (c) {
-      var protocol = Object.assign({}, c.protocol, { framesIn: c.frames.in, framesOut: c.frames.out });
-      parts.push(table(c.name + ': handshakes', c.handshakes), table(c.name + ': protocol', protocol),
-        table(c.name + ': mapping', c.mapping), table(c.name + ': RPC', c.rpc),
-        table(c.name + ': security', c.security));
-    });
-    parts.push(table('outbox', status.outbox));
-    if (status.uploads) parts.push(table('log uploads', status.uploads));
-    parts.push(table('ThingsBoard', Object.assign({}, status.thingsboard.counters, { retried: status.thingsboard.publish.retried })));
-    replace(grid, parts);
+    }));
   }
   function matches(cp, filter) {
     if (!filter) return true;
@@ -201,7 +189,7 @@ export const SCRIPT = `(function () {
     renderHeader(data.status);
     renderLink(data.status);
     renderChargePoints(data);
-    renderCounters(data.status);
+    renderCounters(data.counters);
     body.setAttribute('data-updated', String(Date.now()));
   };
 })();

@@ -5,6 +5,7 @@
  * Links are relative, so the pages work behind a reverse proxy under any path prefix.
  */
 import type { ChargePointDetail, ChargePointView } from '../connector/views.js';
+import type { CounterTable } from './counters.js';
 import type { GatewayStatus } from './model.js';
 import type { OverviewSnapshot } from './snapshot.js';
 
@@ -113,26 +114,12 @@ function row(cp: ChargePointView): string {
 </tr>`;
 }
 
-function countersSection(status: GatewayStatus): string {
-  const table = (title: string, values: Record<string, unknown>) =>
-    `<table class="counters"><caption>${escapeHtml(title)}</caption>${Object.entries(values)
-      .map(
-        ([k, v]) =>
-          `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`,
-      )
-      .join('')}</table>`;
-  const parts = status.connectors.map(
-    (c) =>
-      table(`${c.name}: handshakes`, c.handshakes) +
-      table(`${c.name}: protocol`, { ...c.protocol, framesIn: c.frames.in, framesOut: c.frames.out }) +
-      table(`${c.name}: mapping`, c.mapping) +
-      table(`${c.name}: RPC`, { ...c.rpc }) +
-      table(`${c.name}: security`, c.security),
-  );
-  parts.push(table('outbox', status.outbox));
-  if (status.uploads) parts.push(table('log uploads', status.uploads));
-  parts.push(
-    table('ThingsBoard', { ...status.thingsboard.counters, retried: status.thingsboard.publish.retried }),
+function countersSection(tables: CounterTable[]): string {
+  const parts = tables.map(
+    (t) =>
+      `<table class="counters"><caption>${escapeHtml(t.title)}</caption>${t.rows
+        .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
+        .join('')}</table>`,
   );
   return `<section class="card wide"><h2>Counters</h2><div id="counters" class="grid">${parts.join('')}</div></section>`;
 }
@@ -144,7 +131,7 @@ function byVersion(counts: Record<string, number>): string {
 }
 
 export function renderOverview(snapshot: OverviewSnapshot): string {
-  const { status, chargePoints, total } = snapshot;
+  const { status, chargePoints, total, counters } = snapshot;
   const connectors = status.connectors
     .map(
       (c) =>
@@ -166,7 +153,7 @@ ${linkCard(status)}
 </table>
 <p id="empty" class="muted"${chargePoints.length === 0 ? '' : ' hidden'}>No charge point is connected.</p>
 </section>
-${countersSection(status)}
+${countersSection(counters)}
 </main>`;
   return layout({ title: 'tb-ocpp-gateway status', base: '', page: 'overview', body });
 }

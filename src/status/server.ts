@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { StatusServerConfig } from '../config/types.js';
+import { ErrorCodes, GatewayError } from '../errors.js';
 import { MAX_TRACE_MINUTES } from '../connector/views.js';
 import type { Logger } from '../log.js';
 import { STYLE, SCRIPT } from './assets.js';
@@ -218,7 +219,17 @@ export class StatusServer {
         if (typeof minutes !== 'number' || !(minutes >= 0 && minutes <= MAX_TRACE_MINUTES)) {
           return sendJson(res, 400, { error: `"minutes" must be a number from 0 to ${MAX_TRACE_MINUTES}` });
         }
-        const until = this.opts.source.trace(id, minutes);
+        let until: Date | undefined;
+        try {
+          until = this.opts.source.trace(id, minutes);
+        } catch (err) {
+          if (err instanceof GatewayError && err.code === ErrorCodes.TRACE_LIMIT) {
+            return sendJson(res, 429, { error: err.message });
+          }
+          // Inside a promise callback: answered here, never left as an unhandled rejection.
+          this.opts.logger.error({ err }, 'frame trace request failed');
+          return sendJson(res, 500, { error: 'internal error' });
+        }
         sendJson(res, 200, { chargePointId: id, tracedUntil: until?.toISOString() ?? null });
       },
       (err: Error) => sendJson(res, 413, { error: err.message }),

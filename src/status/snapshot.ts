@@ -3,6 +3,7 @@
  * charge points, sorted by id and capped (a page of ten thousand rows helps nobody; the JSON API
  * lists them all).
  */
+import { counterTables, type CounterTable } from './counters.js';
 import type { ChargePointView, GatewayStatus, StatusSource } from './model.js';
 
 /** Rows on the status page; the API's /api/chargepoints has no cap. */
@@ -13,6 +14,8 @@ export interface OverviewSnapshot {
   chargePoints: ChargePointView[];
   /** Live charge points in all (more than shown when over MAX_PAGE_ROWS). */
   total: number;
+  /** The counters of every stage, as the page shows them (built once for page and script). */
+  counters: CounterTable[];
 }
 
 export function byId(a: ChargePointView, b: ChargePointView): number {
@@ -21,5 +24,11 @@ export function byId(a: ChargePointView, b: ChargePointView): number {
 
 export function overviewSnapshot(source: StatusSource): OverviewSnapshot {
   const all = source.chargePoints().sort(byId);
-  return { status: source.status(), chargePoints: all.slice(0, MAX_PAGE_ROWS), total: all.length };
+  const status = source.status();
+  return {
+    status,
+    chargePoints: all.slice(0, MAX_PAGE_ROWS),
+    total: all.length,
+    counters: counterTables(status),
+  };
 }

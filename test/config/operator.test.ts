@@ -133,6 +133,15 @@ describe('extension (a Python converter class)', () => {
     ]);
   });
 
+  it('is warned about at the top level of ocpp.json too', () => {
+    const ocpp = { ...cp({}), extension: 'SiteConverter', extensionConfig: { a: 1 } };
+    expect(warnings(aGatewayJson(), ocpp)).toEqual([
+      expect.stringMatching(
+        /: extension "SiteConverter" is a Python converter class, which cannot run.*ignored/,
+      ),
+    ]);
+  });
+
   it('naming the built-in converter changes nothing and is not warned about', () => {
     expect(warnings(aGatewayJson(), cp({ extension: 'OcppUplinkConverter' }))).toEqual([]);
   });

@@ -3,11 +3,16 @@
  * attributes): a feature that throws there is counted and logged, summarised, and the features
  * after it still run; nothing is thrown to the caller.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import type { ChargePointConfig } from '../../src/config/types.js';
 import { EntryFeatures, FeatureFailures, runAfterAnswer } from '../../src/connector/feature-host.js';
 import type { ConnectionView, ConnectorFeature } from '../../src/connector/features.js';
+import { createCsmsFeatures } from '../../src/csms/index.js';
 import { LogSummary } from '../../src/log-summary.js';
+import { silentLogger } from '../../src/log.js';
+import { MemoryStateStore } from '../../src/outbox/memory.js';
+import { ConfigDir, aGatewayJson, anOcppJson } from '../config/fixtures.js';
 import { capturingLogger, manualClock } from '../outbox/helpers.js';
 
 function aConnection(): ConnectionView {
@@ -107,4 +112,58 @@ describe('feature failures outside a CALL', () => {
       warnings.close();
     },
   );
+});
+
+/**
+ * The hot path: a CALL no feature takes part in is answered synchronously up to the outbox
+ * (answering.ts). These are the real Central System features, built from real configurations.
+ */
+describe('which CALLs the Central System features take part in', () => {
+  const dir = new ConfigDir();
+  afterAll(() => dir.remove());
+
+  function entryFeatures(ocpp: Record<string, unknown>): EntryFeatures {
+    const config = loadConfig(dir.files(aGatewayJson(), ocpp), {}).connectors[0];
+    if (!config) throw new Error('no connector');
+    const entry = config.chargePoints[0];
+    if (!entry) throw new Error('no chargePoints entry');
+    const { all } = createCsmsFeatures({
+      config,
+      state: new MemoryStateStore(),
+      thingsboard: undefined,
+      logger: silentLogger(),
+      warnings: new LogSummary({ logger: silentLogger() }),
+      now: () => new Date(),
+    });
+    return new EntryFeatures(entry, all);
+  }
+
+  const hotPath = ['MeterValues', 'TransactionEvent', 'StatusNotification', 'Heartbeat', 'NotifyEvent'];
+
+  it('an ocpp.json without any Central System key: only DataTransfer (its answer) is theirs', () => {
+    const features = entryFeatures(anOcppJson());
+    expect(hotPath.filter((a) => features.involves(a))).toEqual([]);
+    expect(features.involves('DataTransfer')).toBe(true);
+    expect(features.vetoes).toBe(false);
+  });
+
+  it('authorization takes the CALLs that carry a token, never MeterValues or StatusNotification', () => {
+    const features = entryFeatures(anOcppJson({ authorization: { mode: 'list' } }));
+    expect(hotPath.filter((a) => features.involves(a))).toEqual(['TransactionEvent']);
+  });
+
+  it('sessions take the transaction messages; registration every CALL', () => {
+    const sessions = entryFeatures(
+      anOcppJson({ chargePoints: [{ idRegexpPattern: 'CP_1', sessions: true }] }),
+    );
+    expect(hotPath.filter((a) => sessions.involves(a))).toEqual([
+      'MeterValues',
+      'TransactionEvent',
+      'StatusNotification',
+    ]);
+    const pending = entryFeatures(
+      anOcppJson({ chargePoints: [{ idRegexpPattern: 'CP_1', registration: 'Pending' }] }),
+    );
+    expect(hotPath.filter((a) => pending.involves(a))).toEqual(hotPath);
+  });
 });

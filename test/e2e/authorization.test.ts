@@ -334,6 +334,12 @@ describe('authorization end to end', () => {
       await expect(cp16.call('Authorize', { idTag: 'TBCARD' })).resolves.toEqual({
         idTagInfo: { status: 'Invalid' },
       });
+      // The same list for a 2.0.1 station, at once.
+      const authorize201 = (idToken: string) =>
+        cp201.call('Authorize', { idToken: { idToken, type: 'ISO14443' } });
+      await expect(authorize201('NEWCARD')).resolves.toEqual({ idTokenInfo: { status: 'Accepted' } });
+      await expect(authorize201('VALID01')).resolves.toEqual({ idTokenInfo: { status: 'Blocked' } });
+      await expect(authorize201('TBCARD')).resolves.toEqual({ idTokenInfo: { status: 'Invalid' } });
     });
   });
 

@@ -50,6 +50,16 @@ describe('npm run demo', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(versions).toEqual(['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1']);
+      // Sessions start within seconds: the page shows open transactions.
+      let transactions = 0;
+      while (transactions === 0) {
+        if (Date.now() > deadline + 10_000) throw new Error('no open transaction on the status page');
+        const list = (await (await fetch(new URL('api/chargepoints', page))).json()) as {
+          chargePoints: { transactions: unknown[] }[];
+        };
+        transactions = list.chargePoints.reduce((n, c) => n + c.transactions.length, 0);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       expect(await exited).toBe(0);
       const summary = /received (\d+) telemetry and (\d+) attribute messages from (\d+) devices\s*$/.exec(
         out.trim(),

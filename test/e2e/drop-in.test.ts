@@ -154,6 +154,21 @@ describe('words at stop and at start', () => {
     }
   });
 
+  it('statusServer.enabled: false serves no HTTP at all', async () => {
+    const port = await freePort();
+    const gw = GatewayProcess.run(files(ocpp, { statusServer: { enabled: false } }), {
+      LOG_LEVEL: 'info',
+      TB_GW_STATUS_PORT: String(port),
+    });
+    try {
+      await gw.started();
+      expect(gw.logs.filter((l) => l.msg.startsWith('status server'))).toEqual([]);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('a taken status port costs the status page, not the gateway', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

@@ -2,8 +2,10 @@
  * The production paths, without a container engine (there is none on these machines):
  * - the Dockerfile is checked for what it must do, and the commands of its runtime stage run here
  *   as written (with /app = this checkout, already `npm ci`-ed and built as the build stage is,
- *   and /out = a temporary folder); the resulting tree starts and stops like the container would;
- * - the npm tarball installs into an empty folder without dev dependencies, and its bin works;
+ *   and /out = a temporary folder); the resulting tree starts with the image's ENTRYPOINT and CMD,
+ *   answers its HEALTHCHECK command, and stops like the container would;
+ * - the npm tarball installs into an empty folder without dev dependencies, its bin works, and the
+ *   gateway it installs runs (memory storage; sqlite without the compiled binding says what to do);
  * - `npm start` stops the gateway when npm gets SIGTERM (what `docker stop` and systemd send);
  * - the systemd unit has what it needs (and passes `systemd-analyze verify` where available).
  */
@@ -14,6 +16,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GatewayProcess } from '../helpers/gateway-process.js';
+import { listeningPort } from '../helpers/listening.js';
+import { aBootNotification, connectChargePoint } from '../helpers/ocpp.js';
 import { gatewayPids, parentOf } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
@@ -112,7 +116,8 @@ describe('Dockerfile', () => {
     expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
     expect(existsSync(join(out, 'node_modules', 'vitest'))).toBe(false);
 
-    // What the container runs: sqlite storage (the native binding loads), readiness, SIGTERM → exit 0.
+    // What the container runs, as it runs it: ENTRYPOINT + CMD in WORKDIR, on sqlite storage (the
+    // native binding loads), with the HEALTHCHECK command answering; SIGTERM → exit 0.
     writeFileSync(
       join(out, 'config', 'tb_gateway.json'),
       JSON.stringify({
@@ -122,7 +127,7 @@ describe('Dockerfile', () => {
           security: { accessToken: 'T' },
           shutdownGracePeriodSeconds: 0.2,
         },
-        storage: { type: 'sqlite', data_file_path: join(out, 'data', 'gateway.db') },
+        storage: { type: 'sqlite', data_file_path: './data/gateway.db' },
         connectors: [{ type: 'ocpp', name: 'OCPP', configuration: 'ocpp.json' }],
       }),
     );
@@ -131,26 +136,51 @@ describe('Dockerfile', () => {
     };
     ocpp.centralSystem.port = 0;
     writeFileSync(join(out, 'config', 'ocpp.json'), JSON.stringify(ocpp));
+    const entrypoint = JSON.parse(final.find((s) => s.keyword === 'ENTRYPOINT')?.args ?? '[]') as string[];
+    const cmd = JSON.parse(final.find((s) => s.keyword === 'CMD')?.args ?? '[]') as string[];
+    expect(entrypoint.slice(0, 2)).toEqual(['node', 'dist/cli.js']);
+    const healthcheck = JSON.parse(
+      /CMD (\[.*\])$/.exec(final.find((s) => s.keyword === 'HEALTHCHECK')?.args ?? '')?.[1] ?? '[]',
+    ) as string[];
+    expect(healthcheck[0]).toBe('node');
+    const probe = async (port: string) => {
+      try {
+        await exec(process.execPath, healthcheck.slice(1), {
+          cwd: out,
+          env: { ...process.env, TB_GW_STATUS_PORT: port },
+        });
+        return 0;
+      } catch (err) {
+        return (err as { code: number }).code;
+      }
+    };
     const gw = new GatewayProcess(
-      ['--config', join(out, 'config', 'tb_gateway.json')],
+      [...entrypoint.slice(2), ...cmd],
       { LOG_LEVEL: 'info' },
-      join(out, 'dist', 'cli.js'),
+      join(out, entrypoint[1] ?? ''),
+      out,
     );
+    let statusPort: string | undefined;
     try {
       await gw.started();
       const url = String((await gw.waitForLog((l) => l.msg.startsWith('status server listening'))).url);
+      statusPort = new URL(url).port;
       const ready = await fetch(new URL('readyz', url));
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ checks: { storageWritable: true, listening: true } });
+      expect(existsSync(join(out, 'data', 'gateway.db'))).toBe(true);
+      expect(await probe(statusPort)).toBe(0);
     } finally {
       gw.kill('SIGTERM');
       expect((await gw.exited).code).toBe(0);
     }
+    // Nothing answers any more: the HEALTHCHECK says so.
+    expect(await probe(statusPort ?? '')).toBe(1);
   }, 120_000);
 });
 
 describe('the npm package', () => {
-  it('installs from its tarball into an empty folder without dev dependencies; its bin works', async () => {
+  it('installs from its tarball into an empty folder without dev dependencies; its bin works and runs the gateway', async () => {
     const packs = temp();
     // dist/ is already built (npm test builds first): pack without running prepare again.
     await sh(`npm pack --ignore-scripts --silent --pack-destination ${JSON.stringify(packs)}`, ROOT);
@@ -165,7 +195,7 @@ describe('the npm package', () => {
     const app = temp();
     writeFileSync(join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
     // --ignore-scripts: the SQLite binding is not compiled here (90 s, and the Dockerfile test
-    // above starts a gateway on it); --version and check-config never load it.
+    // above starts a gateway on it); --version, check-config and memory storage never load it.
     await sh(`npm install --omit=dev --ignore-scripts ${JSON.stringify(join(packs, tarball ?? ''))}`, app);
     expect(existsSync(join(app, 'node_modules', 'typescript'))).toBe(false);
     expect(existsSync(join(app, 'node_modules', 'aedes'))).toBe(false);
@@ -180,6 +210,46 @@ describe('the npm package', () => {
     expect(check.stdout).toContain(
       'warn: the ThingsBoard access token is the placeholder "YOUR_GATEWAY_ACCESS_TOKEN"',
     );
+
+    // It runs: with memory storage (no native code needed) a charge point boots through it.
+    const config = join(app, 'tb_gateway.json');
+    writeFileSync(
+      join(app, 'ocpp.json'),
+      JSON.stringify({ centralSystem: { port: 0 }, chargePoints: [{ idRegexpPattern: 'CP_.*' }] }),
+    );
+    const gatewayJson = (storage: Record<string, unknown>) =>
+      JSON.stringify({
+        thingsboard: {
+          host: '127.0.0.1',
+          port: 1,
+          security: { accessToken: 'T' },
+          shutdownGracePeriodSeconds: 0.2,
+        },
+        storage,
+        connectors: [{ type: 'ocpp', name: 'Installed', configuration: 'ocpp.json' }],
+      });
+    writeFileSync(config, gatewayJson({ type: 'memory' }));
+    const cli = join(app, 'node_modules', pkg.name, 'dist', 'cli.js');
+    const gw = new GatewayProcess(['--config', config], { LOG_LEVEL: 'info' }, cli, app);
+    try {
+      await gw.started();
+      const cp = await connectChargePoint({
+        url: `ws://127.0.0.1:${await listeningPort(gw, 'Installed')}`,
+        identity: 'CP_1',
+      });
+      expect(await cp.call('BootNotification', aBootNotification())).toMatchObject({ status: 'Accepted' });
+      await cp.close({ code: 1000 });
+    } finally {
+      gw.kill('SIGTERM');
+      expect((await gw.exited).code).toBe(0);
+    }
+    // Installed without its scripts the SQLite binding is not compiled: sqlite storage says what to do.
+    writeFileSync(config, gatewayJson({ type: 'sqlite', data_file_path: './data/gateway.db' }));
+    const sqlite = new GatewayProcess(['--config', config], { LOG_LEVEL: 'info' }, cli, app);
+    expect((await sqlite.exited).code).toBe(2);
+    expect(sqlite.stderr).toContain('the SQLite binding (better-sqlite3) is not built');
+    expect(sqlite.stderr).toContain('npm rebuild better-sqlite3');
+    expect(sqlite.stderr).not.toContain('Could not locate the bindings file');
   }, 120_000);
 
   it('"prepare" skips the build without TypeScript (npm ci --omit=dev), instead of failing', async () => {

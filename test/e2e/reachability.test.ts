@@ -82,6 +82,32 @@ describe('reachability and 2.1 action directions', () => {
     expect(tb.fromGateway('v1/gateway/disconnect')).toContainEqual({ device: 'BOOT-1' });
   });
 
+  it('after a gateway restart (memory storage), silent stations are reachable by device name and by charge point id', async () => {
+    const named = await chargePoint('ID-2');
+    await named.call('BootNotification', aBootNotification());
+    const booted = await chargePoint('BOOT-2');
+    await booted.call('BootNotification', aBootNotification());
+    await tb.waitFor(() => tb.fromGateway('v1/gateway/connect').find((m) => m.device === 'Acme BOOT-2'));
+    await named.close({ force: true });
+    await booted.close({ force: true });
+    await h.restartGateway();
+    const seen = tb.messages.length;
+    // Both reconnect to the new process and send nothing: no BootNotification, no other CALL.
+    await chargePoint('ID-2');
+    await chargePoint('BOOT-2');
+    expect(await tb.rpc('site ID-2', 20, 'GetConfiguration', {})).toEqual({ result: CONFIG });
+    expect(await tb.rpc('ID-2', 21, 'GetConfiguration', {})).toEqual({ result: CONFIG });
+    // Nothing remembers the boot data of BOOT-2's name: until it boots it is its charge point id.
+    expect(await tb.rpc('BOOT-2', 22, 'GetConfiguration', {})).toEqual({ result: CONFIG });
+    const announced = await tb.waitFor(() => {
+      const connects = tb.messages.slice(seen).filter((m) => m.topic === 'v1/gateway/connect');
+      const devices = connects.map((m) => m.json.device);
+      return devices.includes('site ID-2') && devices.includes('BOOT-2') && connects.map((m) => m.json);
+    });
+    expect(announced).toContainEqual({ device: 'site ID-2', type: 'wallbox' });
+    expect(announced).toContainEqual({ device: 'BOOT-2', type: 'default' });
+  });
+
   describe('OCPP 2.1', () => {
     let cs: RawChargePoint;
     beforeAll(async () => {

@@ -215,6 +215,36 @@ describe('registration end to end', () => {
     });
   });
 
+  it('OCPP 2.0.1: ocppRegistration = Accepted pushed by ThingsBoard: TriggerMessage BootNotification, then Accepted', async () => {
+    const cs = await chargePoint('P201-2', 'ocpp2.0.1');
+    const triggers: unknown[] = [];
+    cs.handle('TriggerMessage', ({ params }) => (triggers.push(params), { status: 'Accepted' }));
+    await expect(cs.call('BootNotification', aBootNotification2())).resolves.toMatchObject({
+      status: 'Pending',
+    });
+    await expect(cs.call('StatusNotification', STATUS201())).rejects.toMatchObject({
+      rpcErrorCode: 'SecurityError',
+    });
+    await tb.sendAttributeUpdate('P201-2', { ocppRegistration: 'Accepted' });
+    await tb.waitFor(() => triggers.length > 0, 10_000, 'TriggerMessage');
+    expect(triggers).toEqual([{ requestedMessage: 'BootNotification' }]);
+    await expect(cs.call('BootNotification', aBootNotification2())).resolves.toMatchObject({
+      status: 'Accepted',
+      interval: 300,
+    });
+    await expect(cs.call('StatusNotification', STATUS201())).resolves.toEqual({});
+  });
+
+  it('a station of a Pending entry that never booted cannot skip registration by not booting', async () => {
+    const cp = await chargePoint('P16-2');
+    await expect(cp.call('StatusNotification', STATUS16())).rejects.toMatchObject({
+      rpcErrorCode: 'SecurityError',
+    });
+    await expect(cp.call('BootNotification', aBootNotification())).resolves.toMatchObject({
+      status: 'Pending',
+    });
+  });
+
   describe('Rejected', () => {
     it('a Rejected station is announced, refused, and gets no RPC', async () => {
       const cp = await chargePoint('R16-1');

@@ -32,6 +32,13 @@ const OCPP = {
       tariff: { currency: 'EUR', pricePerKWh: 0.5, costUpdatedInterval: 1 },
     },
     {
+      idRegexpPattern: 'S21-.*',
+      deviceNameExpression: '${ChargePointId}',
+      deviceTypeExpression: 'station',
+      sessions: true,
+      tariff: { currency: 'EUR', pricePerKWh: 0.3, pricePerSession: 0.5, costUpdatedInterval: 0 },
+    },
+    {
       idRegexpPattern: 'A201-.*',
       deviceNameExpression: '${ChargePointId}',
       deviceTypeExpression: 'station',
@@ -160,9 +167,9 @@ describe('sessions end to end', () => {
     await cp.close({ force: true });
     await h.restartGateway();
     cp = await chargePoint('S16-1'); // reconnects without booting
+    // Without a transactionId: the open transaction of connector 1, as the store kept it.
     await cp.call('MeterValues', {
       connectorId: 1,
-      transactionId: start.transactionId,
       meterValue: [energy16('6000', '11', minutes(t0, 20))],
     });
     await cp.call('StatusNotification', {
@@ -321,7 +328,10 @@ describe('sessions end to end', () => {
     await cs.close({ force: true });
     cs = await chargePoint('S201-1', 'ocpp2.0.1');
     handleCost(cs);
-    await cs.call('TransactionEvent', event2('Updated', 2, minutes(t0, 5), info('Charging'), 10));
+    // I03: totalCost only in the answer to the Ended event; an Updated one gets none.
+    await expect(
+      cs.call('TransactionEvent', event2('Updated', 2, minutes(t0, 5), info('Charging'), 10)),
+    ).resolves.toEqual({});
     // I03.FR: the final cost in the answer to the Ended event: 12 kWh × 0.50 €.
     await expect(
       cs.call(
@@ -341,6 +351,53 @@ describe('sessions end to end', () => {
       energyWh: 12000,
       stopReason: 'Local',
       cost: 6,
+      currency: 'EUR',
+    });
+  });
+
+  it('OCPP 2.1: totalCost on the Ended event and the session record, as in 2.0.1', async () => {
+    const t0 = Date.now() - 20 * 60_000;
+    const cs = await RawChargePoint.open(`${h.urls.OCPP!}/S21-1`, ['ocpp2.1']);
+    raws.push(cs);
+    const send = async (id: string, action: string, payload: Record<string, unknown>) => {
+      cs.send(JSON.stringify([2, id, action, payload]));
+      return cs.answerTo(id);
+    };
+    await send('b', 'BootNotification', {
+      reason: 'PowerUp',
+      chargingStation: { model: 'M', vendorName: 'V' },
+    });
+    const info = { transactionId: 'TX-21' };
+    expect(
+      await send(
+        's',
+        'TransactionEvent',
+        event2('Started', 0, minutes(t0, 0), info, 1, {
+          evse: { id: 1, connectorId: 1 },
+          idToken: { idToken: 'CARD21', type: 'ISO14443' },
+        }),
+      ),
+    ).toEqual([3, 's', { idTokenInfo: { status: 'Accepted' } }]);
+    // 10 kWh × 0.30 € + 0.50 € per session.
+    expect(
+      await send(
+        'e',
+        'TransactionEvent',
+        event2('Ended', 1, minutes(t0, 20), { ...info, stoppedReason: 'Local' }, 11),
+      ),
+    ).toEqual([3, 'e', { totalCost: 3.5 }]);
+    const ended = await tb.waitFor(() => telemetry('S21-1').find((t) => t.values.session !== undefined));
+    expect(ended.values.session).toEqual({
+      transactionId: 'TX-21',
+      idToken: '*****1',
+      evseId: 1,
+      connectorId: 1,
+      start: minutes(t0, 0),
+      stop: minutes(t0, 20),
+      durationSeconds: 1200,
+      energyWh: 10000,
+      stopReason: 'Local',
+      cost: 3.5,
       currency: 'EUR',
     });
   });

@@ -15,6 +15,7 @@ const series = (filter: string) =>
     ['energy', 'Energy.Active.Import.Register'],
     ['power', 'Power.Active.Import'],
     ['voltage', 'Voltage'],
+    ['current', 'Current.Import'],
     ['soc', 'SoC'],
   ].map(([key, m]) => ({ messageTypeFilter: filter, key, value: byMeasurand(m as string) }));
 
@@ -169,13 +170,12 @@ describe('simulate', () => {
   });
 
   it.each(VERSIONS)('OCPP $ocpp: meter values reach ThingsBoard with plausible readings', ({ prefix }) => {
-    const points = new Map<string, { energy: number; power: number; soc: number; voltage: number }[]>();
+    type Reading = { energy: number; power: number; soc: number; voltage: number; current: number };
+    const points = new Map<string, Reading[]>();
     for (const m of h.tb.fromGateway('v1/gateway/telemetry')) {
       for (const [device, entries] of Object.entries(m)) {
         if (!device.startsWith(prefix)) continue;
-        for (const e of entries as {
-          values: { energy: number; power: number; soc: number; voltage: number };
-        }[]) {
+        for (const e of entries as { values: Reading }[]) {
           points.set(device, [...(points.get(device) ?? []), e.values]);
         }
       }
@@ -186,6 +186,14 @@ describe('simulate', () => {
         expect(Number(v.voltage)).toBeGreaterThan(200);
         expect(Number(v.soc)).toBeLessThanOrEqual(100);
         expect(Number(v.power)).toBeGreaterThanOrEqual(0);
+        expect(Number(v.energy)).toBeGreaterThan(0);
+        // Current per phase follows power and voltage, on one phase or three.
+        const current = Number(v.current);
+        const perPhase = Number(v.power) / Number(v.voltage);
+        expect(
+          [1, 3].some((phases) => Math.abs(current * phases - perPhase) <= 0.05 * perPhase + 0.2),
+          JSON.stringify(v),
+        ).toBe(true);
       }
     }
   });
@@ -261,7 +269,8 @@ describe('simulate', () => {
     }
     const authorize = frames.filter((l) => l.action === 'Authorize' && l.direction === 'in');
     expect(authorize.length).toBeGreaterThan(0);
-    for (const l of authorize) expect(String(l.frame)).toMatch(/"(idTag|idToken)":"\*\*\*[0-9A-F]{3}"/);
+    // A simulated card is 16 hex digits: 12 masked, the last 4 shown (the product's one mask).
+    for (const l of authorize) expect(String(l.frame)).toMatch(/"(idTag|idToken)":"\*{12}[0-9A-F]{4}"/);
     expect(h.gateway.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
 });

@@ -208,6 +208,17 @@ describe('status server', () => {
       errorCode: 'PropertyConstraintViolation',
       reason: expect.stringContaining('unknown property "unexpected"'),
     });
+    // A disconnect carries its close code, reason and OCPP version.
+    raw.ws.close(4001, 'going away for a test');
+    const closed = await h.gateway.waitForLog(
+      (l) => l.msg === 'charge point disconnected' && l.chargePointId === 'site/RAW_1',
+    );
+    expect(closed).toMatchObject({
+      level: 30,
+      ocppVersion: 'ocpp1.6',
+      closeCode: 4001,
+      closeReason: 'going away for a test',
+    });
   });
 
   it('serves /metrics in the Prometheus text format from the same counters', async () => {
@@ -220,7 +231,8 @@ describe('status server', () => {
       return (sample(t, 'ocpp_gateway_publish_latency_seconds_count') ?? 0) > 0 && t;
     }, 'an acknowledged publish in the latency histogram');
     const series: [string, number][] = [
-      ['ocpp_gateway_connections{connector="Site",version="ocpp1.6"}', 2],
+      // CP_16 (RAW_1 disconnected above).
+      ['ocpp_gateway_connections{connector="Site",version="ocpp1.6"}', 1],
       ['ocpp_gateway_connections{connector="Site",version="ocpp2.0.1"}', 1],
       ['ocpp_gateway_handshakes_total{connector="Site",result="unknown_id"}', 1],
       [
@@ -242,8 +254,19 @@ describe('status server', () => {
       ['ocpp_gateway_thingsboard_connected', 1],
     ];
     for (const [name, value] of series) expect(sample(text, name), name).toBe(value);
-    // The charge point never answers GetConfiguration (ocpp-rpc has no handler): a CALLERROR outcome.
+    // The charge point never answers GetConfiguration (ocpp-rpc has no handler): a CALLERROR outcome,
+    // logged at info with the action and the reason.
     expect(sample(text, 'ocpp_gateway_rpc_total{connector="Site",outcome="call_error"}')).toBe(1);
+    expect(
+      h.gateway.logs.find(
+        (l) => l.msg === 'charge point answered with an error' && l.chargePointId === 'site/CP_16',
+      ),
+    ).toMatchObject({
+      level: 30,
+      ocppVersion: 'ocpp1.6',
+      action: 'GetConfiguration',
+      errorCode: 'NotImplemented',
+    });
     expect(sample(text, 'ocpp_gateway_outbox_records')).toBeGreaterThanOrEqual(0);
     expect(text).toMatch(/^ocpp_gateway_publish_latency_seconds_bucket\{le="0.005"\} \d+$/m);
     expect(text).toMatch(/^ocpp_gateway_publish_latency_seconds_bucket\{le="\+Inf"\} \d+$/m);
@@ -251,6 +274,24 @@ describe('status server', () => {
     expect(text).toContain('# TYPE ocpp_gateway_publish_latency_seconds histogram');
     expect(sample(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
+  });
+
+  it("logs a charge point's CALLERROR cut to 255 characters, a password it quotes masked", async () => {
+    const raw = await RawChargePoint.open(`${ws}/site/RAW_2`, ['ocpp1.6']);
+    raws.push(raw);
+    const answered = h.tb.rpc('site/RAW_2', 77, 'Reset', { type: 'Soft' });
+    const [, id] = await raw.nextCall();
+    const description = `upload to ftp://user:s3cretpw@files.example/ failed ${'x'.repeat(100_000)}`;
+    raw.send(JSON.stringify([4, id, 'InternalError', description, {}]));
+    expect(await answered).toHaveProperty('error');
+    const line = await h.gateway.waitForLog(
+      (l) => l.msg === 'charge point answered with an error' && l.chargePointId === 'site/RAW_2',
+    );
+    expect(line).toMatchObject({ level: 30, action: 'Reset', errorCode: 'InternalError' });
+    expect(String(line.reason)).toMatch(/^upload to ftp:\/\/user:\*\*\*@files\.example\/ failed x+$/);
+    expect(String(line.reason).length).toBeLessThanOrEqual(255);
+    expect(h.gateway.stdout).not.toContain('s3cretpw');
+    await raw.shut();
   });
 
   it("logs a charge point's frames at info while an operator traces it (JSON requests only)", async () => {
@@ -276,6 +317,27 @@ describe('status server', () => {
     );
     expect(traced).toMatchObject({ ocppVersion: 'ocpp2.0.1', direction: 'in', action: 'Heartbeat' });
     expect(await json('api/chargepoints/site%2FCP_201')).toMatchObject({ tracedUntil: expect.any(String) });
+  });
+
+  it('traces at most 256 charge points at once: one more is refused until one stops', async () => {
+    const trace = (chargePointId: string, minutes = 5) =>
+      fetch(new URL('api/trace', base), {
+        method: 'POST',
+        headers: { authorization: CREDENTIALS, 'content-type': 'application/json' },
+        body: JSON.stringify({ chargePointId, minutes }),
+      });
+    // site/CP_201 is traced already (above).
+    for (let i = 1; i <= 255; i++) expect((await trace(`ghost/${i}`)).status).toBe(200);
+    const refused = await trace('ghost/256');
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({
+      error: '256 charge points are traced already: stop one (minutes 0) or wait until one ends',
+    });
+    // Prolonging one that is traced is fine; stopping one makes room.
+    expect((await trace('ghost/7', 10)).status).toBe(200);
+    expect((await trace('ghost/1', 0)).status).toBe(200);
+    expect((await trace('ghost/256')).status).toBe(200);
+    for (let i = 2; i <= 256; i++) await trace(`ghost/${i}`, 0);
   });
 
   it('streams overview snapshots as Server-Sent Events', async () => {

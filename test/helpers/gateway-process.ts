@@ -46,8 +46,9 @@ export class GatewayProcess {
   private readonly child: ChildProcess;
 
   /** `cli`: another build of the CLI (an installed package, a container's runtime tree). */
-  constructor(args: string[], env: Record<string, string> = {}, cli = CLI) {
+  constructor(args: string[], env: Record<string, string> = {}, cli = CLI, cwd?: string) {
     this.child = spawn(process.execPath, [cli, ...args], {
+      ...(cwd === undefined ? {} : { cwd }),
       // The status server listens on a free port, so parallel gateways never race for its default.
       env: { ...process.env, LOG_LEVEL: 'debug', TB_GW_STATUS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -94,7 +94,7 @@ describe('redactFrameText', () => {
     expect(shown).toContain('ISO14443');
     expect(shown).toContain('tx-1');
     expect(redactFrameText(call('Authorize', { idTag: 'SECRETCARD123' }))).toBe(
-      call('Authorize', { idTag: '***123' }),
+      call('Authorize', { idTag: '**********123' }),
     );
   });
 
@@ -164,8 +164,10 @@ describe('redactFrameText', () => {
     expect(redactFrameText(hostile)).toBe(hostile);
   });
 
-  it('maskIdToken hides short tokens entirely', () => {
-    expect(maskIdToken('1234')).toBe(REDACTED);
-    expect(maskIdToken('12345678')).toBe('***678');
+  it('maskIdToken shows at most a quarter of a token, never more than 4 characters', () => {
+    expect(maskIdToken('123')).toBe('***');
+    expect(maskIdToken('1234')).toBe('***4');
+    expect(maskIdToken('12345678')).toBe('******78');
+    expect(maskIdToken('04A1B2C3D4E5F6A7B8C9')).toBe('****************B8C9');
   });
 });

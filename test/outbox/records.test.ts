@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStateStore } from '../../src/outbox/memory.js';
 import { SqliteDatabase, SqliteStateStore } from '../../src/outbox/sqlite.js';
+import { prefixUpperBound } from '../../src/outbox/sqlite-state.js';
 import type { StateStore } from '../../src/outbox/types.js';
 import { tempDirs } from './helpers.js';
 
@@ -107,23 +107,58 @@ describe('SqliteStateStore records', () => {
   });
 
   it('tells the writer when its commit fails, and the failed write is not visible', async () => {
-    const file = join(dirs.make(), 'gateway.db');
-    const store = sqliteStore(file);
+    const logger = silentLogger();
+    // A database capped at 64 KiB: a 256 KiB record cannot be committed (SQLITE_FULL).
+    const database = new SqliteDatabase({
+      dataFilePath: join(dirs.make(), 'gateway.db'),
+      logger,
+      maxDatabaseSizeBytes: 65_536,
+    });
+    const store = new SqliteStateStore({ database, logger });
+    toClose.push(store);
     await store.open();
     await store.putRecord('ns', 'kept', 1);
-    // Another connection holds the write lock: the group commit fails with SQLITE_BUSY.
-    const other = new Database(file);
-    other.pragma('busy_timeout = 0');
-    other.exec('BEGIN IMMEDIATE');
-    try {
-      await expect(store.putRecord('ns', 'lost', 2)).rejects.toThrow(/commit to .* failed/);
-    } finally {
-      other.exec('ROLLBACK');
-      other.close();
-    }
+    await expect(store.putRecord('ns', 'lost', 'x'.repeat(262_144))).rejects.toThrow(/commit to .* failed/);
     expect(await store.getRecord('ns', 'lost')).toBeUndefined();
     expect(await store.getRecord('ns', 'kept')).toBe(1);
     await store.putRecord('ns', 'after', 3);
     expect(await store.getRecord('ns', 'after')).toBe(3);
+  });
+});
+
+describe('prefix bounds of SQLite record listing', () => {
+  it.each([
+    ['CP-1/', 'CP-10'],
+    ['a', 'b'],
+    ['é', 'ê'],
+    ['x\u{1F600}', 'x\u{1F601}'],
+    ['\uD7FF', '\uE000'],
+  ])('every text starting with %j sorts below %j', (prefix, upper) => {
+    expect(prefixUpperBound(prefix)).toBe(upper);
+  });
+
+  it('has no bound for an empty prefix or one ending in the last code point', () => {
+    expect(prefixUpperBound('')).toBeUndefined();
+    expect(prefixUpperBound('a\u{10FFFF}')).toBeUndefined();
+  });
+
+  it('lists exactly the keys with the prefix, also next to keys that sort right after it', async () => {
+    const file = join(dirs.make(), 'gateway.db');
+    const store = sqliteStore(file);
+    await store.open();
+    const keys = ['CP-1', 'CP-1/1', 'CP-1/\u{10FFFF}', 'CP-10/1', 'CP-1\u0000', 'CP-2/1', 'CP-0/9'];
+    for (const key of keys) await store.putRecord('transactions', key, key);
+    await store.close();
+    // Reopened: the rows come from the table (through the range), not from the queued writes.
+    const again = sqliteStore(file);
+    await again.open();
+    expect([...(await again.listRecords('transactions', 'CP-1/')).keys()]).toEqual([
+      'CP-1/1',
+      'CP-1/\u{10FFFF}',
+    ]);
+    expect([...(await again.listRecords('transactions', 'CP-1')).keys()]).toEqual(
+      ['CP-1', 'CP-1/1', 'CP-1/\u{10FFFF}', 'CP-10/1', 'CP-1\u0000'].sort(),
+    );
+    expect((await again.listRecords('transactions')).size).toBe(keys.length);
   });
 });

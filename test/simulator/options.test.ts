@@ -37,6 +37,14 @@ describe('parseSimulateOptions', () => {
     expect(parseSimulateOptions(raw({ ocpp }))).toMatchObject({ ok: true, options: { version } });
   });
 
+  it('reads --id-tags as a list (none: random cards)', () => {
+    expect(parseSimulateOptions(raw({ idTags: 'GOOD0001, BLOCKED01,' }))).toMatchObject({
+      ok: true,
+      options: { idTags: ['GOOD0001', 'BLOCKED01'] },
+    });
+    expect(parseSimulateOptions(raw())).toMatchObject({ ok: true, options: { idTags: [] } });
+  });
+
   it('reads ranges and a single number as a range', () => {
     expect(parseSimulateOptions(raw({ idle: '5', session: '30-90' }))).toMatchObject({
       ok: true,
@@ -54,6 +62,9 @@ describe('parseSimulateOptions', () => {
     [{ duration: '-1' }, '--duration'],
     [{ idle: '40-10' }, '--idle'],
     [{ connectors: '1000' }, '--connectors'],
+    [{ idTags: ' , ' }, '--id-tags'],
+    [{ idTags: 'A'.repeat(21) }, '--id-tags'],
+    [{ idTags: 'GOOD 1' }, '--id-tags'],
   ] as [Partial<RawSimulateOptions>, string][])('%j is refused naming %s', (bad, option) => {
     const parsed = parseSimulateOptions(raw(bad));
     expect(parsed.ok).toBe(false);
