@@ -4,7 +4,7 @@
  * the first `[` on. Format: `<date time,ms> - |LEVEL|<thread> [file] - module func - line - message`.
  * Ours: `2026-11-23 10:00:00,123 - |INFO|<main> [OCPP Connector] - connector - 0 - charge point connected {"chargePointId":"CP_1"}`.
  */
-import { redactString } from '../ocpp/redact.js';
+import { maskIdToken, redactString } from '../ocpp/redact.js';
 
 /** pino level numbers ↔ Python level names (RemoteLoggingLevel, logLevel of a connector). */
 export const PYTHON_LEVELS: Readonly<Record<string, number>> = {
@@ -98,9 +98,9 @@ export class LiteralSecrets {
 }
 
 function maskIdTokenText(value: string): string {
-  // Already masked (`***123`) or hashed (`sha256:…`) where it was logged: kept.
-  if (value.startsWith('***') || value.startsWith('sha256:')) return value;
-  return value.length >= 8 ? `***${value.slice(-3)}` : '***';
+  // Already masked (`********1234`) or hashed (`sha256:…`) where it was logged: kept.
+  if (value.startsWith('*') || value.startsWith('sha256:')) return value;
+  return maskIdToken(value);
 }
 
 /**
