@@ -87,6 +87,9 @@ const STORAGE_SHAPE = {
   messages_ttl_in_days: z.number().min(0).default(7),
   // Ours: a cap on the SQLite file (MB, fractions allowed); unset = as large as the disk allows.
   max_database_size_mb: z.number().min(0.0625).optional(),
+  // Ours: below this much free disk new records are refused so that the outbox can still drain
+  // (see outbox/space-guard.ts); 0 = no such bound.
+  min_free_disk_space_mb: z.number().min(0).default(16),
 };
 
 const CONNECTOR_SHAPE = {
@@ -212,6 +215,7 @@ function readStorage(raw: unknown, file: string, ctx: GatewayFileContext): Stora
     ...(storage.max_database_size_mb === undefined
       ? {}
       : { maxDatabaseSizeBytes: Math.floor(storage.max_database_size_mb * 1024 * 1024) }),
+    minFreeDiskBytes: Math.floor(storage.min_free_disk_space_mb * 1024 * 1024),
   };
 }
 

@@ -46,6 +46,8 @@ export type StorageConfig =
       messagesTtlInDays: number;
       /** storage.max_database_size_mb in bytes; past it writes fail as on a full disk. */
       maxDatabaseSizeBytes?: number;
+      /** storage.min_free_disk_space_mb in bytes (0 = none): below it new records are refused. */
+      minFreeDiskBytes: number;
     };
 
 /**

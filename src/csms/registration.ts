@@ -224,7 +224,12 @@ export class RegistrationFeature implements ConnectorFeature {
       { chargePointId, device, registration: removed ? 'removed' : value },
       'registration decided in ThingsBoard',
     );
-    if (value === 'Accepted' && connection?.entry.registration !== undefined) void this.approve(connection);
+    if (value === 'Accepted' && connection?.entry.registration !== undefined) {
+      // Started by a ThingsBoard push: a rejection here would be unhandled, which ends the process.
+      this.approve(connection).catch((err: unknown) =>
+        this.logger.error({ chargePointId, err }, 'approving a charge point failed'),
+      );
+    }
   }
 
   private async approve(connection: ConnectionView): Promise<void> {

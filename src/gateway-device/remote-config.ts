@@ -277,8 +277,11 @@ export class RemoteConfigurator {
     }
     const doc = (await readDoc(this.file)) ?? {};
     const current = isRecord(doc[section]) ? doc[section] : {};
-    // Keys from ThingsBoard: copied as own properties ("__proto__" is a key like any other).
-    const received = Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'ts'));
+    // fromEntries defines keys: a "__proto__" from ThingsBoard stays a key (and is then reported
+    // as unknown) instead of replacing the prototype, through which reads below would then go.
+    const received: Record<string, unknown> = Object.fromEntries(
+      Object.entries(value).filter(([k]) => k !== 'ts'),
+    );
     if (section === 'thingsboard' && isRecord(received.statistics)) {
       // The Python gateway folds its custom command list into what it publishes.
       const statistics = { ...received.statistics };

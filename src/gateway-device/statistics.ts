@@ -200,7 +200,8 @@ export class GatewayStatistics {
     }
     const d = this.deltas.take(flat);
     const d2 = await disk();
-    // Keyed by connector names, which ThingsBoard's gateway page may choose ("__proto__" too).
+    // Keyed by connector names, which remote configuration from ThingsBoard can choose: null
+    // prototypes, so that a connector named "__proto__" keeps its figures.
     const connectorsStats = Object.create(null) as Record<string, Counts>;
     const ocppConnectors = Object.create(null) as Record<string, Record<string, unknown>>;
     const byVersion: Counts = {};

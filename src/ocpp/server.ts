@@ -26,6 +26,7 @@ import {
   type PeerAddress,
   type ServerCounters,
 } from './handshake.js';
+import { RefusalLog } from './refusal-log.js';
 import { ChargePointSession, type CallHandler, type ProtocolCounters } from './session.js';
 import type { FrameTap } from './tap.js';
 import type { ValidatorSet } from './validator.js';
@@ -80,9 +81,12 @@ export class CentralSystemServer<Route> {
   private readonly admissions = new WeakMap<IncomingMessage, Admission>();
   private readonly awaitingPong = new Set<WebSocket>();
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Refused handshakes: the first per reason in full, a flood summarised (see refusal-log.ts). */
+  private readonly refusals: RefusalLog;
 
   constructor(opts: CentralSystemServerOptions<Route>) {
     this.opts = opts;
+    this.refusals = new RefusalLog(opts.logger);
     this.admissionQueue = new AdmissionQueue(opts.maxPendingAdmissions, opts.admissionTimeoutMs);
     const { connection } = opts.config;
     this.https = connection.type === 'tls' ? createHttpsServer(tlsServerOptions(connection)) : undefined;
@@ -91,10 +95,10 @@ export class CentralSystemServer<Route> {
       this.http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
         this.counters.rejectedTls++;
         // The handshake failed before any HTTP request, so the charge point id is not known yet.
-        opts.logger.warn(
-          { remoteAddress: socket.remoteAddress, reason: err.code ?? err.message },
-          'connection refused: TLS handshake failed',
-        );
+        this.refusals.refused('tls', {
+          remoteAddress: socket.remoteAddress,
+          reason: err.code ?? err.message,
+        });
       });
     }
     this.http.on('request', (_req, res) => {
@@ -153,6 +157,8 @@ export class CentralSystemServer<Route> {
     this.http.closeAllConnections?.();
     await serverClosed;
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // What was only counted is reported: a stop must not hide a flood of refusals.
+    this.refusals.close();
   }
 
   get connectionCount(): number {
@@ -209,47 +215,59 @@ export class CentralSystemServer<Route> {
   private handshake(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { logger, config } = this.opts;
     socket.on('error', (err) => logger.debug({ err }, 'handshake socket error'));
+    const remoteAddress = req.socket.remoteAddress ?? '';
     const id = chargePointIdFromUrl(req.url);
     if (id !== undefined && id.length > config.maxChargePointIdLength) {
       // Checked before any pattern sees it: ids are attacker-chosen (see README, Security and limits).
       this.counters.rejectedBadRequest++;
-      logger.warn(
-        { chargePointId: id.slice(0, 64) + '…', length: id.length, reason: 'charge point id too long' },
-        `charge point refused: its id is longer than maxChargePointIdLength (${config.maxChargePointIdLength})`,
-      );
+      this.refusals.refused('id-too-long', {
+        chargePointId: id.slice(0, 64) + '…',
+        length: id.length,
+        maxChargePointIdLength: config.maxChargePointIdLength,
+        remoteAddress,
+        reason: 'charge point id too long',
+      });
       return refuse(socket, 400, 'Bad Request');
     }
     if (!id) {
       this.counters.rejectedNotFound++;
-      logger.warn(
-        { url: req.url, reason: 'no charge point id in the URL' },
-        'charge point refused: no charge point id in the URL',
-      );
+      this.refusals.refused('no-id', {
+        url: String(req.url).slice(0, 256),
+        remoteAddress,
+        reason: 'no charge point id in the URL',
+      });
       return refuse(socket, 404, 'Not Found');
     }
-    const peer = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    const peer = { address: remoteAddress, port: req.socket.remotePort ?? 0 };
     const route = this.opts.resolveChargePoint(id, peer);
     if (route instanceof HandshakeRefusal) {
       this.counters.rejectedAddress++;
-      logger.warn(
-        { chargePointId: id, remoteAddress: peer.address, remotePort: peer.port, reason: route.reason },
-        'charge point refused: its address does not match the chargePoints entry',
-      );
+      this.refusals.refused('address', {
+        chargePointId: id,
+        remoteAddress,
+        remotePort: peer.port,
+        reason: route.reason,
+      });
       return refuse(socket, 404, 'Not Found');
     }
     if (route === undefined) {
       this.counters.rejectedNotFound++;
-      logger.warn(
-        { chargePointId: id, reason: 'no chargePoints entry matches the id' },
-        'charge point refused: no chargePoints entry matches its id',
-      );
+      this.refusals.refused('not-found', {
+        chargePointId: id,
+        remoteAddress,
+        reason: 'no chargePoints entry matches the id',
+      });
       return refuse(socket, 404, 'Not Found');
     }
     const profile = securityProfileOf(socket, config.connection, id);
     if (!profile.ok) {
       this.counters.rejectedAuth++;
       const { reason, certificateCn } = profile;
-      logger.warn({ chargePointId: id, certificateCn, reason }, profile.message);
+      this.refusals.refused(
+        'client-certificate',
+        { chargePointId: id, remoteAddress, certificateCn, reason },
+        profile.message,
+      );
       return refuse(socket, 401, 'Unauthorized');
     }
     const { securityProfile } = profile;
@@ -296,7 +314,7 @@ export class CentralSystemServer<Route> {
 
   private refuseBusy(socket: Duplex, id: string, reason: string): void {
     this.counters.rejectedBusy++;
-    this.opts.logger.warn({ chargePointId: id, reason }, 'charge point refused: the Central System is busy');
+    this.refusals.refused('busy', { chargePointId: id, remoteAddress: socketAddress(socket), reason });
     refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '10' });
   }
 
@@ -310,31 +328,38 @@ export class CentralSystemServer<Route> {
     handshake: HandshakeInfo,
   ): void {
     const { logger, config } = this.opts;
+    const remoteAddress = handshake.peer.address;
     if (!auth.ok && auth.ambiguous) {
       this.counters.rejectedBadRequest++;
-      logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: ambiguous credentials');
+      this.refusals.refused('ambiguous', { chargePointId: id, remoteAddress, reason: auth.reason });
       return refuse(socket, 400, 'Bad Request');
     }
     if (!auth.ok) {
       this.counters[auth.downgrade ? 'rejectedDowngrade' : 'rejectedAuth']++;
-      logger.warn({ chargePointId: id, reason: auth.reason }, 'charge point refused: authentication failed');
+      this.refusals.refused(auth.downgrade ? 'downgrade' : 'auth', {
+        chargePointId: id,
+        remoteAddress,
+        reason: auth.reason,
+      });
       return refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': challengeHeader(config.security) });
     }
     const offered = offeredProtocols(req);
     let version = VERSION_PREFERENCE.find((v) => config.ocppVersions.includes(v) && offered.has(v));
     if (offered.size === 0 && config.ocppVersions.includes('ocpp1.6')) {
       version = 'ocpp1.6';
-      logger.warn({ chargePointId: id }, 'charge point offered no subprotocol: serving it as ocpp1.6');
+      this.refusals.refused('no-subprotocol', { chargePointId: id, remoteAddress });
     }
     this.admissions.set(req, { version: offered.size === 0 ? undefined : version });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (!version) {
         // OCPP-J 1.6 §3.2 / 2.0.1 part 4 §3.2: complete the handshake without a subprotocol, then close.
         this.counters.rejectedVersion++;
-        logger.warn(
-          { chargePointId: id, offered: [...offered], reason: 'no OCPP version in common' },
-          'charge point refused: no OCPP version in common (handshake completed without subprotocol, then closed)',
-        );
+        this.refusals.refused('version', {
+          chargePointId: id,
+          remoteAddress,
+          offered: [...offered].slice(0, 8),
+          reason: 'no OCPP version in common',
+        });
         ws.close(1002, 'no common OCPP version');
         return;
       }
@@ -380,4 +405,8 @@ export class CentralSystemServer<Route> {
     // Counted once set up: a failure above is a handshakeError instead, never both.
     this.counters.accepted++;
   }
+}
+
+function socketAddress(socket: Duplex): string {
+  return (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '';
 }

@@ -7,6 +7,7 @@
  * (the outgoing queue) is allocated only when used.
  */
 import type { WebSocket } from 'ws';
+import { GatewayError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../json-depth.js';
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
@@ -641,7 +642,12 @@ export class ChargePointSession {
       this.sendError(id, err.kind, err.message, err.details, action);
       return;
     }
-    this.opts.logger.error({ chargePointId: this.id, action, err }, 'handling a charge point call failed');
+    // Summarised per error code: while storage fails, every data message of every charge point
+    // fails alike, and a line each would flood the log (and fill the disk that is already full).
+    const kind = err instanceof GatewayError ? `call-failed-${err.code}` : 'call-failed';
+    const fields = { chargePointId: this.id, action, err };
+    if (this.opts.warnings) this.opts.warnings.error(kind, fields, 'handling a charge point call failed');
+    else this.opts.logger.error(fields, 'handling a charge point call failed');
     this.sendError(id, 'InternalError', 'the Central System could not process the call', {}, action);
   }
 

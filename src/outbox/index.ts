@@ -34,6 +34,7 @@ export function createStorage(config: StorageConfig, logger: Logger): Storage {
         ...(config.maxDatabaseSizeBytes === undefined
           ? {}
           : { maxDatabaseSizeBytes: config.maxDatabaseSizeBytes }),
+        minFreeDiskBytes: config.minFreeDiskBytes,
       });
       return {
         outbox: new SqliteOutbox({

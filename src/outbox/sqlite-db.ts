@@ -1,8 +1,11 @@
-import { mkdirSync, statfsSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { SpaceGuard } from './space-guard.js';
+import { SCHEMA_SQL } from './sqlite-schema.js';
+import { checkHostable } from './sqlite-path.js';
 import { WriteFailures } from './write-failures.js';
 
 /**
@@ -28,6 +31,11 @@ export interface SqliteDatabaseOptions {
    * full disk. Undefined = as large as the disk allows.
    */
   maxDatabaseSizeBytes?: number;
+  /**
+   * storage.min_free_disk_space_mb in bytes: below it new outbox records are refused so that the
+   * outbox can still drain (see space-guard.ts). Undefined or 0 = no such bound.
+   */
+  minFreeDiskBytes?: number;
 }
 
 /**
@@ -35,21 +43,8 @@ export interface SqliteDatabaseOptions {
  * size for ever, space a nearly full disk needs back); it is about the auto-checkpoint threshold.
  */
 const JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
-
-/** statfs magic numbers of Linux pseudo file systems, where no database can live. */
-const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
-  [0x9fa0, 'procfs'],
-  [0x62656572, 'sysfs'],
-  [0x1cd1, 'devpts'],
-  [0x64626720, 'debugfs'],
-  [0x74726163, 'tracefs'],
-  [0x73636673, 'securityfs'],
-  [0x27e0eb, 'cgroupfs'],
-  [0x63677270, 'cgroup2fs'],
-  [0xcafe4a11, 'bpffs'],
-  [0x6165676c, 'pstorefs'],
-  [0x62656570, 'configfs'],
-]);
+/** Size of the write that checks, while writes fail, whether they work again: more than a page. */
+const PROBE_BYTES = 8192;
 
 /** One user of the group commit (the outbox, the state store): queues writes, then takes part in a commit. */
 export interface GroupCommitParticipant {
@@ -60,34 +55,11 @@ export interface GroupCommitParticipant {
   committed(): void;
   /** The transaction rolled back; what was taken is not in the database. */
   rolledBack(error: StorageError): void;
+  /** Whether what is queued would grow the database (new outbox records, not removals). */
+  hasGrowth?(): boolean;
+  /** The disk is nearly full: what would grow the database is refused with `error`, the rest stays. */
+  refuseGrowth?(error: StorageError): void;
 }
-
-export const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind TEXT NOT NULL,
-  device TEXT NOT NULL,
-  body TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS devices (
-  charge_point_id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  type TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value
-);
-CREATE TABLE IF NOT EXISTS state (
-  namespace TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
-`;
-// AUTOINCREMENT (not a plain rowid alias) because ids must never be reused, even after the outbox
-// was emptied: a publisher holding an old id as its cursor would otherwise skip new records.
 
 /**
  * The one database file shared by SqliteOutbox and SqliteStateStore, and its group commit: their
@@ -110,6 +82,10 @@ export class SqliteDatabase {
   private flushAgain = false;
   private commitCount = 0;
   private readonly maxDatabaseSizeBytes: number | undefined;
+  private readonly minFreeDiskBytes: number;
+  private guard: SpaceGuard | undefined;
+  /** The space guard's latest verdict (checked at each commit with new records, and every retry). */
+  private shortage: string | undefined;
   private readonly failures: WriteFailures;
 
   constructor(opts: SqliteDatabaseOptions) {
@@ -119,11 +95,21 @@ export class SqliteDatabase {
     this.maxBatch = opts.maxBatch ?? 512;
     this.commitIntervalMs = opts.commitIntervalMs ?? 2;
     this.maxDatabaseSizeBytes = opts.maxDatabaseSizeBytes;
+    this.minFreeDiskBytes = opts.minFreeDiskBytes ?? 0;
     this.failures = new WriteFailures({
       logger: opts.logger,
       dataFilePath: opts.dataFilePath,
       retry: () => this.recover(),
     });
+  }
+
+  /**
+   * Why writes fail now, in words (new records refused for want of disk, or commits failing);
+   * undefined once a commit landed again, or the check every 5 s while failing found room.
+   */
+  get writeProblem(): string | undefined {
+    if (!this.failures.failing) return undefined;
+    return this.shortage ?? this.failures.lastReason;
   }
 
   /** Commits that failed (disk full, I/O error) since start. */
@@ -140,6 +126,7 @@ export class SqliteDatabase {
   acquire(participant: GroupCommitParticipant): Database.Database {
     if (this.handle === undefined) {
       this.handle = this.openHandle();
+      this.guard = this.spaceGuard(this.handle);
       this.commitAll = this.handle.transaction((participants: GroupCommitParticipant[]) => {
         for (const p of participants) p.write();
       });
@@ -158,6 +145,7 @@ export class SqliteDatabase {
     const handle = this.handle;
     this.handle = undefined;
     this.commitAll = undefined;
+    this.guard = undefined;
     this.cancelTimer();
     this.failures.close();
     try {
@@ -200,21 +188,19 @@ export class SqliteDatabase {
         this.cancelTimer();
         this.pendingWrites = 0;
         if (this.commitAll === undefined) return;
+        this.refuseGrowthIfShort();
         const active = this.participants.filter((p) => p.takePending());
         if (active.length === 0) continue;
         let failure: StorageError | undefined;
         try {
           this.commitAll(active);
           this.commitCount++;
-          this.failures.commitSucceeded();
+          this.noteSuccess();
         } catch (err) {
           failure = new StorageError(`commit to ${this.dataFilePath} failed: ${messageOf(err)}`, {
             cause: err,
           });
-          // Summarised: on a full disk every commit fails, and a line each would fill what is left.
-          const first = !this.failures.failing;
-          this.failures.commitFailed(err);
-          if (first) this.giveSpaceBack();
+          this.noteFailure(err);
         }
         for (const p of active) {
           if (failure === undefined) p.committed();
@@ -258,11 +244,72 @@ export class SqliteDatabase {
     }
   }
 
-  /** While writes fail: give space back, then retry what is pending. */
+  /**
+   * While writes fail: give space back, retry what is pending, and with nothing pending try one
+   * small write, so that the gateway says writes work again without waiting for new data.
+   */
   private recover(): void {
-    if (this.handle === undefined) return;
+    const handle = this.handle;
+    if (handle === undefined) return;
     this.giveSpaceBack();
     this.flush();
+    if (!this.failures.failing || this.participants.some((p) => p.hasGrowth?.() === true)) return;
+    // While space is short the answer is known without writing (and the WAL stays empty).
+    if (this.checkSpace() !== undefined) return;
+    try {
+      // A write that needs a new page, as a record would (an update in place could succeed on a
+      // database that has no room for one), then shrunk again.
+      handle
+        .prepare(
+          "INSERT INTO meta (key, value) VALUES ('write_check', zeroblob(?)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .run(PROBE_BYTES);
+      handle.prepare("UPDATE meta SET value = ? WHERE key = 'write_check'").run(new Date().toISOString());
+      this.noteSuccess();
+    } catch (err) {
+      this.logger.debug({ err, dataFilePath: this.dataFilePath }, 'sqlite write check failed');
+    }
+  }
+
+  /** A commit failed (or new records were refused for want of space). */
+  private noteFailure(err: unknown): void {
+    // Summarised: on a full disk every commit fails, and a line each would fill what is left.
+    const first = !this.failures.failing;
+    this.failures.commitFailed(err);
+    if (first) this.giveSpaceBack();
+  }
+
+  /** A commit succeeded; writes work again unless space is still short for new records. */
+  private noteSuccess(): void {
+    if (!this.failures.failing) return;
+    if (this.checkSpace() !== undefined) return;
+    this.failures.commitSucceeded();
+  }
+
+  /** Before a commit: on a nearly full disk, new records are refused and the rest goes on. */
+  private refuseGrowthIfShort(): void {
+    if (this.guard === undefined || !this.participants.some((p) => p.hasGrowth?.() === true)) return;
+    const reason = this.checkSpace();
+    if (reason === undefined) return;
+    const error = new StorageError(`not stored in ${this.dataFilePath}: ${reason}`);
+    for (const p of this.participants) p.refuseGrowth?.(error);
+    this.noteFailure(error);
+  }
+
+  private checkSpace(): string | undefined {
+    this.shortage = this.guard?.shortage();
+    return this.shortage;
+  }
+
+  private spaceGuard(handle: Database.Database): SpaceGuard | undefined {
+    if (this.minFreeDiskBytes <= 0) return undefined;
+    const pageSize = handle.pragma('page_size', { simple: true }) as number;
+    const freePages = handle.prepare<[], number>('PRAGMA freelist_count').pluck();
+    return new SpaceGuard({
+      folder: dirname(this.dataFilePath),
+      minFreeBytes: this.minFreeDiskBytes,
+      freeInDatabase: () => (freePages.get() ?? 0) * pageSize,
+    });
   }
 
   private requireHandle(): Database.Database {
@@ -330,52 +377,6 @@ export class SqliteDatabase {
       if (err instanceof StorageError) throw err;
       throw new StorageError(`cannot use the database ${path}: ${messageOf(err)}`, { cause: err });
     }
-  }
-}
-
-/**
- * Refuses, before SQLite touches it, a path that cannot hold a database: an existing path that is
- * not a regular file (a device, a FIFO, a folder — SQLite may block on it or fail obscurely) or a
- * folder on a pseudo file system such as /proc or /sys.
- */
-function checkHostable(path: string): void {
-  let kind: string | undefined;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) {
-      kind = st.isDirectory()
-        ? 'a folder'
-        : st.isFIFO()
-          ? 'a FIFO'
-          : st.isCharacterDevice() || st.isBlockDevice()
-            ? 'a device'
-            : st.isSocket()
-              ? 'a socket'
-              : 'not a regular file';
-    }
-  } catch {
-    // Does not exist yet (SQLite creates it), or cannot be looked at: opening it will say why.
-  }
-  if (kind !== undefined) {
-    throw new StorageError(
-      `cannot use the database ${path}: it is ${kind}; storage.data_file_path must name a regular file (or one to create)`,
-    );
-  }
-  for (let folder = dirname(path); ; folder = dirname(folder)) {
-    let type: number;
-    try {
-      type = statfsSync(folder).type;
-    } catch {
-      if (dirname(folder) === folder) return;
-      continue; // a folder still to be created: look at its parent
-    }
-    const fileSystem = PSEUDO_FILE_SYSTEMS.get(type);
-    if (fileSystem !== undefined) {
-      throw new StorageError(
-        `cannot use the database ${path}: ${folder} is on ${fileSystem}, which cannot hold files; choose a folder on a disk for storage.data_file_path`,
-      );
-    }
-    return;
   }
 }
 

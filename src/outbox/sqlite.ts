@@ -254,6 +254,24 @@ export class SqliteOutbox implements Outbox, GroupCommitParticipant {
     if (f.records.length > 0) this.notifyListeners();
   }
 
+  writeProblem(): string | undefined {
+    return this.db.writeProblem;
+  }
+
+  hasGrowth(): boolean {
+    return this.pendingRecords.length > 0;
+  }
+
+  refuseGrowth(error: StorageError): void {
+    if (this.pendingRecords.length === 0) return;
+    // Never stored, so never acknowledged: each charge point gets InternalError and sends again.
+    const done = this.pendingDone;
+    this.pendingRecords = [];
+    this.pendingDone = undefined;
+    this.counters.failedCommits++;
+    done?.reject(error);
+  }
+
   rolledBack(error: StorageError): void {
     const f = this.inFlight as InFlight;
     this.inFlight = undefined;

@@ -41,6 +41,12 @@ export function emptyOutboxCounters(): OutboxCounters {
 }
 
 export interface Outbox {
+  /**
+   * Why writes fail now, in words (sqlite: a commit failed and none landed since, or new records
+   * are refused for want of disk, see outbox/space-guard.ts); undefined while they work. Only
+   * stores that can fail to write have it.
+   */
+  writeProblem?(): string | undefined;
   /** Opens the store (creating the database and its folder); throws StorageError when it cannot. */
   open(): Promise<void>;
   /**

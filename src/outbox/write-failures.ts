@@ -31,6 +31,8 @@ export function describeWriteFailure(err: unknown): string {
 export class WriteFailures {
   /** Commits that failed since start. */
   failed = 0;
+  /** The latest failure in words (describeWriteFailure). */
+  lastReason: string | undefined;
   private readonly opts: WriteFailuresOptions;
   private readonly now: () => number;
   private readonly summary: LogSummary;
@@ -52,6 +54,7 @@ export class WriteFailures {
   commitFailed(err: unknown): void {
     this.failed++;
     this.failedInRow++;
+    this.lastReason = describeWriteFailure(err);
     this.failingSince ??= this.now();
     this.summary.error(
       'commit-failed',

@@ -3,7 +3,8 @@
  * outcome of the latest append remembered. A failed group commit (disk full, file gone read-only)
  * makes the gateway "not ready" until a write lands again: an append, or any commit of the outbox
  * (the removals of a backlog draining to ThingsBoard) — so readiness comes back by itself, even
- * when no charge point sends anything (a probe-gated load balancer would send none).
+ * when no charge point sends anything (a probe-gated load balancer would send none). A store that
+ * keeps its own account (SQLite: `writeProblem`) is asked instead.
  */
 import { describeWriteFailure } from './write-failures.js';
 import type { NewRecord, Outbox, StoredRecord } from './types.js';
@@ -19,6 +20,9 @@ export class WriteHealthOutbox implements Outbox {
 
   /** Undefined while writes succeed; else the last failure, in words. */
   get writeError(): string | undefined {
+    // The store's own account where it has one: it also knows of new records refused for want of
+    // disk while removals still commit, and checks every few seconds whether writes work again.
+    if (this.inner.writeProblem) return this.inner.writeProblem();
     const f = this.failure;
     if (f === undefined || f.at < this.lastOkAt || this.inner.counters.commits > f.commits) return undefined;
     return f.message;

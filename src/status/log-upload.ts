@@ -203,13 +203,18 @@ export function createLogUploadHandler<C = undefined>(opts: LogUploadOptions<C>)
     counters.stored++;
     counters.bytesStored += bytes;
     opts.logger.info({ file: segments.join('/'), bytes }, 'log uploaded');
-    opts.onUploaded?.({
-      path: target,
-      folder: segments.length === 2 ? segments[0] : undefined,
-      file: segments[segments.length - 1] ?? '',
-      bytes,
-      ...(grant ? { context: grant.context } : {}),
-    });
+    try {
+      opts.onUploaded?.({
+        path: target,
+        folder: segments.length === 2 ? segments[0] : undefined,
+        file: segments[segments.length - 1] ?? '',
+        bytes,
+        ...(grant ? { context: grant.context } : {}),
+      });
+    } catch (err) {
+      // The file is stored; a failing report must not become an unhandled rejection (fatal).
+      opts.logger.error({ err, file: segments.join('/') }, 'reporting a log upload failed');
+    }
     answer(res, 201, 'stored');
   }
 }

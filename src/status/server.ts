@@ -149,6 +149,9 @@ export class StatusServer {
         return sendJson(res, 200, { total: all.length, chargePoints: all });
       }
       case '/api/events': {
+        // A HEAD stream would never send its headers (Node writes no body for HEAD) and hold a
+        // place among the streams for as long as the client waits: headers only, then done.
+        if (method === 'HEAD') return send(res, 200, 'text/event-stream', '');
         const id = url.searchParams.get('chargePoint') ?? undefined;
         if (!this.events.open(req, res, id)) send(res, 503, 'text/plain', 'too many open status pages\n');
         return;

@@ -118,6 +118,7 @@ describe('the seed document', () => {
       maxRecordsCount: 1_000_000,
       maxReadRecordsCount: 1000,
       messagesTtlInDays: 7,
+      minFreeDiskBytes: 16 * 1024 * 1024,
     });
     expect(onlyConnector(config)).toMatchObject({
       name: 'OCPP Connector',
@@ -187,13 +188,20 @@ describe('defaults', () => {
       maxRecordsCount: 1_000_000,
       maxReadRecordsCount: 1000,
       messagesTtlInDays: 7,
+      minFreeDiskBytes: 16 * 1024 * 1024,
     });
-    const storage = { type: 'file', data_file_path: '/var/lib/gw/data.db', messages_ttl_in_days: 0 };
+    const storage = {
+      type: 'file',
+      data_file_path: '/var/lib/gw/data.db',
+      messages_ttl_in_days: 0,
+      min_free_disk_space_mb: 0.5,
+    };
     const file = loadConfig(dir.files(aGatewayJson({ storage })), {});
     expect(file.storage).toMatchObject({
       type: 'sqlite',
       dataFilePath: '/var/lib/gw/data.db',
       messagesTtlInDays: 0,
+      minFreeDiskBytes: 512 * 1024,
     });
     expect(file.notices).toContainEqual({
       level: 'warn',

@@ -5,10 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ChargePointConfig } from '../../src/config/types.js';
 import type { ConnectionView } from '../../src/connector/features.js';
-import { RegistrationFeature } from '../../src/csms/registration.js';
+import { REGISTRATION_ATTRIBUTE, RegistrationFeature } from '../../src/csms/registration.js';
 import { silentLogger } from '../../src/log.js';
 import { OcppError } from '../../src/ocpp/errors.js';
 import { MemoryStateStore } from '../../src/outbox/memory.js';
+import { capturingLogger } from '../outbox/helpers.js';
 
 function aPendingConnection(): ConnectionView {
   return {
@@ -76,5 +77,23 @@ describe('registration: what a Pending station may send', () => {
     }
     const fact = connection.facts.get('registration') as { triggered: Set<string> };
     expect([...fact.triggered]).toEqual(['StatusNotification']);
+  });
+});
+
+describe('registration: approval pushed by ThingsBoard', () => {
+  it('an approval whose boot decision failed is logged, never an unhandled rejection', async () => {
+    const { logger, lines } = capturingLogger();
+    const feature = new RegistrationFeature({
+      state: new MemoryStateStore(),
+      thingsboard: undefined,
+      logger,
+    });
+    const connection = aPendingConnection();
+    const failed = Promise.reject(new Error('the state store went away'));
+    failed.catch(() => undefined); // held by the fact, as onBoot holds it
+    connection.facts.set('registration', { status: failed, triggered: new Set() });
+    feature.onDeviceAttributes('CP1', 'CP1', new Map([[REGISTRATION_ATTRIBUTE, 'Accepted']]), connection);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(lines.map((l) => l.msg)).toContain('approving a charge point failed');
   });
 });

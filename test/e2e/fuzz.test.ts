@@ -1,15 +1,18 @@
 /**
- * Property-based fuzzing of the gateway's two untrusted edges (fast-check), through the built CLI
+ * Property-based fuzzing of the gateway's untrusted edges (fast-check), through the built CLI
  * with real sockets: malformed OCPP-J frames for every version, hostile handshakes (ids, headers,
- * subprotocols, credentials), and hostile ThingsBoard messages (attribute updates, RPCs, deep and
- * odd JSON). After every case the process must be alive and answer a Heartbeat on another socket,
- * and every well-formed RPC must get exactly its reply.
+ * subprotocols, credentials), hostile ThingsBoard messages (attribute updates, RPCs, deep and
+ * odd JSON), and hostile HTTP requests to the status server (page, JSON API, /api/trace, event
+ * stream, log uploads — a stranger's input too when it listens on 0.0.0.0). After every case the
+ * process must be alive and answer a Heartbeat on another socket, every well-formed RPC must get
+ * exactly its reply, and the status server must still answer.
  *
  * Bounded for `npm test` (FUZZ_RUNS cases per property, default 300). `npm run fuzz` runs the same
  * generators longer: FUZZ_RUNS=100000 by default, FUZZ_SEED to replay a failure.
  */
 import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { connect as netConnect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayProcess } from '../helpers/gateway-process.js';
@@ -165,6 +168,209 @@ const downlinkCase = fc.oneof(
     .map((c) => ({ ...c, rpc: undefined })),
 );
 
+const STATUS_AUTH = { username: 'ops', password: 'fuzz-Status-pw1' };
+const STATUS_CREDENTIALS =
+  'Basic ' + Buffer.from(`${STATUS_AUTH.username}:${STATUS_AUTH.password}`).toString('base64');
+
+/** A path segment: hostile names, odd encodings, long or plain text. */
+const segment: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...HOSTILE_NAMES),
+  fc.constantFrom('%ZZ', '%00', '..', '..%2F..%2Fetc%2Fpasswd', '.hidden', '%F0%9F%98%80', 'fz%2Fprobe', ''),
+  fc.string({ maxLength: 30 }).map(encodeURIComponent),
+  fc.integer({ min: 200, max: 3000 }).map((n) => 'a'.repeat(n)),
+);
+
+/** What the status server is asked: any method, any path it serves (and others), odd headers and bodies. */
+const statusCase = fc.record({
+  method: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('GET', 'GET', 'GET', 'HEAD') },
+    { weight: 2, arbitrary: fc.constantFrom('POST', 'PUT') },
+    { weight: 1, arbitrary: fc.constantFrom('DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'PROPFIND') },
+    // Mostly refused by Node's HTTP parser (400) before the gateway sees them.
+    { weight: 1, arbitrary: fc.stringMatching(/^[A-Z]{1,10}$/) },
+  ),
+  path: fc.oneof(
+    fc.constantFrom(
+      '/',
+      '/api/status',
+      '/api/chargepoints',
+      '/api/trace',
+      '/api/events',
+      '/metrics',
+      '/healthz',
+      '/readyz',
+      '/static/app.js',
+      '/static/style.css',
+      '//evil.example/',
+      '/uploads/',
+    ),
+    segment.map((x) => `/api/chargepoints/${x}`),
+    segment.map((x) => `/chargepoints/${x}`),
+    fc.tuple(segment, segment).map(([a, b]) => `/chargepoints/${a}/${b}`),
+    segment.map((x) => `/api/events?chargePoint=${x}`),
+    fc.tuple(segment, segment).map(([a, b]) => `/uploads/${a}/${b}`),
+    fc
+      .constantFrom('TOKEN', 'TOKEN/', 'TOKEN/file.log', 'TOKEN/../x', 'TOKEN/a/b')
+      .map((x) => `/uploads/${x}`),
+    segment.map((x) => `/${x}?${x}=${x}`),
+  ),
+  authorization: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(STATUS_CREDENTIALS) },
+    fc.constant(undefined),
+    fc.constantFrom(
+      'Basic',
+      'Basic !!!',
+      'basic ' + 'QUFB'.repeat(400),
+      'Bearer x',
+      STATUS_CREDENTIALS.toLowerCase(),
+    ),
+    fc.string({ maxLength: 60 }),
+    fc.constant([STATUS_CREDENTIALS, 'Basic Zm9vOmJhcg=='] as string[]),
+  ),
+  contentType: fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/plain',
+      'multipart/form-data; boundary=x',
+    ),
+    fc.string({ maxLength: 40 }),
+  ),
+  body: fc.oneof(
+    fc.constant(undefined),
+    oddJsonText,
+    fc.integer({ min: 1, max: 200_000 }).map((n) => 'x'.repeat(n)),
+  ),
+  extraHeaders: fc.dictionary(
+    fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/),
+    fc.string({ maxLength: 80 }).filter((v) => !/[\r\n\0]/.test(v)),
+    { maxKeys: 4 },
+  ),
+});
+
+/** Frame traces asked for, as the status page does, with hostile ids and durations. */
+const traceCase = fc
+  .record({
+    chargePointId: fc.oneof(
+      fc.constantFrom('fz/probe', ...HOSTILE_NAMES),
+      fc.string({ maxLength: 40 }),
+      fc.constant('i'.repeat(5000)),
+      fc.constant(7),
+    ),
+    minutes: fc.oneof(fc.integer({ min: -5, max: 2000 }), fc.constantFrom(0.5, 'HUGE', -0, '10', null)),
+  })
+  .map((b) => ({
+    method: 'POST',
+    path: '/api/trace',
+    authorization: STATUS_CREDENTIALS,
+    contentType: 'application/json',
+    // JSON.stringify cannot write 1e309 (it writes Infinity as null): put the text in.
+    body: JSON.stringify(b).replace('"HUGE"', '1e309'),
+    extraHeaders: {},
+  }));
+
+/** Station uploads to a real upload URL (TOKEN) and beside it: names, sizes, methods. */
+const uploadCase = fc
+  .record({
+    method: fc.constantFrom('PUT', 'POST', 'PUT', 'GET'),
+    path: fc.oneof(
+      fc.constantFrom(
+        'TOKEN/',
+        'TOKEN/diag.log',
+        'TOKEN/../../x',
+        'TOKEN/.hidden',
+        'TOKEN/a/b',
+        'not-a-token/x',
+      ),
+      segment.map((x) => `TOKEN/${x}`),
+    ),
+    body: fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.integer({ min: 60_000, max: 70_000 }).map((n) => 'l'.repeat(n)),
+    ),
+  })
+  .map((u) => ({
+    method: u.method,
+    path: `/uploads/${u.path}`,
+    authorization: undefined,
+    contentType: 'text/plain',
+    body: u.body,
+    extraHeaders: {},
+  }));
+
+/** Bytes that are barely HTTP, on a raw socket: request lines, header floods, garbage. */
+const rawHttpCase: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.constantFrom(
+    'GET / HTTP/1.1\r\n\r\n',
+    'GET /api/status HTTP/1.0\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+    'POST /api/trace HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n',
+    'PUT /uploads/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n',
+    'GET /\u0000 HTTP/1.1\r\n\r\n',
+    'GET / HTTP/9.9\r\n\r\n',
+  ),
+  fc.integer({ min: 1, max: 400 }).map((n) => `GET / HTTP/1.1\r\nHost: x\r\n${'X-A: b\r\n'.repeat(n)}\r\n`),
+  fc.integer({ min: 100, max: 20_000 }).map((n) => `GET /${'a'.repeat(n)} HTTP/1.1\r\nHost: x\r\n\r\n`),
+);
+
+interface StatusRequest {
+  method: string;
+  path: string;
+  authorization: string | string[] | undefined;
+  contentType: string | undefined;
+  body: string | undefined;
+  extraHeaders: Record<string, string>;
+}
+
+/** One request to the status server; its status, -1 when Node refuses to send it, 0 when unanswered in 5 s. */
+function statusRequest(base: string, c: StatusRequest): Promise<number> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string | string[]> = { ...c.extraHeaders };
+    if (c.authorization !== undefined) headers.Authorization = c.authorization;
+    if (c.contentType !== undefined) headers['Content-Type'] = c.contentType;
+    let req;
+    try {
+      req = httpRequest(new URL(base).origin + c.path, { method: c.method, headers });
+    } catch {
+      return resolve(-1);
+    }
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve(0);
+    }, 5000);
+    const done = (status: number): void => {
+      clearTimeout(timer);
+      resolve(status);
+    };
+    req.once('error', () => done(-2)); // the server cut a body it did not want (413, 404 on uploads)
+    req.once('response', (res) => {
+      // An event stream never ends: its headers are the answer.
+      if (String(res.headers['content-type']).startsWith('text/event-stream')) res.destroy();
+      else res.resume();
+      done(res.statusCode ?? 0);
+    });
+    if (c.body !== undefined && c.method !== 'GET' && c.method !== 'HEAD') req.end(c.body);
+    else req.end();
+  });
+}
+
+/** Raw bytes to the status port; resolves when the server closed or answered, or after 3 s. */
+function rawRequest(base: string, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    const url = new URL(base);
+    const socket = netConnect(Number(url.port), url.hostname);
+    const timer = setTimeout(() => socket.destroy(), 3000);
+    socket.on('error', () => undefined);
+    socket.on('data', () => socket.end());
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.write(text);
+  });
+}
+
 /** Raw WebSocket handshake with any header value (arrays give several header lines). */
 function handshake(
   base: string,
@@ -212,10 +418,13 @@ describe(`fuzz: ${RUNS} cases per property`, () => {
   let gateway: GatewayProcess;
   let base: string;
   let probe: RawChargePoint;
+  let statusBase: string;
   const sockets: Partial<Record<(typeof VERSIONS)[number], RawChargePoint>> = {};
   let checks = 0;
   const started = Date.now();
-  const counts = { frames: 0, handshakes: 0, downlinks: 0 };
+  const counts = { frames: 0, handshakes: 0, downlinks: 0, httpRequests: 0 };
+  /** Status server answers by HTTP status: shows what the generators reached. */
+  const httpStatuses = new Map<number, number>();
 
   async function alive(): Promise<void> {
     if (gateway.logs.some((l) => l.level >= 60)) throw new Error('the gateway logged a fatal error');
@@ -238,6 +447,10 @@ describe(`fuzz: ${RUNS} cases per property`, () => {
 
   beforeAll(async () => {
     h = await Harness.start({
+      statusServer: {
+        ...STATUS_AUTH,
+        uploads: { folder: 'fuzz-uploads', maxBytes: 65_536, urlValidity: 600 },
+      },
       connectors: [
         {
           name: 'fuzz',
@@ -282,6 +495,7 @@ describe(`fuzz: ${RUNS} cases per property`, () => {
     });
     ({ tb, gateway } = h);
     base = h.urls.fuzz!;
+    statusBase = await h.statusUrl();
     probe = await RawChargePoint.open(`${base}/fz/probe`, ['ocpp1.6'], {
       authorization: 'Bearer FUZZ_TOKEN',
     });
@@ -311,7 +525,12 @@ describe(`fuzz: ${RUNS} cases per property`, () => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     // One line a long run can be reported with (npm run fuzz).
     console.log(
-      `fuzz: ${counts.frames} frames, ${counts.handshakes} handshakes, ${counts.downlinks} ThingsBoard messages, ${checks} liveness checks, 0 crashes, ${seconds} s`,
+      `fuzz: ${counts.frames} frames, ${counts.handshakes} handshakes, ${counts.downlinks} ThingsBoard messages, ${counts.httpRequests} status server requests (${[
+        ...httpStatuses,
+      ]
+        .sort(([a], [b]) => a - b)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}), ${checks} liveness checks, 0 crashes, ${seconds} s`,
     );
   });
 
@@ -375,6 +594,53 @@ describe(`fuzz: ${RUNS} cases per property`, () => {
         }),
         params,
       );
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'hostile HTTP requests to the status server: paths, methods, headers, bodies, uploads, raw bytes',
+    async () => {
+      // A real upload URL, as a GetDiagnostics RPC without a location hands one to the probe.
+      void tb.sendRpc('fz/probe', 999_999, 'GetDiagnostics', {});
+      const call = await probe.waitForFrame(
+        (f) => f[0] === 2 && f[2] === 'GetDiagnostics',
+        10_000,
+        'GetDiagnostics',
+      );
+      const location = String((call[3] as { location: string }).location);
+      const token = /\/uploads\/([A-Za-z0-9_-]+)\//.exec(location)?.[1];
+      expect(token).toBeDefined();
+      const healthy = async (): Promise<void> => {
+        const res = await fetch(new URL('healthz', statusBase));
+        if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`);
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            { weight: 5, arbitrary: statusCase },
+            { weight: 1, arbitrary: traceCase },
+            { weight: 1, arbitrary: uploadCase },
+            { weight: 1, arbitrary: rawHttpCase },
+          ),
+          async (c) => {
+            counts.httpRequests++;
+            if (typeof c === 'string') {
+              await rawRequest(statusBase, c);
+            } else {
+              const status = await statusRequest(statusBase, { ...c, path: c.path.replace('TOKEN', token!) });
+              httpStatuses.set(status, (httpStatuses.get(status) ?? 0) + 1);
+              // Answered, or cut while it still sent a body nobody wants; never left hanging, never a 500.
+              expect(status).not.toBe(0);
+              expect(status).not.toBe(500);
+            }
+            await healthy();
+            await alive();
+          },
+        ),
+        params,
+      );
+      expect(gateway.logs.filter((l) => l.msg === 'status server request failed')).toEqual([]);
     },
     TIMEOUT_MS,
   );

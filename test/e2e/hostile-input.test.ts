@@ -1,13 +1,14 @@
 /**
  * Issue 8, end to end through the built CLI: what a stranger, a broken charge point or a broken
  * ThingsBoard sends must neither stop the gateway nor lose or corrupt data. After each hostile
- * case the process must still be alive and answer a Heartbeat on another socket.
+ * case the process must still be alive and answer a Heartbeat on another socket. A flood of
+ * refused handshakes is logged as the first few per reason, then a count.
  */
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
-import { GatewayProcess, TempDir } from '../helpers/gateway-process.js';
+import { GatewayProcess, TempDir, type LogLine } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
 import { aBootNotification, basicAuth, handshakeStatus, RawChargePoint } from '../helpers/ocpp.js';
 import type { FakeThingsBoard } from '../helpers/thingsboard.js';
@@ -373,6 +374,68 @@ describe('a broker that refuses the gateway', () => {
       await gateway.stop();
       await broker.stop();
       dir.remove();
+    }
+  });
+});
+
+describe('a handshake flood', () => {
+  it('logs the first refusals per reason in full, then one line with the count and samples of ids and addresses', async () => {
+    const h = await Harness.start({
+      connectors: [
+        {
+          name: 'flood',
+          ocpp: {
+            centralSystem: {
+              port: 0,
+              security: [{ type: 'basic', usernameIsChargePointId: true, passwords: { CP_1: OK_PW } }],
+            },
+            chargePoints: [{ idRegexpPattern: 'CP_[0-9]+', deviceNameExpression: '${ChargePointId}' }],
+          },
+        },
+      ],
+    });
+    const base = h.urls.flood!;
+    const cp = await RawChargePoint.open(`${base}/CP_1`, ['ocpp1.6'], basicAuth('CP_1', OK_PW));
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        statuses.push(
+          await handshakeStatus(`${base}/CP_${i + 2}`, ['ocpp1.6'], basicAuth(`CP_${i + 2}`, 'x')),
+        );
+      }
+      for (let i = 0; i < 50; i++) statuses.push(await handshakeStatus(`${base}/stranger-${i}`, ['ocpp1.6']));
+      expect(statuses.filter((s) => s === 401)).toHaveLength(300);
+      expect(statuses.filter((s) => s === 404)).toHaveLength(50);
+      cp.send(JSON.stringify([2, 'hb', 'Heartbeat', {}]));
+      expect((await cp.answerTo('hb'))[0]).toBe(3);
+
+      const byMessage = (msg: string): LogLine[] => h.gateway.logs.filter((l) => l.msg.startsWith(msg));
+      const auth = 'charge point refused: authentication failed';
+      const notFound = 'charge point refused: no chargePoints entry matches its id';
+      // Each of the first ten names the charge point, where it came from, and why.
+      expect(byMessage(auth).map((l) => [l.chargePointId, l.remoteAddress, l.reason])).toEqual(
+        Array.from({ length: 10 }, (_v, i) => [`CP_${i + 2}`, '127.0.0.1', 'Basic password not accepted']),
+      );
+      expect(byMessage(notFound)).toHaveLength(10);
+
+      await h.gateway.stop(); // the counts still pending are reported at stop
+      const [authSummary] = byMessage(auth).slice(10);
+      expect(authSummary).toMatchObject({
+        msg: `${auth} (290 more in the last 60 s)`,
+        repeated: 290,
+        total: 300,
+        samples: {
+          chargePointId: Array.from({ length: 10 }, (_v, i) => `CP_${i + 12}`),
+          remoteAddress: ['127.0.0.1'],
+        },
+      });
+      expect(byMessage(auth)).toHaveLength(11);
+      expect(byMessage(notFound).slice(10)).toEqual([
+        expect.objectContaining({ repeated: 40, total: 50, msg: `${notFound} (40 more in the last 60 s)` }),
+      ]);
+    } finally {
+      await cp.shut();
+      await h.stop();
     }
   });
 });

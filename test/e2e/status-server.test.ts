@@ -365,6 +365,18 @@ describe('status server', () => {
     expect(data.status.connectors).toHaveLength(1);
   });
 
+  it('answers HEAD /api/events with headers only (a HEAD stream would never send them)', async () => {
+    const res = await fetch(new URL('api/events', base), {
+      method: 'HEAD',
+      headers: { authorization: CREDENTIALS },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({
+      status: 200,
+      type: 'text/event-stream; charset=utf-8',
+    });
+  });
+
   it('renders the page on the server with ids escaped, and a charge point page per id', async () => {
     const odd = await connectChargePoint({ url: `${ws}/site`, identity: '<b>odd</b>' });
     clients.push(odd);

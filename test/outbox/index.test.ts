@@ -32,6 +32,7 @@ describe('createStorage', () => {
       maxRecordsCount: 10,
       maxReadRecordsCount: 5,
       messagesTtlInDays: 7,
+      minFreeDiskBytes: 16 * 1024 * 1024,
     };
     const first = createStorage(config, silentLogger());
     expect(first.outbox).toBeInstanceOf(SqliteOutbox);

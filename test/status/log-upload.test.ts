@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { createLogUploadHandler } from '../../src/status/log-upload.js';
 import { TempDir } from '../helpers/gateway-process.js';
+import { capturingLogger } from '../outbox/helpers.js';
 
 function send(
   port: number,
@@ -104,5 +105,27 @@ describe('log upload handler', () => {
   it('answers 405 to other methods and leaves other paths to the server', async () => {
     expect((await send(port, 'GET', '/uploads/a.log')).status).toBe(405);
     expect((await send(port, 'GET', '/status')).status).toBe(404);
+  });
+
+  it('a report of the arrival that throws leaves the file stored and answered (no unhandled rejection)', async () => {
+    const { logger, lines } = capturingLogger();
+    const handle = createLogUploadHandler({
+      dir: join(dir.path, 'other'),
+      maxBytes: 1024,
+      logger,
+      onUploaded: () => {
+        throw new Error('ThingsBoard side broke');
+      },
+    });
+    const other = createServer((req, res) => void handle(req, res));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    try {
+      const otherPort = (other.address() as { port: number }).port;
+      expect((await send(otherPort, 'PUT', '/uploads/CP_1/a.log', 'x')).status).toBe(201);
+      expect(readFileSync(join(dir.path, 'other', 'CP_1', 'a.log'), 'utf8')).toBe('x');
+      expect(lines.map((l) => l.msg)).toContain('reporting a log upload failed');
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
   });
 });
