@@ -4,9 +4,12 @@
  * getSessionLimits with the limits given and enforcing the gateway's (`gatewayRateLimits`) the way
  * ThingsBoard's transport does — buckets that start full and refill continuously (bucket4j greedy),
  * per device entry of a telemetry publish one telemetry message and its datapoints, of an
- * attributes publish one telemetry message and its keys, one message per connect/disconnect. A
- * publish over a limit or over maxPayloadSize is a violation: counted, and the connection closed,
- * as ThingsBoard closes it. test/helpers/tb-standin.ts is the fuller version the tests use.
+ * attributes publish one telemetry message and its keys, two messages for a device new to the
+ * session (its lookup and its session open, by a connect or implicitly by its data), one for a
+ * disconnect of a connected device. A publish over a limit or over maxPayloadSize is a violation:
+ * counted, and the connection closed, as ThingsBoard closes it (a refused device lookup is counted
+ * too; ThingsBoard drops that device's data). test/helpers/tb-standin.ts is the fuller version the
+ * tests use.
  */
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
@@ -62,6 +65,8 @@ export class LimitedThingsBoard {
     }
     this.violations = [];
     this.connections = 0;
+    /** Devices each MQTT session has connected (ThingsBoard's gateway session). */
+    this.sessionDevices = new Map();
     /** Datapoints received, with their arrival times (ms), one entry per publish. */
     this.arrivals = [];
     this.seqs = new Map();
@@ -92,6 +97,7 @@ export class LimitedThingsBoard {
       },
       authorizeForward: (client, packet) => (packet.clientId === client.id ? null : packet),
     });
+    broker.on('clientDisconnect', (client) => this.sessionDevices.delete(client));
     this.broker = broker;
     this.server = createServer((socket) => broker.handle(socket));
     await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
@@ -103,9 +109,23 @@ export class LimitedThingsBoard {
     return new Error(`rate limit ${limit}`);
   }
 
+  /** A device new to the session: its lookup and its session open, a message each. */
+  connectDevice(client, device, topic) {
+    let devices = this.sessionDevices.get(client);
+    if (!devices) this.sessionDevices.set(client, (devices = new Set()));
+    if (devices.has(device)) return;
+    devices.add(device);
+    for (let i = 0; i < 2; i++) {
+      const v = this.check(0);
+      if (v) this.violations.push({ at: now(), limit: v, topic: `${topic} (connect of ${device})` });
+    }
+  }
+
   onPublish(client, topic, payload) {
     if (!client) return null;
-    if (this.limits.maxPayloadSize && payload.length > this.limits.maxPayloadSize) {
+    // Netty's MqttDecoder checks the packet's remaining length: topic, packet id and payload.
+    const remaining = 2 + Buffer.byteLength(topic) + 2 + payload.length;
+    if (this.limits.maxPayloadSize && remaining > this.limits.maxPayloadSize) {
       return this.violation('maxPayloadSize', topic);
     }
     let json;
@@ -133,7 +153,8 @@ export class LimitedThingsBoard {
     if (topic === 'v1/gateway/telemetry') {
       const t = now();
       let total = 0;
-      for (const [, entries] of Object.entries(json)) {
+      for (const [device, entries] of Object.entries(json)) {
+        this.connectDevice(client, device, topic);
         const list = Array.isArray(entries) ? entries : [entries];
         const dp = list.reduce((n, e) => n + kv(e), 0);
         const v = this.check(dp);
@@ -149,13 +170,28 @@ export class LimitedThingsBoard {
       return null;
     }
     if (topic === 'v1/gateway/attributes') {
-      for (const values of Object.values(json)) {
+      for (const [device, values] of Object.entries(json)) {
+        this.connectDevice(client, device, topic);
         const v = this.check(kv(values));
         if (v) return this.violation(v, topic);
       }
       this.arrivals.push([now(), Object.values(json).reduce((n, v) => n + kv(v), 0)]);
       return null;
     }
+    const device = typeof json?.device === 'string' ? json.device : '';
+    if (topic === 'v1/gateway/connect') {
+      this.connectDevice(client, device, topic);
+      return null;
+    }
+    if (topic === 'v1/gateway/disconnect') {
+      // A message, and only for a device the session has; a refused one is dropped silently.
+      if (this.sessionDevices.get(client)?.delete(device)) {
+        const v = this.check(0);
+        if (v) this.violations.push({ at: now(), limit: v, topic });
+      }
+      return null;
+    }
+    this.connectDevice(client, device, topic);
     const v = this.check(0);
     return v ? this.violation(v, topic) : null;
   }

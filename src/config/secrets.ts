@@ -54,65 +54,80 @@ export function redactSecrets<T>(doc: T): T {
   return walk(doc, false, 0, () => placeholder(++n)) as T;
 }
 
-export type Restored = { ok: true; doc: unknown } | { ok: false; unknown: string[] };
+export type Restored =
+  | { ok: true; doc: unknown }
+  /**
+   * `unknown`: placeholders the file has no secret for. `misplaced`: placeholders where no secret
+   * belongs — restoring them would publish a secret in clear under a key that is not one.
+   */
+  | { ok: false; unknown: string[]; misplaced?: string[] };
 
-/** `doc` (from ThingsBoard) with its placeholders replaced by the secrets of `current` (the file). */
+/**
+ * `doc` (from ThingsBoard) with its placeholders replaced by the secrets of `current` (the file).
+ * A placeholder is restored only where a secret belongs (beneath a secret key, or as a key of
+ * `idTokens`), so that no edit can move a secret to a place that is published in clear.
+ */
 export function restoreSecrets(doc: unknown, current: unknown): Restored {
   const secrets = collectSecrets(current);
   const unknown: string[] = [];
-  // Keys too: the idTokens of a token list come back from placeholders in key position.
-  const restored = mapStrings(doc, 0, (s) => {
+  const misplaced: string[] = [];
+  const restore = (s: string, secret: boolean): string => {
     const m = PLACEHOLDER.exec(s);
     if (!m) return s;
+    if (!secret) {
+      misplaced.push(s);
+      return s;
+    }
     const value = secrets[Number(m[1]) - 1];
     if (value === undefined) {
       unknown.push(s);
       return s;
     }
     return value;
-  });
+  };
+  const restored = walk(doc, false, 0, restore, false, true);
+  if (misplaced.length > 0) return { ok: false, unknown, misplaced };
   return unknown.length > 0 ? { ok: false, unknown } : { ok: true, doc: restored };
 }
 
+/** Why a configuration from ThingsBoard could not get its secrets back, for the operator. */
+export function restoreFailure(r: Extract<Restored, { ok: false }>, file: string): string {
+  if (r.misplaced && r.misplaced.length > 0) {
+    return `${r.misplaced.join(', ')} stands where no secret of ${file} belongs: type the value itself`;
+  }
+  return `${r.unknown.join(', ')} refers to no secret of ${file}: type the value again`;
+}
+
 /**
- * Copies `value`, passing every secret string through `replace`; with `secretKeys` the object's
- * own keys are secrets (each replaced before what is beneath it, so numbering is document order).
+ * Copies `value`, passing secret strings through `replace`; with `secretKeys` the object's own
+ * keys are secrets (each replaced before what is beneath it, so numbering is document order).
+ * With `all`, every string goes through `replace`, told whether it stands where a secret belongs.
  */
 function walk(
   value: unknown,
   secret: boolean,
   depth: number,
-  replace: (s: string) => string,
+  replace: (s: string, secret: boolean) => string,
   secretKeys = false,
+  all = false,
 ): unknown {
-  if (depth > MAX_DEPTH) return value;
-  if (typeof value === 'string') return secret ? replace(value) : value;
-  if (Array.isArray(value)) return value.map((v) => walk(v, secret, depth + 1, replace));
+  // Beyond the bound nothing is shown: a secret nested there would be published in clear.
+  if (depth > MAX_DEPTH) return all ? value : null;
+  if (typeof value === 'string') return secret || all ? replace(value, secret) : value;
+  if (Array.isArray(value)) return value.map((v) => walk(v, secret, depth + 1, replace, false, all));
   if (isRecord(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const key = secretKeys ? replace(k) : k;
+      const key = secretKeys || all ? replace(k, secretKeys) : k;
       Object.defineProperty(out, key, {
-        value: walk(v, secret || SECRET_KEYS.has(k), depth + 1, replace, SECRET_KEYED.has(k) && isRecord(v)),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out;
-  }
-  return value;
-}
-
-function mapStrings(value: unknown, depth: number, map: (s: string) => string): unknown {
-  if (depth > MAX_DEPTH) return value;
-  if (typeof value === 'string') return map(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, depth + 1, map));
-  if (isRecord(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, PLACEHOLDER.test(k) ? map(k) : k, {
-        value: mapStrings(v, depth + 1, map),
+        value: walk(
+          v,
+          secret || SECRET_KEYS.has(k),
+          depth + 1,
+          replace,
+          SECRET_KEYED.has(k) && isRecord(v),
+          all,
+        ),
         enumerable: true,
         writable: true,
         configurable: true,

@@ -11,7 +11,6 @@ import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
 import type { SharedAttributesUpdate } from '../thingsboard/device-channel.js';
 import { TOPIC } from '../thingsboard/pack.js';
-import { REGULAR_MESSAGE } from '../thingsboard/pacer.js';
 import { PayloadTooLargeError } from '../thingsboard/paced-queue.js';
 import type { OutboxPublisher } from '../thingsboard/publisher.js';
 import { rpcReplyPayload, type RpcId } from '../thingsboard/rpc-id.js';
@@ -55,13 +54,12 @@ export class ConnectorSet {
     // Re-announce every device with a live charge point: ThingsBoard may have marked them inactive.
     for (const c of this.list) {
       for (const d of c.announcedDevices()) {
-        publisher.noteConnected(d.name);
         thingsboard
           .publishPaced(
             TOPIC.connect,
             JSON.stringify({ device: d.name, type: d.type }),
             'devices',
-            REGULAR_MESSAGE,
+            thingsboard.connectCost(d.name),
           )
           .catch((err: unknown) =>
             logger.debug({ device: d.name, err: String(err) }, 're-announce not acknowledged'),
@@ -103,7 +101,12 @@ export class ConnectorSet {
     if ('error' in data) warnings.warn('rpc-failed', { device, method, error: data.error }, 'RPC failed');
     // A reply is a message of the devices behind the gateway: it waits for its token.
     const reply = (body: unknown): Promise<void> =>
-      thingsboard.publishPaced(TOPIC.rpc, rpcReplyPayload(device, id, body), 'devices', REGULAR_MESSAGE);
+      thingsboard.publishPaced(
+        TOPIC.rpc,
+        rpcReplyPayload(device, id, body),
+        'devices',
+        thingsboard.costNaming(device),
+      );
     try {
       await reply(data);
     } catch (err) {

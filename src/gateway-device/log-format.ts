@@ -4,6 +4,7 @@
  * the first `[` on. Format: `<date time,ms> - |LEVEL|<thread> [file] - module func - line - message`.
  * Ours: `2026-11-23 10:00:00,123 - |INFO|<main> [OCPP Connector] - connector - 0 - charge point connected {"chargePointId":"CP_1"}`.
  */
+import { maskIdToken, redactString } from '../ocpp/redact.js';
 
 /** pino level numbers ↔ Python level names (RemoteLoggingLevel, logLevel of a connector). */
 export const PYTHON_LEVELS: Readonly<Record<string, number>> = {
@@ -49,17 +50,72 @@ export function pinoLevelOf(line: string): number {
 }
 
 const SECRET_FIELD =
-  /("(?:accessToken|password|passwords|token|tokens|authorization|secret|privateKey)"\s*:\s*)("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\})/gi;
+  /("(?:accessToken|password|passwords|passwordHash|token|tokens|authorization|authorizationKey|secret|privateKey|idTokenHashKey)"\s*:\s*)("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\})/gi;
+/** Fields holding a card number: masked as everywhere else (the last characters of a long one). */
+const ID_TOKEN_FIELD =
+  /("(?:idTag|parentIdTag|idToken|additionalIdToken|groupIdToken)"\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
 const HTTP_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9+/=._~-]+/g;
+/** Literal secrets shorter than this are not searched for: they would mask ordinary text. */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * The literal secrets the gateway knows (its access token, every password and password hash of
+ * the configuration), found in a line in one pass: secrets are indexed by their first characters,
+ * so a line costs a lookup per character however many thousand charge points have a password.
+ */
+export class LiteralSecrets {
+  private readonly byPrefix = new Map<string, string[]>();
+
+  constructor(secrets: Iterable<string>) {
+    for (const s of new Set(secrets)) {
+      if (s.length < MIN_SECRET_LENGTH) continue;
+      const key = s.slice(0, MIN_SECRET_LENGTH);
+      const list = this.byPrefix.get(key);
+      if (list) list.push(s);
+      else this.byPrefix.set(key, [s]);
+    }
+    // The longest first: a secret that starts another one is not left half shown.
+    for (const list of this.byPrefix.values()) list.sort((a, b) => b.length - a.length);
+  }
+
+  replace(text: string): string {
+    if (this.byPrefix.size === 0) return text;
+    let out = '';
+    let last = 0;
+    let i = 0;
+    while (i + MIN_SECRET_LENGTH <= text.length) {
+      const hit = this.byPrefix.get(text.slice(i, i + MIN_SECRET_LENGTH))?.find((s) => text.startsWith(s, i));
+      if (hit === undefined) {
+        i++;
+        continue;
+      }
+      out += `${text.slice(last, i)}***`;
+      i += hit.length;
+      last = i;
+    }
+    return last === 0 ? text : out + text.slice(last);
+  }
+}
+
+function maskIdTokenText(value: string): string {
+  // Already masked (`********1234`) or hashed (`sha256:…`) where it was logged: kept.
+  if (value.startsWith('*') || value.startsWith('sha256:')) return value;
+  return maskIdToken(value);
+}
 
 /**
  * Removes secrets from a line: the values of secret-named JSON fields, `Bearer …`/`Basic …`
- * credentials, and every literal secret the gateway knows (its access token, passwords).
+ * credentials, private keys and URL passwords anywhere, idTokens masked, and every literal secret
+ * the gateway knows (its access token, passwords).
  */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text.replace(SECRET_FIELD, '$1"***"').replace(HTTP_CREDENTIAL, '$1 ***');
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
-  return out;
+export function redact(text: string, secrets: LiteralSecrets | readonly string[]): string {
+  const out = redactString(
+    text
+      .replace(SECRET_FIELD, '$1"***"')
+      .replace(ID_TOKEN_FIELD, (_, field: string, value: string) => `${field}"${maskIdTokenText(value)}"`)
+      .replace(HTTP_CREDENTIAL, '$1 ***'),
+  );
+  return (secrets instanceof LiteralSecrets ? secrets : new LiteralSecrets(secrets)).replace(out);
 }
 
 function pad(n: number, width = 2): string {
@@ -81,7 +137,7 @@ const OWN_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 export function formatLine(
   level: number,
   record: Record<string, unknown>,
-  secrets: readonly string[],
+  secrets: LiteralSecrets | readonly string[],
 ): string {
   const source =
     typeof record.connector === 'string'

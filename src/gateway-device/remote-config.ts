@@ -26,8 +26,9 @@
  */
 import { writeConfigFile } from '../config/config-writer.js';
 import { isRecord } from '../config/keys.js';
+import { PYTHON_GATEWAY_KEYS, PYTHON_STORAGE_KEYS, USED_UNDER_THINGSBOARD } from '../config/gateway-file.js';
 import { checkConfigDocument } from '../config/load.js';
-import { jsonEqual, redactSecrets, restoreSecrets } from '../config/secrets.js';
+import { jsonEqual, redactSecrets, restoreFailure, restoreSecrets } from '../config/secrets.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../config/types.js';
 import { formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -172,7 +173,8 @@ export class RemoteConfigurator {
     const running = this.opts.host.running();
     await this.publish({
       general_configuration: { ...redactSecrets(isRecord(doc.thingsboard) ? doc.thingsboard : {}), ts },
-      storage_configuration: { ...(isRecord(doc.storage) ? doc.storage : {}), ts },
+      // No storage keeps a secret today; one that does (a `password` key) is not published.
+      storage_configuration: { ...redactSecrets(isRecord(doc.storage) ? doc.storage : {}), ts },
       active_connectors: running.map((c) => c.name),
       Version: this.opts.version,
     });
@@ -290,7 +292,7 @@ export class RemoteConfigurator {
     if (!restored.ok) {
       await this.report(key, {
         result: 'refused',
-        message: `${restored.unknown.join(', ')} refers to no secret of the current tb_gateway.json: type the value again`,
+        message: restoreFailure(restored, 'the current tb_gateway.json'),
       });
       return;
     }
@@ -313,16 +315,27 @@ export class RemoteConfigurator {
     const changed = [...new Set([...Object.keys(next), ...Object.keys(current)])].filter(
       (k) => !jsonEqual(next[k], current[k]),
     );
-    const later = section === 'storage' ? changed : changed.filter((k) => !LIVE_KEYS.has(k));
+    // Keys of the Python gateway this one never reads (remoteShell, deviceFiltering, …): kept in
+    // the file, and said to be unused rather than to apply at a start that will not apply them.
+    const unused: readonly string[] =
+      section === 'storage'
+        ? PYTHON_STORAGE_KEYS
+        : PYTHON_GATEWAY_KEYS.filter((k) => !USED_UNDER_THINGSBOARD.includes(k));
+    const ignored = changed.filter((k) => unused.includes(k));
+    const used = changed.filter((k) => !ignored.includes(k));
+    const later = section === 'storage' ? used : used.filter((k) => !LIVE_KEYS.has(k));
     this.opts.host.applyLive(check.config);
-    const now = changed.filter((k) => !later.includes(k));
+    const now = used.filter((k) => !later.includes(k));
+    const said = [
+      later.length > 0 ? `${later.map((k) => `${section}.${k}`).join(', ')} apply at next start` : '',
+      now.length > 0 ? `${now.join(', ')} applied now` : '',
+      ignored.length > 0
+        ? `${ignored.map((k) => `${section}.${k}`).join(', ')} not used by this gateway (kept in the file)`
+        : '',
+    ].filter((part) => part !== '');
     await this.report(key, {
-      result: later.length > 0 ? 'applies at next start' : 'applied',
-      message:
-        later.length > 0
-          ? `written to ${this.file}; ${later.map((k) => `${section}.${k}`).join(', ')} apply at next start` +
-            (now.length > 0 ? `, ${now.join(', ')} applied now` : '')
-          : `applied: ${now.join(', ')}`,
+      result: later.length > 0 ? 'applies at next start' : now.length > 0 ? 'applied' : 'ignored',
+      message: `written to ${this.file}; ${said.join(', ')}`,
     });
     await this.publish({ [key]: { ...redactSecrets(next), ts: Date.now() } });
   }

@@ -4,9 +4,10 @@
  * its file would be, written (a backup kept) and applied to the running connector — or refused and
  * reported, the running configuration kept. A connector not running yet is created.
  */
+import { resolve } from 'node:path';
 import { writeConfigFile } from '../config/config-writer.js';
 import { isRecord } from '../config/keys.js';
-import { jsonEqual, restoreSecrets } from '../config/secrets.js';
+import { jsonEqual, restoreFailure, restoreSecrets } from '../config/secrets.js';
 import type { Logger } from '../log.js';
 import {
   addToGatewayFile,
@@ -69,18 +70,28 @@ export async function applyConnectorAttribute(
     );
     return;
   }
+  if (!running && (file === resolve(ctx.gatewayFile) || ctx.host.running().some((c) => c.file === file))) {
+    await ctx.report(
+      key,
+      { result: 'refused', message: `"configuration" names a file the gateway already uses: ${file}` },
+      logger,
+    );
+    return;
+  }
   if (running && (await isStale(value, file, source))) {
     logger.debug({ attribute: key }, 'connector configuration older than its file: ignored');
     return;
   }
-  const currentDoc = (running ? await readDoc(file) : undefined) ?? {};
+  // A connector enabled again on the gateway page finds its file where it was left: its secrets
+  // come back from it, as for a running one.
+  const currentDoc = (await readDoc(file)) ?? {};
   const restored = restoreSecrets(json, currentDoc);
   if (!restored.ok) {
     await ctx.report(
       key,
       {
         result: 'refused',
-        message: `${restored.unknown.join(', ')} refers to no secret of the current file: type the value again`,
+        message: restoreFailure(restored, 'the current file'),
       },
       logger,
     );

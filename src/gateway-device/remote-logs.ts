@@ -4,12 +4,14 @@
  * `STORAGE_LOGS` at the level of the shared attribute `RemoteLoggingLevel`, and `<connector>_LOGS`
  * for connectors whose ocpp.json says `"enableRemoteLogging": true`, at that file's `logLevel`.
  * Only lines the local log level lets through exist to be sent (LOG_LEVEL). Lines are secret-free
- * (log-format.ts redact), buffered (bounded, oldest dropped) and sent once a second within a rate
- * of their own; what had to be dropped is said in a line of its own.
+ * (log-format.ts redact) and rate-limited as they are taken — a line beyond the rate is counted
+ * and dropped before it is formatted, so a flood of lines costs little — buffered (bounded, oldest
+ * dropped) and sent once a second, each publish within ThingsBoard's payload and datapoint limits;
+ * what had to be dropped is said in a line of its own.
  */
 import type { Logger } from '../log.js';
 import type { GatewayDeviceChannel } from '../thingsboard/device-channel.js';
-import { formatLine, levelFromName } from './log-format.js';
+import { formatLine, levelFromName, type LiteralSecrets } from './log-format.js';
 import type { LogTap, TappedLine } from './log-tap.js';
 
 const FLUSH_MS = 1000;
@@ -39,9 +41,11 @@ export interface RemoteLogsOptions {
   connected(): boolean;
   /** Datapoints one telemetry publish of the gateway device may carry (its rate limits). */
   maxDatapoints(): number;
+  /** Bytes one publish may carry (ThingsBoard's maxPayloadSize at the safety share). */
+  maxBytes?(): number;
   logger: Logger;
   /** Literal secrets never to send (the access token, passwords). */
-  secrets: () => readonly string[];
+  secrets: () => LiteralSecrets | readonly string[];
 }
 
 export class RemoteLogs {
@@ -106,6 +110,15 @@ export class RemoteLogs {
       const key = Object.hasOwn(SERVICE_KEYS, component) ? SERVICE_KEYS[component] : 'SERVICE_LOGS';
       keys = [key ?? 'SERVICE_LOGS', 'LOGS'];
     }
+    // The rate is enforced here, before the line is formatted and its secrets replaced.
+    const now = Date.now();
+    this.tokens = Math.min(BURST, this.tokens + ((now - this.lastRefill) / 1000) * LINES_PER_SECOND);
+    this.lastRefill = now;
+    if (this.tokens < 1) {
+      this.drop(1);
+      return;
+    }
+    this.tokens -= 1;
     if (this.buffer.length >= MAX_BUFFERED) {
       this.buffer.shift();
       this.drop(1);
@@ -132,13 +145,6 @@ export class RemoteLogs {
   private async flush(): Promise<void> {
     if (this.sending || !this.opts.connected()) return;
     const now = Date.now();
-    this.tokens = Math.min(BURST, this.tokens + ((now - this.lastRefill) / 1000) * LINES_PER_SECOND);
-    this.lastRefill = now;
-    if (this.buffer.length > this.tokens) {
-      const over = this.buffer.length - Math.floor(this.tokens);
-      this.buffer.splice(0, over);
-      this.drop(over);
-    }
     if (this.droppedUnsaid > 0) {
       const text = `${this.droppedUnsaid} log lines were not sent to ThingsBoard (remote logging is limited to ${LINES_PER_SECOND} lines a second)`;
       this.buffer.push({ ts: this.uniqueTs(now), values: { LOGS: formatLine(40, { msg: text }, []) } });
@@ -149,17 +155,27 @@ export class RemoteLogs {
     let bytes = 2;
     let datapoints = 0;
     const maxDatapoints = this.opts.maxDatapoints();
+    const maxBytes = Math.min(MAX_BATCH_BYTES, this.opts.maxBytes?.() ?? MAX_BATCH_BYTES);
     while (this.buffer.length > 0) {
       const next = this.buffer[0] as Entry;
       const size = Buffer.byteLength(JSON.stringify(next)) + 1;
       const dp = Object.keys(next.values).length;
-      if (batch.length > 0 && (bytes + size > MAX_BATCH_BYTES || datapoints + dp > maxDatapoints)) break;
+      if (batch.length > 0 && (bytes + size > maxBytes || datapoints + dp > maxDatapoints)) break;
+      if (bytes + size > maxBytes) {
+        // One line longer than a publish may be: its text is cut to fit (or, when not even the
+        // cut line fits, dropped).
+        const cut = truncate(next, maxBytes - bytes);
+        if (Buffer.byteLength(JSON.stringify(cut)) + 1 > maxBytes - bytes) {
+          this.buffer.shift();
+          this.drop(1);
+        } else this.buffer[0] = cut;
+        continue;
+      }
       batch.push(next);
       this.buffer.shift();
       bytes += size;
       datapoints += dp;
     }
-    this.tokens -= batch.length;
     this.sending = true;
     try {
       await this.opts.device.publishTelemetry(batch);
@@ -171,4 +187,25 @@ export class RemoteLogs {
       this.sending = false;
     }
   }
+}
+
+/** An entry whose lines are cut so that the entry takes at most `bytes` (as JSON, with a separator). */
+function truncate(entry: Entry, bytes: number): Entry {
+  const keys = Object.keys(entry.values);
+  const cutTo = (chars: number): Entry => {
+    const values: Record<string, string> = {};
+    for (const k of keys) {
+      const text = entry.values[k] ?? '';
+      values[k] = text.length > chars ? `${text.slice(0, Math.max(0, chars - 1))}…` : text;
+    }
+    return { ts: entry.ts, values };
+  };
+  const sizeOf = (e: Entry): number => Buffer.byteLength(JSON.stringify(e)) + 1;
+  let chars = Math.max(0, Math.floor((bytes - sizeOf(cutTo(0))) / Math.max(1, keys.length)));
+  // Escapes and multi-byte characters make a character cost more than a byte: shrink until it fits.
+  for (let cut = cutTo(chars); chars > 0; cut = cutTo(chars)) {
+    if (sizeOf(cut) <= bytes) return cut;
+    chars = Math.floor(chars * 0.8);
+  }
+  return cutTo(0);
 }

@@ -35,6 +35,8 @@ export interface ServiceRpcOptions {
   logger: Logger;
   /** Stops the gateway gracefully and exits with EXIT_RESTART. */
   restart(): void;
+  /** ThingsBoard dropped a deleted device from its gateway session (rate-limit accounting). */
+  forgetSessionDevice?(device: string): void;
 }
 
 /** Seconds before a restart: the params (a number), at least 1, as the Python gateway. */
@@ -112,6 +114,8 @@ export function registerServiceRpcs(opts: ServiceRpcOptions): void {
   device.handleRpc('gateway_device_deleted', async (params) => {
     if (typeof params !== 'string' || params === '')
       return { success: false, error: 'expected the device name' };
+    // AbstractGatewaySessionHandler.onDeviceDeleted: the device leaves the gateway session.
+    opts.forgetSessionDevice?.(params);
     await opts.renames.deleted(params);
     let chargePoints = 0;
     for (const c of opts.connectors()) chargePoints += c.deviceDeleted(params);

@@ -12,6 +12,7 @@ import type { DeviceRenames } from '../connector/renames.js';
 import type { GatewayStatus } from '../status/model.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from '../thingsboard/client.js';
+import { LiteralSecrets } from './log-format.js';
 import type { LogTap } from './log-tap.js';
 import { RemoteConfigurator, type ConnectorHost } from './remote-config.js';
 import { RemoteLogs } from './remote-logs.js';
@@ -58,8 +59,10 @@ export class GatewayDeviceServices {
         device: client.device,
         connected: () => client.connected,
         maxDatapoints: () => client.caps('device').maxDatapoints,
+        maxBytes: () => client.maxPayloadBytes,
         logger: opts.logger.child({ component: 'remote-logs' }),
-        secrets: () => this.cachedSecrets(thingsboard.username, thingsboard.password),
+        secrets: () =>
+          this.cachedSecrets(thingsboard.username, thingsboard.password, config.statusServer.auth?.password),
       });
     }
     this.statistics = new GatewayStatistics({
@@ -92,6 +95,7 @@ export class GatewayDeviceServices {
       version: this.opts.version,
       logger: this.logger,
       restart: () => host.restart(),
+      forgetSessionDevice: (device) => client.forgetSessionDevice(device),
     });
     this.statistics.start();
     if (this.remoteLogs) {
@@ -152,13 +156,13 @@ export class GatewayDeviceServices {
     }
   }
 
-  private secretCache: { at: number; values: string[] } | undefined;
+  private secretCache: { at: number; values: LiteralSecrets } | undefined;
 
   /** Looked up for every remote log line: computed at most once a few seconds. */
-  private cachedSecrets(...credentials: (string | undefined)[]): string[] {
+  private cachedSecrets(...credentials: (string | undefined)[]): LiteralSecrets {
     const now = Date.now();
     if (!this.secretCache || now - this.secretCache.at > 5000) {
-      this.secretCache = { at: now, values: this.secrets(...credentials) };
+      this.secretCache = { at: now, values: new LiteralSecrets(this.secrets(...credentials)) };
     }
     return this.secretCache.values;
   }
@@ -173,7 +177,8 @@ export class GatewayDeviceServices {
 
 /**
  * The literal secrets of a connector's configuration: tokens, Basic passwords (per charge point
- * too: a Map), the TLS key's passphrase and the signing CA's.
+ * too: a Map) and the password hashes of a passwords file, the TLS key's passphrase and the
+ * signing CA's, the HMAC key of hashed idTokens.
  */
 export function connectorSecrets(c: OcppConnectorConfig): string[] {
   const out: string[] = [];
@@ -181,11 +186,12 @@ export function connectorSecrets(c: OcppConnectorConfig): string[] {
     if (rule.type === 'token') out.push(...rule.tokens);
     else {
       for (const cred of rule.credentials) out.push(cred.password);
-      out.push(...rule.passwords.values());
+      out.push(...rule.passwords.values(), ...rule.passwordHashes.values());
     }
   }
   const { connection } = c.centralSystem;
   if (connection.type === 'tls' && connection.password) out.push(connection.password);
   if (connection.signingCa?.password) out.push(connection.signingCa.password);
+  if (c.authorization.idTokenHashKey) out.push(c.authorization.idTokenHashKey);
   return out.filter((s) => s !== '');
 }

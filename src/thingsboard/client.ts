@@ -94,10 +94,10 @@ export class ThingsBoardClient {
     this.device = new GatewayDeviceChannel({
       // The gateway device's own messages count against its own limits (getSessionLimits: none).
       publish: (topic, payload) => {
-        const cost = costOfOwnPublish(topic, payload);
-        return cost === undefined
-          ? this.publish(topic, payload)
-          : this.publishPaced(topic, payload, 'device', cost);
+        const paced = costOfOwnPublish(topic, payload);
+        if (paced === undefined) return this.publish(topic, payload);
+        const cost = paced.device === undefined ? paced.cost : this.costNaming(paced.device, paced.cost);
+        return this.publishPaced(topic, payload, paced.lane, cost);
       },
       connected: () => this.connected,
       logger: this.logger,
@@ -133,6 +133,32 @@ export class ThingsBoardClient {
   publishPaced(topic: string, payload: string, lane: Lane, cost: Cost): Promise<void> {
     if (!this.paced) return this.publish(topic, payload);
     return this.paced.publish(topic, payload, lane, cost);
+  }
+
+  /**
+   * The cost of a publish of the devices lane naming `device` (an RPC reply, an attribute request):
+   * `base`, and the implicit connect ThingsBoard counts when its gateway session does not have the
+   * device yet. Call it when the publish is queued: the device is in the session from then on.
+   */
+  costNaming(device: string, base: Cost = REGULAR_MESSAGE): Cost {
+    return this.pacer ? this.pacer.session.costNaming(device, base) : base;
+  }
+
+  /** The cost of a connect of `device`: its lookup and session open when new to the session (else one message). */
+  connectCost(device: string): Cost {
+    const messages = Math.max(1, this.pacer?.session.connectMessages(device) ?? 1);
+    this.pacer?.session.connected(device);
+    return { messages, telemetryMessages: 0, datapoints: 0 };
+  }
+
+  /** ThingsBoard dropped `device` from its gateway session (deleted): its next publish connects it again. */
+  forgetSessionDevice(device: string): void {
+    this.pacer?.session.disconnected(device);
+  }
+
+  /** The largest payload a publish may carry (ThingsBoard's limit at the safety share, or the configured one). */
+  get maxPayloadBytes(): number {
+    return this.pacer?.maxPayloadBytes ?? this.config.maxPayloadSizeBytes;
   }
 
   /** The most one publish of `lane` may carry under the session limits (unlimited without a pacer). */
@@ -404,9 +430,13 @@ export class ThingsBoardClient {
     if (topic !== TOPIC.rpc || device === undefined || id === undefined || !isObject(msg) || 'id' in msg)
       return;
     const error = `the request nests deeper than ${maxDepth} levels (thingsboard.maxJsonDepth)`;
-    this.publishPaced(TOPIC.rpc, rpcReplyPayload(device, id, { error }), 'devices', REGULAR_MESSAGE).catch(
-      (err: unknown) =>
-        this.logger.warn({ device, err: String(err) }, 'RPC reply not delivered to ThingsBoard'),
+    this.publishPaced(
+      TOPIC.rpc,
+      rpcReplyPayload(device, id, { error }),
+      'devices',
+      this.costNaming(device),
+    ).catch((err: unknown) =>
+      this.logger.warn({ device, err: String(err) }, 'RPC reply not delivered to ThingsBoard'),
     );
   }
 }

@@ -1,11 +1,12 @@
 /**
  * What a publish of the gateway device itself (`v1/devices/me/…`) costs against its own rate
- * limits, as ThingsBoard's transport counts it. The getSessionLimits request is answered by the
+ * limits, as ThingsBoard's transport counts it (and an attribute request for a device behind it,
+ * made on the same channel, against the devices' limits). The getSessionLimits request is answered by the
  * MQTT transport before any limit is checked, so it costs nothing (and must not wait for the
  * limits it asks for).
  */
 import { DEVICE_TOPIC } from './device-channel.js';
-import { REGULAR_MESSAGE, type Cost } from './pacer.js';
+import { REGULAR_MESSAGE, type Cost, type Lane } from './pacer.js';
 
 export const SESSION_LIMITS_METHOD = 'getSessionLimits';
 
@@ -24,19 +25,42 @@ function telemetryDatapoints(body: unknown): number {
   return n;
 }
 
-/** The cost of publishing `payload` on `topic`; undefined for the exempt getSessionLimits request. */
-export function costOfOwnPublish(topic: string, payload: string): Cost | undefined {
+export interface OwnPublishCost {
+  lane: Lane;
+  cost: Cost;
+  /** The device behind the gateway it names: ThingsBoard connects it when its session has not. */
+  device?: string;
+}
+
+const own = (cost: Cost): OwnPublishCost => ({ lane: 'device', cost });
+
+/**
+ * The cost of publishing `payload` on `topic`; undefined for the exempt getSessionLimits request.
+ * An attribute request for a device behind the gateway (`v1/gateway/attributes/request`) is a
+ * message of that device, counted against `gatewayRateLimits` (AbstractGatewaySessionHandler).
+ */
+export function costOfOwnPublish(topic: string, payload: string): OwnPublishCost | undefined {
   if (topic === DEVICE_TOPIC.telemetry || topic === DEVICE_TOPIC.attributes) {
     let body: unknown;
     try {
       body = JSON.parse(payload);
     } catch {
-      return REGULAR_MESSAGE;
+      return own(REGULAR_MESSAGE);
     }
     if (topic === DEVICE_TOPIC.telemetry) {
-      return { messages: 0, telemetryMessages: 1, datapoints: telemetryDatapoints(body) };
+      return own({ messages: 0, telemetryMessages: 1, datapoints: telemetryDatapoints(body) });
     }
-    return { messages: 1, telemetryMessages: 1, datapoints: keysOf(body) };
+    return own({ messages: 1, telemetryMessages: 1, datapoints: keysOf(body) });
+  }
+  if (topic === DEVICE_TOPIC.gatewayAttributesRequest) {
+    let device: unknown;
+    try {
+      device = (JSON.parse(payload) as { device?: unknown }).device;
+    } catch {
+      // not ours to judge: a regular message
+    }
+    const named = typeof device === 'string' ? { device } : {};
+    return { lane: 'devices', cost: REGULAR_MESSAGE, ...named };
   }
   if (topic.startsWith(DEVICE_TOPIC.rpcRequest) && payload.includes(SESSION_LIMITS_METHOD)) {
     try {
@@ -45,5 +69,5 @@ export function costOfOwnPublish(topic: string, payload: string): Cost | undefin
       // not ours to judge: a regular message
     }
   }
-  return REGULAR_MESSAGE;
+  return own(REGULAR_MESSAGE);
 }

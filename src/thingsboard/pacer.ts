@@ -9,13 +9,15 @@
  * per device entry of a gateway telemetry publish one telemetry message and its datapoints; per
  * device entry of an attributes publish one telemetry message and its keys (ThingsBoard ≥ 3.7
  * counts attributes as telemetry), and one regular message as well (older ThingsBoard counted them
- * as regular messages: charging both is right for either); a connect, disconnect, RPC reply or
- * attribute request one regular message. Until the first answer to getSessionLimits (or its
- * timeout) nothing is sent: ThingsBoard's buckets outlive a session, and only its answer says how
- * much they hold.
+ * as regular messages: charging both is right for either); a disconnect, RPC reply or attribute
+ * request one regular message; a device new to ThingsBoard's gateway session two more (its lookup
+ * and its session open: gateway-session.ts), whether it comes with a connect or with its data.
+ * Until the first answer to getSessionLimits (or its timeout) nothing is sent: ThingsBoard's
+ * buckets outlive a session, and only its answer says how much they hold.
  */
 import type { RateLimitSet } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { DEVICE_CONNECT_MESSAGES, GatewaySessionDevices } from './gateway-session.js';
 import { formatWindows, RateLimit, SAFETY_SHARE } from './rate-limit.js';
 
 export type Lane = 'device' | 'devices';
@@ -70,6 +72,12 @@ type LaneLimits = Partial<Record<keyof RateLimitSet, RateLimit>>;
 
 const LIMIT_NAMES = ['messages', 'telemetryMessages', 'telemetryDataPoints'] as const;
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
+/**
+ * ThingsBoard's maxPayloadSize bounds the PUBLISH packet's remaining length (Netty's MqttDecoder):
+ * topic with its length prefix, packet id and payload. The longest topic the gateway publishes on
+ * (`v1/devices/me/attributes/request/<id>`) and the rest of the header stay under this.
+ */
+const PUBLISH_HEADER_BYTES = 64;
 
 export interface PacerOptions {
   logger: Logger;
@@ -83,6 +91,8 @@ export interface PacerOptions {
 
 export class SessionPacer {
   readonly counters: PacerCounters = { waits: 0, waitedMs: 0, paced: 0 };
+  /** The devices ThingsBoard's gateway session has connected (what a device's publish costs). */
+  readonly session = new GatewaySessionDevices();
   private readonly opts: PacerOptions;
   private readonly now: () => number;
   private local: { device: RateLimitSet; devices: RateLimitSet };
@@ -179,20 +189,24 @@ export class SessionPacer {
   caps(lane: Lane): PublishCaps {
     const l = this.lanes[lane];
     // An attributes entry costs a message, and an entry whose device ThingsBoard's session has not
-    // connected yet one more (an implicit connect): half the window keeps a publish admissible.
-    const messages = l.messages ? Math.max(1, Math.floor(l.messages.maxPerSend / 2)) : UNLIMITED;
+    // connected yet two more (an implicit connect): a third of the window keeps a publish admissible.
+    const perEntry = 1 + DEVICE_CONNECT_MESSAGES;
+    const messages = l.messages ? Math.max(1, Math.floor(l.messages.maxPerSend / perEntry)) : UNLIMITED;
     return {
       maxDatapoints: l.telemetryDataPoints?.maxPerSend ?? UNLIMITED,
       maxEntries: Math.min(l.telemetryMessages?.maxPerSend ?? UNLIMITED, messages),
     };
   }
 
-  /** The largest payload to publish: the configured one, and the safety share of ThingsBoard's. */
+  /**
+   * The largest payload to publish: the configured one, and the safety share of ThingsBoard's —
+   * never more than ThingsBoard's less the packet header, however small it is.
+   */
   get maxPayloadBytes(): number {
     const tb = this.thingsboard?.maxPayloadSize;
-    return tb === undefined
-      ? this.configuredMaxPayloadBytes
-      : Math.min(this.configuredMaxPayloadBytes, Math.max(1024, Math.floor(tb * SAFETY_SHARE)));
+    if (tb === undefined) return this.configuredMaxPayloadBytes;
+    const admitted = Math.min(Math.floor(tb * SAFETY_SHARE), tb - PUBLISH_HEADER_BYTES);
+    return Math.max(1, Math.min(this.configuredMaxPayloadBytes, admitted));
   }
 
   get maxInflight(): number {

@@ -9,13 +9,15 @@
  * charge points keep being answered (their data is in the outbox already), the outbox absorbs the
  * difference and drains as fast as the limits allow. Publishes the gateway makes besides the
  * outbox (RPC replies, re-announced devices) go first: they wait in the client's paced queue.
- * Data of a device the current MQTT session has not connected costs one more regular message per
- * such device (ThingsBoard connects it implicitly): a backlog after a reconnect is paced for it.
+ * Data of a device the current MQTT session has not connected costs two more regular messages per
+ * such device (ThingsBoard connects it implicitly: gateway-session.ts), and so does a connect of
+ * one: a backlog after a reconnect is paced for it.
  */
 import type { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/types.js';
 import type { ThingsBoardClient } from './client.js';
+import type { GatewaySessionDevices } from './gateway-session.js';
 import { LatencyHistogram } from './latency.js';
 import { pack, type PackGroup, type Publish } from './pack.js';
 import type { Cost, SessionPacer } from './pacer.js';
@@ -85,8 +87,6 @@ export class OutboxPublisher {
   private drainWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private waitingSince: number | undefined;
-  /** Devices ThingsBoard's gateway session has connected (with a connect, or by their data). */
-  private readonly sessionDevices = new Set<string>();
 
   constructor(opts: PublisherOptions) {
     this.opts = opts;
@@ -95,12 +95,7 @@ export class OutboxPublisher {
     opts.pacer?.onChange(() => this.limitsChanged());
     opts.client.onPacedQueueDrained(() => this.pump());
     // A new MQTT session is a new gateway session in ThingsBoard: no device connected in it yet.
-    opts.client.onConnect(() => this.sessionDevices.clear());
-  }
-
-  /** A device connected in this session outside the outbox (re-announced at connect). */
-  noteConnected(device: string): void {
-    if (this.opts.pacer) this.sessionDevices.add(device);
+    opts.client.onConnect(() => opts.pacer?.session.clear());
   }
 
   /** Publishes as much as the window and the limits allow; called on append, ack, (re)connect. */
@@ -133,7 +128,7 @@ export class OutboxPublisher {
         continue;
       }
       if (pacer) {
-        const cost = this.costOf(publish);
+        const cost = this.costOf(publish, pacer.session);
         const delay = pacer.delayFor('devices', cost);
         if (delay > 0) {
           this.waitingSince ??= performance.now();
@@ -145,7 +140,7 @@ export class OutboxPublisher {
           this.waitingSince = undefined;
         }
         pacer.take('devices', cost);
-        this.track(publish);
+        this.track(publish, pacer.session);
       }
       sending.next++;
       if (sending.next >= sending.group.publishes.length) this.current = undefined;
@@ -153,18 +148,25 @@ export class OutboxPublisher {
     }
   }
 
-  /** The publish's cost with the implicit connects ThingsBoard will count for it. */
-  private costOf(p: Publish): Cost {
+  /**
+   * The publish's cost with the device connects ThingsBoard will count for it: implicit ones for
+   * data of devices new to its gateway session, and a connect's own (none for a device the session
+   * has; one is charged all the same, should the gateway's view of the session be behind).
+   */
+  private costOf(p: Publish, session: GatewaySessionDevices): Cost {
+    if (p.session?.open) {
+      return { ...p.cost, messages: Math.max(p.cost.messages, session.connectMessages(p.session.device)) };
+    }
     if (!p.devices) return p.cost;
-    let fresh = 0;
-    for (const d of p.devices) if (!this.sessionDevices.has(d)) fresh++;
-    return fresh === 0 ? p.cost : { ...p.cost, messages: p.cost.messages + fresh };
+    let extra = 0;
+    for (const d of p.devices) extra += session.connectMessages(d);
+    return extra === 0 ? p.cost : { ...p.cost, messages: p.cost.messages + extra };
   }
 
-  private track(p: Publish): void {
-    if (p.devices) for (const d of p.devices) this.sessionDevices.add(d);
-    else if (p.session?.open) this.sessionDevices.add(p.session.device);
-    else if (p.session) this.sessionDevices.delete(p.session.device);
+  private track(p: Publish, session: GatewaySessionDevices): void {
+    if (p.devices) for (const d of p.devices) session.connected(d);
+    else if (p.session?.open) session.connected(p.session.device);
+    else if (p.session) session.disconnected(p.session.device);
   }
 
   private nextGroup(): Sending | undefined {

@@ -22,8 +22,11 @@ import { describeSet, type SessionLimits, type SessionPacer } from './pacer.js';
 export const SESSION_LIMITS_TIMEOUT_MS = 5000;
 /** After a plain broker echoed the request: how long another client may still answer it. */
 const PLAIN_BROKER_GRACE_MS = 500;
-/** The subscriptions made at connect that ThingsBoard counts as messages of the gateway device. */
-const SUBSCRIPTIONS_COUNTED = 2;
+/**
+ * The messages of the gateway device ThingsBoard counts at every connect: its MQTT session open
+ * (SessionEventMsg OPEN) and its subscriptions to its attributes and to its RPCs.
+ */
+const CONNECT_MESSAGES = 3;
 
 export interface SessionLimitsOptions {
   client: ThingsBoardClient;
@@ -56,8 +59,9 @@ export class SessionLimitsNegotiator {
   private async negotiate(): Promise<void> {
     const { pacer } = this.opts;
     const generation = ++this.generation;
-    // ThingsBoard counts subscribing to the gateway device's attributes and RPCs as messages.
-    pacer.take('device', { messages: SUBSCRIPTIONS_COUNTED, telemetryMessages: 0, datapoints: 0 });
+    // ThingsBoard counted the session open and counts subscribing to the gateway device's
+    // attributes and RPCs as messages.
+    pacer.take('device', { messages: CONNECT_MESSAGES, telemetryMessages: 0, datapoints: 0 });
     const answer = await this.ask();
     if (generation !== this.generation) return;
     if (answer.ok) {

@@ -46,6 +46,25 @@ describe('secrets of configuration published to ThingsBoard', () => {
     expect(restoreSecrets({ password: '<secret:9>' }, FILE)).toEqual({ ok: false, unknown: ['<secret:9>'] });
   });
 
+  it('a placeholder moved where no secret belongs is refused: it would come back in clear', () => {
+    const edited = structuredClone(redactSecrets(FILE)) as unknown as {
+      centralSystem: { connection: Record<string, string> };
+    };
+    // The key passphrase put in the certificate's path, which is published as it is.
+    edited.centralSystem.connection.cert = '<secret:5>';
+    expect(restoreSecrets(edited, FILE)).toEqual({ ok: false, unknown: [], misplaced: ['<secret:5>'] });
+    expect(restoreSecrets({ chargePoints: [{ '<secret:1>': 'x' }] }, FILE)).toMatchObject({
+      ok: false,
+      misplaced: ['<secret:1>'],
+    });
+  });
+
+  it('nothing nested beyond the bound is published', () => {
+    let deep: unknown = { password: 'deep-secret' };
+    for (let i = 0; i < 80; i++) deep = { next: deep };
+    expect(JSON.stringify(redactSecrets(deep))).not.toContain('deep-secret');
+  });
+
   it('"__proto__" stays a key', () => {
     const doc = JSON.parse('{"__proto__":{"password":"x"}}') as unknown;
     expect(JSON.stringify(redactSecrets(doc))).toBe('{"__proto__":{"password":"<secret:1>"}}');

@@ -11,6 +11,9 @@ import { aBootNotification, connectChargePoint, type RpcClient } from '../helper
 import { StandInHarness } from '../helpers/standin-harness.js';
 import { ThingsBoardStandIn, type SessionLimitsAnswer } from '../helpers/tb-standin.js';
 
+/** The keys each MeterValues maps to: five datapoints a message. */
+const KEYS = ['seq', 'power', 'current', 'voltage', 'soc'] as const;
+
 const OCPP = {
   centralSystem: { host: '127.0.0.1', port: 0 },
   chargePoints: [
@@ -19,20 +22,28 @@ const OCPP = {
       deviceNameExpression: 'EV ${ChargePointId}',
       deviceTypeExpression: 'charger',
       attributes: [{ messageTypeFilter: 'BootNotification', key: 'vendor', value: '${chargePointVendor}' }],
-      timeseries: [
-        { messageTypeFilter: 'MeterValues', key: 'seq', value: '${meter_value[0].sampled_value[0].value}' },
-        { messageTypeFilter: 'MeterValues', key: 'power', value: '${meter_value[0].sampled_value[1].value}' },
-      ],
+      timeseries: KEYS.map((key, i) => ({
+        messageTypeFilter: 'MeterValues',
+        key,
+        value: `\${meter_value[0].sampled_value[${i}].value}`,
+      })),
     },
   ],
 };
+
+/** Datapoints a second the devices behind the gateway may send: the binding limit below. */
+const DATAPOINTS_PER_SECOND = 100;
 
 /** Limits of a small tenant profile: the charge points below offer far more. */
 const LIMITS: SessionLimitsAnswer = {
   maxPayloadSize: 4096,
   maxInflightMessages: 100,
   rateLimits: { messages: '20:1', telemetryMessages: '10:1', telemetryDataPoints: '100:1' },
-  gatewayRateLimits: { messages: '10:1', telemetryMessages: '20:1', telemetryDataPoints: '50:1,3000:60' },
+  gatewayRateLimits: {
+    messages: '10:1',
+    telemetryMessages: '20:1',
+    telemetryDataPoints: `${DATAPOINTS_PER_SECOND}:1,${DATAPOINTS_PER_SECOND * 60}:60`,
+  },
 };
 
 function meterValues(seq: number): Record<string, unknown> {
@@ -41,10 +52,7 @@ function meterValues(seq: number): Record<string, unknown> {
     meterValue: [
       {
         timestamp: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
-        sampledValue: [
-          { value: String(seq), measurand: 'Energy.Active.Import.Register' },
-          { value: String(seq * 10), measurand: 'Power.Active.Import' },
-        ],
+        sampledValue: KEYS.map((_, i) => ({ value: String(seq * 10 ** i) })),
       },
     ],
   };
@@ -52,8 +60,7 @@ function meterValues(seq: number): Record<string, unknown> {
 
 const CHARGE_POINTS = 10;
 const MESSAGES = 20;
-/** Two datapoints per MeterValues. */
-const DATAPOINTS = CHARGE_POINTS * MESSAGES * 2;
+const DATAPOINTS = CHARGE_POINTS * MESSAGES * KEYS.length;
 
 describe('rate limits announced by ThingsBoard', () => {
   let h: StandInHarness | undefined;
@@ -72,7 +79,7 @@ describe('rate limits announced by ThingsBoard', () => {
     return list;
   }
 
-  it('a load far above them: charge points answered at once, no violation, nothing lost', async () => {
+  it('five times the load they admit: charge points answered at once, no violation, nothing lost', async () => {
     h = await StandInHarness.start({
       sessionLimits: { answer: LIMITS },
       // The gateway device's own traffic too: statistics, configuration, remote logs at DEBUG.
@@ -82,23 +89,34 @@ describe('rate limits announced by ThingsBoard', () => {
     });
     const tb = h.tb;
     const list = await chargePoints(h.urls.OCPP ?? '', CHARGE_POINTS);
+    await Promise.all(list.map((cp) => cp.call('BootNotification', aBootNotification())));
+    const started = performance.now();
     await Promise.all(
       list.map(async (cp) => {
-        await cp.call('BootNotification', aBootNotification());
         for (let seq = 1; seq <= MESSAGES; seq++) await cp.call('MeterValues', meterValues(seq));
       }),
     );
-    // Every charge point was answered while most of its data still waited in the outbox: the
-    // load was well above what the limits let through (40 datapoints/s at the 80 % share).
+    const offeringSeconds = (performance.now() - started) / 1000;
     const atLastAnswer = tb.datapointsReceived;
+    // The load, not the gateway's speed: every datapoint was offered (and answered) at five times
+    // or more the rate ThingsBoard admits. (Typically 20 to 50 times: the margin covers a busy
+    // machine.) Most of it then still waited in the outbox.
+    expect(DATAPOINTS / offeringSeconds).toBeGreaterThanOrEqual(5 * DATAPOINTS_PER_SECOND);
     expect(atLastAnswer).toBeLessThan(DATAPOINTS / 2);
 
     await tb.waitFor(() => tb.datapointsReceived >= DATAPOINTS, 60_000, 'every datapoint');
+    // Zero loss: every value of every message of every charge point, none dropped by ThingsBoard.
     for (let i = 1; i <= CHARGE_POINTS; i++) {
-      const seqs = new Set(tb.values(`EV CP_${i}`, 'seq').map(Number));
-      expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: MESSAGES }, (_, k) => k + 1));
+      for (const [k, key] of KEYS.entries()) {
+        const values = new Set(tb.values(`EV CP_${i}`, key).map(Number));
+        const sent = Array.from({ length: MESSAGES }, (_, m) => (m + 1) * 10 ** k);
+        expect([...values].sort((a, b) => a - b)).toEqual(sent);
+      }
       expect(tb.attributes.get(`EV CP_${i}`)).toMatchObject({ vendor: 'Acme' });
     }
+    expect(tb.droppedDatapoints).toBe(0);
+    expect(tb.ignoredEntries).toBe(0);
+    // Zero violations, of the devices' limits and of the gateway device's own.
     expect(tb.violations).toEqual([]);
     expect(tb.closedForViolation).toBe(0);
     expect(tb.usernames).toHaveLength(1); // never reconnected
@@ -111,15 +129,15 @@ describe('rate limits announced by ThingsBoard', () => {
       l.msg.startsWith('session limits from ThingsBoard applied'),
     );
     expect(applied.inForce).toMatchObject({
-      devices: { telemetryDataPoints: '40:1,2400:60', telemetryMessages: '16:1', messages: '8:1' },
+      devices: { telemetryDataPoints: '80:1,4800:60', telemetryMessages: '16:1', messages: '8:1' },
       maxPayloadBytes: 3276,
     });
   });
 
-  it('a backlog for devices ThingsBoard has not seen in this session: its implicit connects are paced too', async () => {
-    // ThingsBoard counts a regular message when data names a device its gateway session has not
-    // connected (an implicit connect). After a reconnect, a backlog of charge points gone meanwhile
-    // names many such devices at once.
+  it('a reconnect with a backlog: re-announced charge points and devices new to the session are paced', async () => {
+    // ThingsBoard counts two messages for a device its gateway session has not connected, be it
+    // with a connect or implicitly with its data. After a reconnect the live charge points are
+    // announced again, and a backlog of charge points gone meanwhile names many devices at once.
     h = await StandInHarness.start({
       sessionLimits: {
         answer: {
@@ -132,27 +150,32 @@ describe('rate limits announced by ThingsBoard', () => {
       connectors: [{ name: 'OCPP', ocpp: OCPP }],
     });
     const tb = h.tb;
-    const n = 24;
+    const n = 16;
     const list = await chargePoints(h.urls.OCPP ?? '', n);
     await Promise.all(list.map((cp) => cp.call('BootNotification', aBootNotification())));
     await tb.waitFor(() => tb.connects.length >= n, 30_000, 'every connect');
+    // Half of them leave once their data is answered; the other half stay connected.
+    const leaving = list.slice(0, n / 2);
     await Promise.all(
       list.map(async (cp) => {
         for (let seq = 1; seq <= 3; seq++) await cp.call('MeterValues', meterValues(seq));
-        await cp.close();
+        if (leaving.includes(cp)) await cp.close();
       }),
     );
-    cps.length = 0;
-    // The data is mostly still in the outbox (32 datapoints a second), the charge points are gone:
-    // the new session re-announces nobody, and every device is new to it.
-    expect(tb.datapointsReceived).toBeLessThan(n * 3 * 2);
+    // The data is mostly still in the outbox (32 datapoints a second).
+    expect(tb.datapointsReceived).toBeLessThan((n * 3 * KEYS.length) / 2);
+    const connectsBefore = tb.connects.length;
     tb.dropConnections();
     await tb.waitFor(() => tb.usernames.length >= 2, 10_000, 'reconnect');
-    await tb.waitFor(() => tb.disconnects.length >= n, 60_000, 'every disconnect');
+    await tb.waitFor(() => tb.datapointsReceived >= n * 3 * KEYS.length, 60_000, 'every datapoint');
+    await tb.waitFor(() => tb.disconnects.length >= n / 2, 60_000, 'every disconnect');
+    // The charge points still connected were announced again in the new session.
+    expect(tb.connects.length - connectsBefore).toBeGreaterThanOrEqual(n / 2);
     // OCPP 1.6 sampled values that are numbers are published as numbers (README "Values with types").
     for (let i = 1; i <= n; i++) {
       expect(new Set(tb.values(`EV CP_${i}`, 'seq'))).toEqual(new Set([1, 2, 3]));
     }
+    expect(tb.droppedDatapoints).toBe(0);
     expect(tb.violations).toEqual([]);
   });
 
@@ -182,6 +205,60 @@ describe('rate limits announced by ThingsBoard', () => {
     await tb.stop();
   });
 
+  it('the stand-in counts a device new to the session as two messages, and drops its data when it cannot connect it', async () => {
+    // ThingsBoard's MqttGatewayRateLimitsTest: with messages "3:600", device A costs two
+    // ('create device', 'to device actor'), device B's lookup passes and its session open does not.
+    const tb = await ThingsBoardStandIn.start({
+      sessionLimits: { answer: { gatewayRateLimits: { messages: '3:600' } } },
+    });
+    const client = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: tb.port,
+      username: 'RAW',
+      reconnectPeriod: 0,
+      protocolVersion: 4,
+    });
+    const telemetry = (device: string, a: number): string =>
+      JSON.stringify({ [device]: [{ ts: a, values: { a } }] });
+    await client.publishAsync('v1/gateway/telemetry', telemetry('A', 1), { qos: 1 });
+    expect(tb.violations).toEqual([]);
+    await client.publishAsync('v1/gateway/connect', JSON.stringify({ device: 'A' }), { qos: 1 });
+    expect(tb.violations).toEqual([]); // A is in the session: its connect costs nothing
+    await client.publishAsync('v1/gateway/telemetry', telemetry('B', 2), { qos: 1 });
+    expect(tb.violations).toMatchObject([{ limit: 'messages', closed: false }]);
+    expect(tb.values('B', 'a')).toEqual([2]); // looked up: its data is taken
+    // C cannot even be looked up: the publish is acknowledged, C's data is dropped, nothing closed.
+    await client.publishAsync('v1/gateway/telemetry', telemetry('C', 3), { qos: 1 });
+    expect(tb.values('C', 'a')).toEqual([]);
+    expect(tb.droppedDatapoints).toBe(1);
+    expect(tb.closedForViolation).toBe(0);
+    expect(client.connected).toBe(true);
+    await client.endAsync(true);
+    await tb.stop();
+  });
+
+  it('the stand-in counts the topic against maxPayloadSize, as Netty’s decoder does', async () => {
+    const tb = await ThingsBoardStandIn.start({ sessionLimits: { answer: { maxPayloadSize: 200 } } });
+    const client = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: tb.port,
+      username: 'RAW',
+      reconnectPeriod: 0,
+      protocolVersion: 4,
+    });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const topic = 'v1/devices/me/telemetry';
+    // 2 + 23 (topic) + 2 (packet id) + 173 = 200: admitted; one byte more is not.
+    const body = (bytes: number): string => JSON.stringify({ k: 'x'.repeat(bytes - 8) });
+    await client.publishAsync(topic, body(173), { qos: 1 });
+    expect(tb.violations).toEqual([]);
+    client.publish(topic, body(174), { qos: 1 });
+    await closed;
+    expect(tb.violations).toMatchObject([{ limit: 'maxPayloadSize', closed: true }]);
+    await client.endAsync(true);
+    await tb.stop();
+  });
+
   it('a ThingsBoard that does not know getSessionLimits: data flows without limits, said once', async () => {
     h = await StandInHarness.start({
       sessionLimits: { error: 'Unsupported method' },
@@ -204,6 +281,19 @@ describe('rate limits announced by ThingsBoard', () => {
     expect(said[0]).toMatchObject({ level: 40, reason: 'ThingsBoard answered with an error' });
   });
 
+  it('a ThingsBoard that does not answer getSessionLimits: data flows after its timeout, with a warning', async () => {
+    h = await StandInHarness.start({ sessionLimits: 'silent', connectors: [{ name: 'OCPP', ocpp: OCPP }] });
+    const tb = h.tb;
+    const [cp] = await chargePoints(h.urls.OCPP ?? '', 1);
+    await cp?.call('BootNotification', aBootNotification());
+    await cp?.call('MeterValues', meterValues(1));
+    await tb.waitFor(() => tb.values('EV CP_1', 'seq').length >= 1, 15_000, 'first datapoint');
+    const said = await h.gateway.waitForLog((l) =>
+      l.msg.startsWith('ThingsBoard did not tell its session limits'),
+    );
+    expect(said).toMatchObject({ level: 40, reason: 'no answer within 5000 ms' });
+  });
+
   it('local limits of tb_gateway.json apply on top of ThingsBoard’s', async () => {
     h = await StandInHarness.start({
       sessionLimits: { answer: LIMITS },
@@ -214,7 +304,7 @@ describe('rate limits announced by ThingsBoard', () => {
       l.msg.startsWith('session limits from ThingsBoard applied'),
     );
     // ThingsBoard's windows and the local one, each at 80 %.
-    expect(applied.inForce).toMatchObject({ devices: { telemetryDataPoints: '40:1,2400:60,8:1' } });
+    expect(applied.inForce).toMatchObject({ devices: { telemetryDataPoints: '80:1,4800:60,8:1' } });
   });
 });
 

@@ -168,6 +168,16 @@ describe('remote configuration from ThingsBoard', () => {
     // Also in the log, counted as an error of the connector (the gateway page's "Errors" column).
     await h!.gateway.waitForLog((l) => l.level === 50 && l.connector === 'OCPP' && /refused/.test(l.msg));
     await tb.waitFor(() => (tb.deviceTelemetry.find((t) => t.key === 'OCPP_ERRORS_COUNT')?.value ?? 0) !== 0);
+    // A placeholder moved where no secret belongs would come back in clear in the echo: refused.
+    tb.setShared({
+      OCPP: edited((json) => {
+        const [entry] = json.chargePoints as Json[];
+        (entry as Json).deviceTypeExpression = '<secret:1>';
+      }),
+    });
+    await tb.waitFor(() => /where no secret/.test(String(status('OCPP')?.message)), 10_000, 'misplaced');
+    expect(JSON.stringify(tb.reports.map((r) => r.json))).not.toContain('cp-secret-token');
+    expect(readFileSync(join(h!.dir.path, 'ocpp.json'), 'utf8')).toBe(before);
     // The old mapping still runs, on the same connection.
     await cp.call('MeterValues', aMeterValues());
     await tb.waitFor(() => tb.values('EV CP_2', 'energy').length === 1, 10_000, 'data with the old mapping');
@@ -273,10 +283,27 @@ describe('remote configuration from ThingsBoard', () => {
     });
     expect(existsSync(join(h!.dir.path, 'second.json'))).toBe(true);
 
+    const published = structuredClone(tb.clientAttributes.get('OCPP 2')) as Json;
     tb.setShared({ active_connectors: ['OCPP'] });
     await tb.waitFor(() => /stopped and removed/.test(String(status('OCPP 2')?.message)), 10_000, 'removed');
     expect((gatewayFile().connectors as Json[]).map((c) => c.name)).toEqual(['OCPP']);
     expect(await tb.rpcToGateway('gateway_devices', {})).toEqual({ code: 200, resp: {} });
+
+    // Enabled again from the page: the attribute it kept, its token a placeholder, comes back
+    // with the token of the file the connector left behind.
+    expect(JSON.stringify(published)).not.toContain(CP_TOKEN);
+    tb.setShared({ 'OCPP 2': { ...published, ts: Date.now() }, active_connectors: ['OCPP', 'OCPP 2'] });
+    await tb.waitFor(() => /created/.test(String(status('OCPP 2')?.message)), 10_000, 'enabled again');
+    expect(readFileSync(join(h!.dir.path, 'second.json'), 'utf8')).toContain(CP_TOKEN);
+
+    // A new connector may not take a file the gateway uses: tb_gateway.json stays as it is.
+    const before = readFileSync(h!.configFile, 'utf8');
+    tb.setShared({
+      'OCPP 3': { name: 'OCPP 3', type: 'ocpp', configuration: 'tb_gateway.json', configurationJson: ocpp() },
+    });
+    await tb.waitFor(() => status('OCPP 3')?.result === 'refused', 10_000, 'refused');
+    expect(String(status('OCPP 3')?.message)).toContain('a file the gateway already uses');
+    expect(readFileSync(h!.configFile, 'utf8')).toBe(before);
   });
 
   it('applies general_configuration live where it can, and says what waits for the next start', async () => {
@@ -289,6 +316,8 @@ describe('remote configuration from ThingsBoard', () => {
         ...published,
         host: 'thingsboard.example',
         statistics: { enable: true, statsSendPeriodInSeconds: 3600 },
+        deviceDpRateLimits: '10:1',
+        remoteShell: true,
         ts: Date.now(),
       },
     });
@@ -300,8 +329,16 @@ describe('remote configuration from ThingsBoard', () => {
     expect(String(status('general_configuration')?.message)).toContain(
       'thingsboard.host apply at next start',
     );
-    // Statistics started at once.
-    await tb.waitFor(() => tb.deviceTelemetry.some((t) => t.key === 'machineStats'), 10_000, 'statistics');
+    expect(String(status('general_configuration')?.message)).toMatch(
+      /statistics, deviceDpRateLimits applied now, thingsboard.remoteShell not used by this gateway \(kept in the file\)$/,
+    );
+    // Statistics started at once, and show the local limit in force (at 80 %).
+    const stats = await tb.waitFor(
+      () => tb.deviceTelemetry.find((t) => t.key === 'ocppStats'),
+      10_000,
+      'statistics',
+    );
+    expect(stats.value).toMatchObject({ rateLimits: { devices: { telemetryDataPoints: '8:1' } } });
     const file = JSON.parse(readFileSync(h!.configFile, 'utf8')) as { thingsboard: Json };
     expect(file.thingsboard.host).toBe('thingsboard.example');
     // The placeholder was not written over the token.

@@ -1,33 +1,44 @@
 /**
  * A ThingsBoard stand-in for tests: a real MQTT broker (aedes, in-process, port 0) whose hooks
- * play ThingsBoard's MQTT transport toward a gateway (facts from ThingsBoard's source:
- * MqttTransportHandler, GatewaySessionHandler, DefaultTransportService.checkLimits,
- * DefaultTransportRateLimitService, TbRateLimits):
+ * play ThingsBoard's MQTT transport toward a gateway. Facts from ThingsBoard's source (master,
+ * 2026: MqttTransportHandler, AbstractGatewaySessionHandler, DefaultTransportService.checkLimits,
+ * DefaultTransportRateLimitService, TbRateLimits; its MqttGatewayRateLimitsTest agrees):
  *
- * - it answers `getSessionLimits` with the limits it was given (or an error, or nothing);
- * - it enforces them per gateway device — buckets that start full, refill continuously
- *   (bucket4j greedy), outlive the session — counting as the transport counts: per device entry of
- *   a gateway telemetry publish one telemetry message and its datapoints, per device entry of an
- *   attributes publish one telemetry message and its keys, a regular message for connect,
- *   disconnect, an implicit connect, RPC replies and requests, the gateway device's subscriptions;
- *   a publish over `maxPayloadSize` or over a limit is a violation: recorded, and the connection
- *   closed, as ThingsBoard closes it;
+ * - it answers `getSessionLimits` with the limits it was given (or an error, or nothing), before
+ *   any limit is checked, as the transport does;
+ * - it enforces them per gateway device (tb-limits.ts) — buckets that start full, refill
+ *   continuously, outlive the session; `rateLimits` for the gateway device's own messages (its
+ *   MQTT session open, its subscriptions to attributes and RPCs, its telemetry, attributes, attribute
+ *   requests, client RPCs and RPC replies), `gatewayRateLimits` for the devices behind it;
+ * - a device behind the gateway that its session has not connected yet (a connect, or data, an RPC
+ *   reply or an attribute request naming it: an implicit connect) costs two regular messages — the
+ *   device lookup (GetOrCreateDeviceFromGatewayRequestMsg) and the device's session open — and a
+ *   connect of a device already connected nothing; a disconnect one message, if the device was
+ *   connected. Per device entry of a telemetry or attributes publish one telemetry message and its
+ *   datapoints (keys); an RPC reply or attribute request one message;
+ * - on a violation it does what ThingsBoard does, and records it: a publish over a limit or over
+ *   `maxPayloadSize` (the packet's remaining length, as Netty's MqttDecoder checks it) closes the
+ *   connection; a refused device lookup answers the publish (PUBACK) and drops that device's data
+ *   (counted in `droppedDatapoints`); a refused session open, subscription or disconnect is
+ *   dropped silently; a refused MQTT session open refuses the CONNECT;
  * - it keeps the gateway device's shared attributes, pushes changes, answers attribute requests,
  *   sends RPCs to the gateway device and to devices behind it, and records everything the gateway
  *   reports;
  * - like ThingsBoard, it never sends a client its own publishes back.
- *
- * The buckets here are written independently of the gateway's (src/thingsboard/rate-limit.ts), so
- * a mistake in one is not repeated in the other.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type Client } from 'aedes';
+import {
+  check,
+  isObject,
+  kvCount,
+  limitsOf,
+  remainingLength,
+  type LimitSet,
+  type Limits,
+} from './tb-limits.js';
 
-export interface LimitSet {
-  messages?: string | null;
-  telemetryMessages?: string | null;
-  telemetryDataPoints?: string | null;
-}
+export type { LimitSet };
 
 export interface SessionLimitsAnswer {
   maxPayloadSize?: number;
@@ -48,7 +59,7 @@ export interface Violation {
   lane: 'device' | 'devices';
   limit: string;
   topic: string;
-  /** False: ThingsBoard drops such a message silently (a disconnect) instead of closing. */
+  /** False: ThingsBoard drops the message (or refuses the CONNECT) instead of closing. */
   closed: boolean;
 }
 
@@ -62,91 +73,10 @@ export interface StandInOptions {
   sessionLimits?: SessionLimitsMode;
 }
 
-/** One `"capacity:seconds"` window, bucket4j greedy refill, starting full. */
-class Window {
-  private tokens: number;
-  private last = performance.now();
-  constructor(
-    readonly capacity: number,
-    readonly seconds: number,
-  ) {
-    this.tokens = capacity;
-  }
-  available(now: number): number {
-    this.tokens = Math.min(
-      this.capacity,
-      this.tokens + ((now - this.last) / 1000) * (this.capacity / this.seconds),
-    );
-    this.last = now;
-    return this.tokens;
-  }
-  consume(n: number): void {
-    this.tokens -= n;
-  }
-}
-
-/** A limit string: all windows must hold `n` tokens, then all are charged (bucket.tryConsume). */
-class Limit {
-  private readonly windows: Window[];
-  constructor(config: string) {
-    this.windows = config
-      .split(',')
-      .map((p) => p.trim())
-      .filter((p) => p !== '')
-      .map((p) => {
-        const [c, s] = p.split(':').map(Number);
-        return new Window(c ?? 0, s ?? 1);
-      });
-  }
-  tryConsume(n: number): boolean {
-    const now = performance.now();
-    if (!this.windows.every((w) => w.available(now) >= n)) return false;
-    for (const w of this.windows) w.consume(n);
-    return true;
-  }
-}
-
-interface Limits {
-  messages?: Limit;
-  telemetryMessages?: Limit;
-  telemetryDataPoints?: Limit;
-}
-
-function limitsOf(set: LimitSet | undefined): Limits {
-  const out: Limits = {};
-  for (const k of ['messages', 'telemetryMessages', 'telemetryDataPoints'] as const) {
-    const v = set?.[k];
-    if (typeof v === 'string' && v !== '') out[k] = new Limit(v);
-  }
-  return out;
-}
-
-/** checkEntityRateLimit: datapoints > 0 → a telemetry message and its datapoints; else a message. */
-function check(limits: Limits, dataPoints: number): string | undefined {
-  if (dataPoints > 0) {
-    if (limits.telemetryMessages && !limits.telemetryMessages.tryConsume(1)) return 'telemetryMessages';
-    if (limits.telemetryDataPoints && !limits.telemetryDataPoints.tryConsume(dataPoints))
-      return 'telemetryDataPoints';
-    return undefined;
-  }
-  if (limits.messages && !limits.messages.tryConsume(1)) return 'messages';
-  return undefined;
-}
-
 /** Per gateway device (access token): ThingsBoard keeps these across sessions. */
 interface GatewayState {
   device: Limits;
   devices: Limits;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function kvCount(entry: unknown): number {
-  if (!isObject(entry)) return 0;
-  if (Object.hasOwn(entry, 'ts') && isObject(entry.values)) return Object.keys(entry.values).length;
-  return Object.keys(entry).length;
 }
 
 export class ThingsBoardStandIn {
@@ -170,12 +100,19 @@ export class ThingsBoardStandIn {
   readonly subscribed = new Set<string>();
   /** Connections this stand-in closed for a violation. */
   closedForViolation = 0;
+  /**
+   * Datapoints ThingsBoard acknowledged and dropped: their device's connect was refused for a
+   * limit (AbstractGatewaySessionHandler.processFailure answers the PUBACK all the same).
+   */
+  droppedDatapoints = 0;
+  /** Device entries ThingsBoard ignores (telemetry not a list, attributes not an object). */
+  ignoredEntries = 0;
   sessionLimits: SessionLimitsMode;
   private broker: Aedes | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly state = new Map<string, GatewayState>();
-  /** Devices of each session (client id): a device first seen costs an implicit connect. */
+  /** Devices each MQTT session has connected (ThingsBoard's gateway session `devices`). */
   private readonly sessionDevices = new Map<Client, Set<string>>();
   /** The access token each connection logged in with: ThingsBoard's gateway device. */
   private readonly tokens = new WeakMap<Client, string>();
@@ -200,13 +137,23 @@ export class ThingsBoardStandIn {
           this.usernames.push(username);
           this.tokens.set(client, username);
         }
+        // The gateway device's session open (SessionEventMsg OPEN) is a message of its own.
+        const v = check(this.gateway(client).device, 0);
+        if (v) {
+          this.violations.push({ at: Date.now(), lane: 'device', limit: v, topic: 'CONNECT', closed: false });
+          // CONNACK "connection rate exceeded": 3 (server unavailable) in MQTT 3.1.1.
+          const refused = Object.assign(new Error('connection rate exceeded'), { returnCode: 3 });
+          done(refused, false);
+          return;
+        }
         done(null, true);
       },
       authorizePublish: (client, packet, done) => {
         // Remembered so that the packet is never forwarded back to its publisher.
         (packet as { clientId?: string }).clientId = client?.id;
         if (!client) return done(null);
-        const error = this.onPublish(client, packet.topic, Buffer.from(packet.payload));
+        const payload = Buffer.from(packet.payload);
+        const error = this.onPublish(client, packet.topic, packet.qos, payload);
         done(error ? new Error(error) : null);
       },
       authorizeSubscribe: (client, sub, done) => {
@@ -215,8 +162,10 @@ export class ThingsBoardStandIn {
           client &&
           (sub.topic === 'v1/devices/me/attributes' || sub.topic === 'v1/devices/me/rpc/request/+')
         ) {
+          // SubscribeToAttributeUpdatesMsg / SubscribeToRPCMsg, sent without a callback: a refused
+          // one is dropped (ThingsBoard then pushes nothing on it), the SUBACK goes out anyway.
           const v = check(this.gateway(client).device, 0);
-          if (v) this.violate(client, 'device', v, `subscribe ${sub.topic}`, true);
+          if (v) this.violate(client, 'device', v, `subscribe ${sub.topic}`, false);
         }
         done(null, sub);
       },
@@ -277,19 +226,16 @@ export class ThingsBoardStandIn {
     this.violations.push({ at: Date.now(), lane, limit, topic, closed: close });
     if (close) {
       this.closedForViolation++;
-      // MqttTransportHandler / GatewaySessionHandler: ctx.close() on TbRateLimitsException.
+      // MqttTransportHandler / AbstractGatewaySessionHandler: ctx.close() on TbRateLimitsException.
       setImmediate(() => client.close());
     }
   }
 
   /** Returns an error (the publish is refused and the connection closed) or undefined. */
-  private onPublish(client: Client, topic: string, payload: Buffer): string | undefined {
-    const answer =
-      'answer' in (this.sessionLimits as object)
-        ? (this.sessionLimits as { answer: SessionLimitsAnswer }).answer
-        : undefined;
-    const max = answer?.maxPayloadSize;
-    if (max !== undefined && payload.length > max) {
+  private onPublish(client: Client, topic: string, qos: number, payload: Buffer): string | undefined {
+    const max = this.announced()?.maxPayloadSize;
+    if (max !== undefined && remainingLength(topic, qos, payload.length) > max) {
+      // Netty's MqttDecoder refuses the packet; MqttTransportHandler closes (MALFORMED_PACKET).
       this.violate(
         client,
         topic.startsWith('v1/gateway/') ? 'devices' : 'device',
@@ -322,17 +268,25 @@ export class ThingsBoardStandIn {
     return set;
   }
 
-  /** A device entry of a gateway publish: an implicit connect when unknown to the session. */
-  private touch(client: Client, device: string, topic: string): string | undefined {
+  /**
+   * AbstractGatewaySessionHandler.onDeviceConnect: a device new to the session is looked up
+   * (GetOrCreateDeviceFromGatewayRequestMsg, a message) and its session opened with its
+   * subscriptions (TransportToDeviceActorMsg, another). False: the lookup was refused — the
+   * publish is answered, that device's part of it is dropped, nothing is closed.
+   */
+  private connectDevice(client: Client, device: string, topic: string): boolean {
     const devices = this.devicesOf(client);
-    if (devices.has(device)) return undefined;
-    devices.add(device);
-    const v = check(this.gateway(client).devices, 0);
-    if (v) {
-      // The session-open of an implicit connect has no callback: dropped silently.
-      this.violate(client, 'devices', v, `${topic} (implicit connect of ${device})`, false);
+    if (devices.has(device)) return true;
+    const limits = this.gateway(client).devices;
+    const lookup = check(limits, 0);
+    if (lookup) {
+      this.violate(client, 'devices', lookup, `${topic} (device lookup of ${device})`, false);
+      return false;
     }
-    return undefined;
+    devices.add(device);
+    const open = check(limits, 0);
+    if (open) this.violate(client, 'devices', open, `${topic} (session open of ${device})`, false);
+    return true;
   }
 
   private onGatewayApi(client: Client, topic: string, json: unknown): string | undefined {
@@ -341,55 +295,64 @@ export class ThingsBoardStandIn {
       this.violate(client, 'devices', limit, topic, true);
       return `rate limit ${limit}`;
     };
+    const device = isObject(json) && typeof json.device === 'string' ? json.device : '';
     switch (topic) {
       case 'v1/gateway/connect': {
-        const device = isObject(json) ? String(json.device) : '';
         this.connects.push(device);
-        const devices = this.devicesOf(client);
-        if (!devices.has(device)) {
-          devices.add(device);
+        this.connectDevice(client, device, topic);
+        return undefined;
+      }
+      case 'v1/gateway/disconnect': {
+        this.disconnects.push(device);
+        // deregisterSession: a SessionEventMsg CLOSED (a message, no callback) for a known device.
+        if (this.devicesOf(client).delete(device)) {
           const v = check(limits, 0);
           if (v) this.violate(client, 'devices', v, topic, false);
         }
         return undefined;
       }
-      case 'v1/gateway/disconnect': {
-        const device = isObject(json) ? String(json.device) : '';
-        this.disconnects.push(device);
-        this.devicesOf(client).delete(device);
-        const v = check(limits, 0);
-        if (v) this.violate(client, 'devices', v, topic, false);
-        return undefined;
-      }
       case 'v1/gateway/telemetry': {
         if (!isObject(json)) return undefined;
-        for (const [device, entries] of Object.entries(json)) {
-          this.touch(client, device, topic);
-          const list = Array.isArray(entries) ? entries : [entries];
-          const dp = list.reduce((n: number, e) => n + kvCount(e), 0);
+        for (const [name, entries] of Object.entries(json)) {
+          // onDeviceTelemetryJson: an entry that is not a list is logged and skipped.
+          if (!Array.isArray(entries)) {
+            this.ignoredEntries++;
+            continue;
+          }
+          const dp = entries.reduce((n: number, e) => n + kvCount(e), 0);
+          if (!this.connectDevice(client, name, topic)) {
+            this.droppedDatapoints += dp;
+            continue;
+          }
           const v = check(limits, dp);
           if (v) return fail(v);
-          const stored = this.telemetry.get(device) ?? [];
-          for (const e of list) stored.push(e as Record<string, unknown>);
-          this.telemetry.set(device, stored);
+          const stored = this.telemetry.get(name) ?? [];
+          for (const e of entries) stored.push(e as Record<string, unknown>);
+          this.telemetry.set(name, stored);
         }
         return undefined;
       }
       case 'v1/gateway/attributes': {
         if (!isObject(json)) return undefined;
-        for (const [device, values] of Object.entries(json)) {
-          this.touch(client, device, topic);
+        for (const [name, values] of Object.entries(json)) {
+          // onDeviceAttributesJson: an entry that is not an object is logged and skipped.
+          if (!isObject(values)) {
+            this.ignoredEntries++;
+            continue;
+          }
+          if (!this.connectDevice(client, name, topic)) {
+            this.droppedDatapoints += kvCount(values);
+            continue;
+          }
           const v = check(limits, kvCount(values));
           if (v) return fail(v);
-          this.attributes.set(device, {
-            ...this.attributes.get(device),
-            ...(values as Record<string, unknown>),
-          });
+          this.attributes.set(name, { ...this.attributes.get(name), ...values });
         }
         return undefined;
       }
       case 'v1/gateway/rpc':
       case 'v1/gateway/attributes/request': {
+        if (!this.connectDevice(client, device, topic)) return undefined;
         const v = check(limits, 0);
         return v ? fail(v) : undefined;
       }

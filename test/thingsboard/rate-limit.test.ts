@@ -104,8 +104,33 @@ describe('the session pacer', () => {
     });
     pacer.setThingsBoardLimits({ device: {}, devices: { messages: windows('100:10') } });
     expect(pacer.describe().devices).toEqual({ messages: '80:10,4:1' });
-    // Two device entries at most: an attributes entry of a device new to the session costs two.
-    expect(pacer.caps('devices').maxEntries).toBe(2);
+    // One device entry at most: an attributes entry of a device new to the session costs three
+    // messages (its own, and ThingsBoard's lookup and session open of the device).
+    expect(pacer.caps('devices').maxEntries).toBe(1);
+    pacer.setLocal({ device: {}, devices: { messages: windows('20:1') } }, 4096);
+    expect(pacer.caps('devices').maxEntries).toBe(5);
+  });
+
+  it.each([
+    [65_536, 52_428],
+    [4096, 3276],
+    // The header (topic, packet id) counts against ThingsBoard's limit too: never the 80 % alone.
+    [1000, 800],
+    [300, 236],
+    [100, 36],
+  ])('publishes at most what a maxPayloadSize of %i admits: %i bytes', (max, expected) => {
+    const pacer = new SessionPacer({
+      logger: silentLogger(),
+      configuredMaxPayloadBytes: 65_536,
+      defaultMaxInflight: 32,
+      local,
+      now: () => 0,
+    });
+    pacer.setThingsBoardLimits({ maxPayloadSize: max, device: {}, devices: {} });
+    expect(pacer.maxPayloadBytes).toBe(expected);
+    expect(
+      pacer.maxPayloadBytes + 'v1/devices/me/attributes/request/2147483647'.length + 4,
+    ).toBeLessThanOrEqual(max);
   });
 
   it('counts the time waited against the limit that held the publish', () => {
