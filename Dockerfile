@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json .prebuild-installrc ./
 COPY scripts ./scripts
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
@@ -24,7 +24,7 @@ COPY config ./config
 RUN npm run build
 # The runtime tree: production dependencies only, with the native binding compiled above (same
 # lockfile, so the same better-sqlite3), the build, the schemas and the example configuration.
-RUN mkdir -p /out && cp package.json package-lock.json .npmrc /out/ \
+RUN mkdir -p /out && cp package.json package-lock.json /out/ \
  && cd /out && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && cp -R /app/node_modules/better-sqlite3/build node_modules/better-sqlite3/ \
  && cp -R /app/dist /app/schemas /app/config /out/

@@ -54,6 +54,22 @@ describe('RPC ids as ThingsBoard wrote them', () => {
       data: { error: 'the result could not be serialised' },
     });
   });
+
+  it('answers an error instead of writing a number JSON cannot carry as null (1e309 from a station)', () => {
+    const fromStation = JSON.parse('{"status":"Accepted","values":[1,1e309]}') as unknown;
+    expect(JSON.parse(rpcReplyPayload('A', 8, fromStation))).toEqual({
+      device: 'A',
+      id: 8,
+      data: { error: 'the result holds a number JSON cannot carry (at 1, e.g. 1e309)' },
+    });
+    expect(JSON.parse(rpcReplyPayload('A', 9, { result: -Infinity }))).toEqual({
+      device: 'A',
+      id: 9,
+      data: { error: 'the result holds a number JSON cannot carry (at result, e.g. 1e309)' },
+    });
+    // Finite numbers are written as before.
+    expect(rpcReplyPayload('A', 10, { n: 1.5e308 })).toBe('{"device":"A","id":10,"data":{"n":1.5e+308}}');
+  });
 });
 
 describe('id patterns', () => {

@@ -26,7 +26,13 @@ const MESSAGES = {
   'no-subprotocol': 'charge point offered no subprotocol: serving it as ocpp1.6',
 } as const;
 
-export type RefusalKind = keyof typeof MESSAGES | 'client-certificate';
+/** Kinds whose words depend on the case: the caller gives the message. */
+type WordedKind = 'client-certificate' | 'tls-policy';
+
+export type RefusalKind = keyof typeof MESSAGES | WordedKind;
+
+const isWorded = (kind: RefusalKind): kind is WordedKind =>
+  kind === 'client-certificate' || kind === 'tls-policy';
 
 export class RefusalLog {
   private readonly summary: LogSummary;
@@ -39,9 +45,9 @@ export class RefusalLog {
     });
   }
 
-  /** `message` only for a kind whose words depend on the case (a client certificate's problem). */
+  /** `message` only for a kind whose words depend on the case (a client certificate's problem, a TLS policy). */
   refused(kind: RefusalKind, fields: Record<string, unknown>, message?: string): void {
-    const text = kind === 'client-certificate' ? (message ?? 'charge point refused') : MESSAGES[kind];
+    const text = isWorded(kind) ? (message ?? 'charge point refused') : MESSAGES[kind];
     this.summary.warn(kind, fields, text);
   }
 

@@ -13,7 +13,14 @@ import { identityOf } from './auth.js';
 
 export type ProfileCheck =
   | { ok: true; securityProfile: SecurityProfile }
-  | { ok: false; reason: string; message: string; certificateCn?: string | string[] };
+  | {
+      ok: false;
+      /** `tls`: the connection's TLS parameters; `client-certificate`: the credential it presented. */
+      kind: 'tls' | 'client-certificate';
+      reason: string;
+      message: string;
+      certificateCn?: string | string[];
+    };
 
 const tlsOf = (socket: Duplex): TLSSocket | undefined =>
   (socket as Partial<TLSSocket>).getPeerCertificate ? (socket as TLSSocket) : undefined;
@@ -45,6 +52,7 @@ export function securityProfileOf(socket: Duplex, connection: ConnectionConfig, 
   if (!isLegacyTls(tls) && !AEAD_SUITES.has(cipher)) {
     return {
       ok: false,
+      kind: 'tls',
       reason: `${tls.getProtocol() ?? 'TLS'} with ${cipher}: a legacy cipher suite is for TLS 1.0/1.1 stations only`,
       message: 'charge point refused: legacy cipher suite on TLS 1.2 or newer',
     };
@@ -57,6 +65,7 @@ export function securityProfileOf(socket: Duplex, connection: ConnectionConfig, 
   if (!tls.authorized || !presented) {
     return {
       ok: false,
+      kind: 'client-certificate',
       reason: presented
         ? String(tls.authorizationError ?? 'certificate not trusted')
         : 'no client certificate',
@@ -69,6 +78,7 @@ export function securityProfileOf(socket: Duplex, connection: ConnectionConfig, 
   if (connection.clientCertificateCnMustMatchId && cn !== identityOf(id)) {
     return {
       ok: false,
+      kind: 'client-certificate',
       reason: 'certificate CN is not the charge point identity',
       message: 'charge point refused: certificate CN is not its identity',
       ...(cn === undefined ? {} : { certificateCn: cn }),
@@ -82,6 +92,7 @@ export function securityProfileOf(socket: Duplex, connection: ConnectionConfig, 
     if (!names.includes(organization)) {
       return {
         ok: false,
+        kind: 'client-certificate',
         reason: 'certificate organization (O) is not the operator',
         message: 'charge point refused: certificate is not the operator’s',
         ...(cn === undefined ? {} : { certificateCn: cn }),

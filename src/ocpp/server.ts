@@ -261,10 +261,12 @@ export class CentralSystemServer<Route> {
     }
     const profile = securityProfileOf(socket, config.connection, id);
     if (!profile.ok) {
-      this.counters.rejectedAuth++;
-      const { reason, certificateCn } = profile;
+      // A TLS policy refusal (a legacy suite on TLS 1.2) is a TLS failure, not a bad credential.
+      if (profile.kind === 'tls') this.counters.rejectedTls++;
+      else this.counters.rejectedAuth++;
+      const { kind, reason, certificateCn } = profile;
       this.refusals.refused(
-        'client-certificate',
+        kind === 'tls' ? 'tls-policy' : 'client-certificate',
         { chargePointId: id, remoteAddress, certificateCn, reason },
         profile.message,
       );

@@ -235,7 +235,21 @@ export class StatusServer {
         }
         sendJson(res, 200, { chargePointId: id, tracedUntil: until?.toISOString() ?? null });
       },
-      (err: Error) => sendJson(res, 413, { error: err.message }),
+      (err: Error) => {
+        // Too large: 413, then the rest of the body is dropped. A body that broke off (aborted,
+        // malformed chunking) is a 400 when anyone is still there to read it.
+        if (res.headersSent || res.destroyed) return;
+        res.setHeader('Connection', 'close');
+        if (err instanceof BodyTooLarge) {
+          // Read and drop the rest (a client still sending would not read an answer before it
+          // finished), up to a bound past which the connection is cut.
+          discardBody(req, DISCARD_BYTES);
+          sendJson(res, 413, { error: err.message });
+        } else {
+          res.once('finish', () => req.destroy());
+          sendJson(res, 400, { error: 'the request body could not be read' });
+        }
+      },
     );
   }
 }
@@ -261,19 +275,41 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, 'application/json', JSON.stringify(value));
 }
 
+class BodyTooLarge extends Error {}
+
+/** What is read and dropped of a body refused as too large before the connection is cut. */
+const DISCARD_BYTES = 1 << 20;
+
+function discardBody(req: IncomingMessage, limit: number): void {
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > limit) req.destroy();
+  });
+  req.resume();
+}
+
+/** The request body as text; rejects with BodyTooLarge past `limit` bytes, or the stream's error. */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > limit) {
+      reject(new BodyTooLarge(`body larger than ${limit} bytes`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        reject(new Error(`body larger than ${limit} bytes`));
-        req.destroy();
+        req.off('data', onData);
+        chunks.length = 0;
+        reject(new BodyTooLarge(`body larger than ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });

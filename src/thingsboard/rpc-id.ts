@@ -20,13 +20,30 @@ export function rpcReplyPayload(device: string, id: RpcId, data: unknown): strin
   const idText = id instanceof RawJsonNumber ? id.text : JSON.stringify(id);
   let dataText: string | undefined;
   try {
-    dataText = JSON.stringify(data);
-  } catch {
-    // A value that cannot be serialised (too deep for the stack): the RPC still gets an answer.
-    dataText = undefined;
+    dataText = JSON.stringify(data, refuseNonFinite);
+  } catch (err) {
+    // A value that cannot be serialised (too deep for the stack, or a number such as 1e309 that
+    // JSON.stringify would write as null, a different value): the RPC still gets an answer.
+    const error =
+      err instanceof NonFiniteNumber
+        ? `the result holds a number JSON cannot carry (at ${err.path || 'the top'}, e.g. 1e309)`
+        : 'the result could not be serialised';
+    dataText = JSON.stringify({ error });
   }
   dataText ??= JSON.stringify({ error: 'the result could not be serialised' });
   return `{"device":${JSON.stringify(device)},"id":${idText},"data":${dataText}}`;
+}
+
+class NonFiniteNumber extends Error {
+  constructor(readonly path: string) {
+    super('non-finite number');
+  }
+}
+
+/** A JSON.stringify replacer that throws at Infinity and NaN instead of writing null. */
+function refuseNonFinite(this: unknown, key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new NonFiniteNumber(key);
+  return value;
 }
 
 /**

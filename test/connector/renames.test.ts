@@ -46,4 +46,24 @@ describe('devices renamed in ThingsBoard', () => {
     expect(r.resolve('__proto__')).toBe('constructor');
     expect(r.resolve('toString')).toBe('toString');
   });
+
+  it('remembers at most its limit of earlier names, forgetting the oldest first, in the store too', async () => {
+    const state = new MemoryStateStore();
+    await state.open();
+    const r = new DeviceRenames(state, silentLogger(), 3);
+    for (const n of [1, 2, 3, 4, 5]) await r.renamed(`old${n}`, `new${n}`);
+    expect(r.size).toBe(3);
+    expect(['old1', 'old2', 'old3', 'old5'].map((n) => r.resolve(n))).toEqual([
+      'old1',
+      'old2',
+      'new3',
+      'new5',
+    ]);
+    expect([...(await state.listRecords(RENAMES_NAMESPACE)).keys()].sort()).toEqual(['old3', 'old4', 'old5']);
+    // A store written under a larger limit is cut to this one at load.
+    const smaller = new DeviceRenames(state, silentLogger(), 2);
+    await smaller.load();
+    expect(smaller.size).toBe(2);
+    expect((await state.listRecords(RENAMES_NAMESPACE)).size).toBe(2);
+  });
 });

@@ -179,6 +179,28 @@ describe('Dockerfile', () => {
   }, 120_000);
 });
 
+describe('installing the SQLite binding', () => {
+  it('prebuild-install, run where npm runs it, is told to build from source (no download from GitHub)', async () => {
+    // npm runs better-sqlite3's install script in its own folder; prebuild-install reads
+    // .prebuild-installrc from there upwards. Its rc.js, given the binding's package.json as
+    // prebuild-install gives it, returns the options it settled on.
+    const binding = join(ROOT, 'node_modules', 'better-sqlite3');
+    const env = Object.fromEntries(
+      Object.entries(NPM_ENV).filter(([k]) => !/^npm_config_build_from_source$/i.test(k)),
+    );
+    const script =
+      "process.stdout.write(String(require('../prebuild-install/rc.js')(require('./package.json')).buildFromSource))";
+    const { stdout } = await exec(process.execPath, ['-e', script], { cwd: binding, env });
+    expect(stdout).toBe('true');
+    // And the Dockerfile's build stage has the file where its `npm rebuild` runs.
+    expect(
+      dockerfile()
+        .filter((s) => s.stage === 0 && s.keyword === 'COPY')
+        .map((s) => s.args),
+    ).toContainEqual(expect.stringContaining('.prebuild-installrc'));
+  });
+});
+
 describe('the npm package', () => {
   it('installs from its tarball into an empty folder without dev dependencies; its bin works and runs the gateway', async () => {
     const packs = temp();

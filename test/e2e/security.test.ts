@@ -84,6 +84,17 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
     return { level: line.level, chargePointId: line.chargePointId };
   };
   const WARN = 40;
+  /** ocpp_gateway_handshakes_total of one connector, by result, from /metrics. */
+  const handshakeResults = async (connector: Connector): Promise<Record<string, number>> => {
+    const text = await (await fetch(new URL('metrics', await h.statusUrl()))).text();
+    const results: Record<string, number> = {};
+    const series = new RegExp(
+      `^ocpp_gateway_handshakes_total\\{connector="${connector}",result="([a-z_]+)"\\} (\\d+)$`,
+      'gm',
+    );
+    for (const [, result, n] of text.matchAll(series)) results[result ?? ''] = Number(n);
+    return results;
+  };
 
   beforeAll(async () => {
     certs = makeTestCertificates(dir.path, IDENTITY);
@@ -325,6 +336,7 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
     it('with allowLegacyTls a TLS 1.2 client that picks a CBC suite is refused (1.6 A00.FR.319/321/324)', async () => {
       const cbc = { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' } as const;
       expect((await peerOf(ports.legacy, { ...trustCa(), ...cbc })).protocol).toBe('TLSv1.2');
+      const before = await handshakeResults('legacy');
       expect(await handshakeStatus(url('legacy'), ['ocpp1.6'], {}, { ...trustCa(), ...cbc })).toBe(401);
       expect(
         await refusal(
@@ -335,6 +347,16 @@ describe('security profiles (several OCPP connectors in one gateway)', () => {
         level: WARN,
         chargePointId: `legacy/${IDENTITY}`,
       });
+      // Counted as a TLS failure, not as a bad credential.
+      const after = await handshakeResults('legacy');
+      expect({
+        tls_failed: (after.tls_failed ?? 0) - (before.tls_failed ?? 0),
+        unauthorized: (after.unauthorized ?? 0) - (before.unauthorized ?? 0),
+      }).toEqual({ tls_failed: 1, unauthorized: 0 });
+      const line = gateway.logs.find(
+        (l) => l.connector === 'legacy' && String(l.reason).includes('legacy cipher suite'),
+      );
+      expect(line?.msg).toBe('charge point refused: legacy cipher suite on TLS 1.2 or newer');
       // The same suite over TLS 1.1 is what the option is for.
       expect(
         await handshakeStatus(

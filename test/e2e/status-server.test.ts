@@ -319,6 +319,38 @@ describe('status server', () => {
     expect(await json('api/chargepoints/site%2FCP_201')).toMatchObject({ tracedUntil: expect.any(String) });
   });
 
+  it('answers a trace request whose body is too large with 413, declared or streamed', async () => {
+    const post = (body: string | ReadableStream<Uint8Array>, extra: Record<string, string> = {}) =>
+      fetch(new URL('api/trace', base), {
+        method: 'POST',
+        headers: { authorization: CREDENTIALS, 'content-type': 'application/json', ...extra },
+        body,
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    const declared = await post(JSON.stringify({ chargePointId: 'x'.repeat(5000) }));
+    expect({ status: declared.status, body: await declared.json() }).toEqual({
+      status: 413,
+      body: { error: 'body larger than 4096 bytes' },
+    });
+    // No Content-Length (chunked): counted as it arrives.
+    const chunks = ['{"chargePointId":"', 'y'.repeat(3000), 'y'.repeat(3000), '"}'];
+    const streamed = await post(
+      new ReadableStream({
+        pull(controller) {
+          const next = chunks.shift();
+          if (next === undefined) controller.close();
+          else controller.enqueue(new TextEncoder().encode(next));
+        },
+      }),
+    );
+    expect({ status: streamed.status, body: await streamed.json() }).toEqual({
+      status: 413,
+      body: { error: 'body larger than 4096 bytes' },
+    });
+    // Within the bound the same request is judged on its content.
+    expect((await post(JSON.stringify({ chargePointId: '' }))).status).toBe(400);
+  });
+
   it('traces at most 256 charge points at once: one more is refused until one stops', async () => {
     const trace = (chargePointId: string, minutes = 5) =>
       fetch(new URL('api/trace', base), {
