@@ -239,13 +239,13 @@ export class StatusServer {
         // Too large: 413, then the rest of the body is dropped. A body that broke off (aborted,
         // malformed chunking) is a 400 when anyone is still there to read it.
         if (res.headersSent || res.destroyed) return;
-        res.setHeader('Connection', 'close');
         if (err instanceof BodyTooLarge) {
-          // Read and drop the rest (a client still sending would not read an answer before it
-          // finished), up to a bound past which the connection is cut.
+          // Read and drop the rest, up to a bound past which the connection is cut: closing
+          // while the client still sends would break its write before it reads the answer.
           discardBody(req, DISCARD_BYTES);
           sendJson(res, 413, { error: err.message });
         } else {
+          res.setHeader('Connection', 'close');
           res.once('finish', () => req.destroy());
           sendJson(res, 400, { error: 'the request body could not be read' });
         }

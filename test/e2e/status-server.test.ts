@@ -332,11 +332,13 @@ describe('status server', () => {
       status: 413,
       body: { error: 'body larger than 4096 bytes' },
     });
-    // No Content-Length (chunked): counted as it arrives.
-    const chunks = ['{"chargePointId":"', 'y'.repeat(3000), 'y'.repeat(3000), '"}'];
+    // No Content-Length (chunked): counted as it arrives. The client is still sending when the
+    // answer comes (a pause between chunks): the rest is read, not cut off under its writes.
+    const chunks = ['{"chargePointId":"', 'y'.repeat(3000), 'y'.repeat(3000), 'y'.repeat(3000), '"}'];
     const streamed = await post(
       new ReadableStream({
-        pull(controller) {
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
           const next = chunks.shift();
           if (next === undefined) controller.close();
           else controller.enqueue(new TextEncoder().encode(next));
