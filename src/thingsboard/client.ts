@@ -3,27 +3,26 @@
  * ("generation") with its own auto-reconnect off: when a connection is lost, every publish still
  * waiting for its PUBACK is rejected at once, so the publisher knows exactly what to send again —
  * mqtt.js' own in-memory resend store would otherwise deliver it a second time.
- * Reconnects use exponential backoff with jitter up to a cap, one warning per attempt.
+ * Reconnects use exponential backoff with jitter up to a cap, one warning per attempt
+ * (mqtt-options.ts); what arrives from ThingsBoard is routed by downlink-router.ts.
  */
 import type { Socket } from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { ThingsBoardConfig } from '../config/types.js';
-import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from '../json-depth.js';
 import { LogSummary } from '../log-summary.js';
 import type { Logger } from '../log.js';
-import { DEVICE_SUBSCRIPTIONS, GatewayDeviceChannel } from './device-channel.js';
+import { DEVICE_SUBSCRIPTIONS } from './device-api.js';
+import { GatewayDeviceChannel } from './device-channel.js';
 import { connectRefusal } from './connack.js';
+import { DownlinkRouter, type DownlinkHandlers } from './downlink-router.js';
 import { TOPIC } from './pack.js';
-import { RawJsonNumber, rawNumberAt, rpcReplyPayload, type RpcId } from './rpc-id.js';
 import { LinkLostError } from './errors.js';
+import { mqttClientOptions, reconnectDelay } from './mqtt-options.js';
 import { PacedQueue } from './paced-queue.js';
 import { REGULAR_MESSAGE, type Cost, type Lane, type PublishCaps, type SessionPacer } from './pacer.js';
 import { costOfOwnPublish } from './own-cost.js';
 
-export interface DownlinkHandlers {
-  onAttributeUpdate(device: string, data: Record<string, unknown>): void;
-  onRpc(device: string, id: RpcId, method: string, params: unknown): void;
-}
+export type { DownlinkHandlers };
 
 export { LinkLostError };
 
@@ -46,10 +45,6 @@ export interface ThingsBoardCounters {
   handlerErrors: number;
   /** Messages received from the broker (echoes included: see ignoredEchoes). */
   messagesIn: number;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The link as an operator sees it (status page, /readyz). */
@@ -75,7 +70,7 @@ export class ThingsBoardClient {
   readonly device: GatewayDeviceChannel;
   private readonly config: ThingsBoardConfig;
   private readonly logger: Logger;
-  private handlers: DownlinkHandlers | undefined;
+  private readonly downlink: DownlinkRouter;
   private current: Generation | undefined;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -103,10 +98,19 @@ export class ThingsBoardClient {
       logger: this.logger,
     });
     this.warnings = warnings ?? new LogSummary({ logger: this.logger });
+    this.downlink = new DownlinkRouter({
+      config,
+      device: this.device,
+      counters: this.counters,
+      warnings: this.warnings,
+      logger: this.logger,
+      publishRpcReply: (device, payload) =>
+        this.publishPaced(TOPIC.rpc, payload, 'devices', this.costNaming(device)),
+    });
   }
 
   setHandlers(handlers: DownlinkHandlers): void {
-    this.handlers = handlers;
+    this.downlink.setHandlers(handlers);
   }
 
   /**
@@ -239,34 +243,8 @@ export class ThingsBoardClient {
     await gen.client.endAsync(!gen.connected).catch(() => undefined);
   }
 
-  private options(): IClientOptions {
-    const c = this.config;
-    const opts: IClientOptions = {
-      host: c.host,
-      port: c.port,
-      protocol: c.tls ? 'mqtts' : 'mqtt',
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 30,
-      connectTimeout: 10_000,
-      reconnectPeriod: 0,
-      resubscribe: false,
-      queueQoSZero: false,
-      // ThingsBoard identifies the gateway by its access token, sent as the MQTT username.
-      username: c.username,
-      password: c.password,
-    };
-    if (c.clientId) opts.clientId = c.clientId;
-    if (c.tls) {
-      if (c.tls.ca) opts.ca = c.tls.ca;
-      if (c.tls.cert) opts.cert = c.tls.cert;
-      if (c.tls.key) opts.key = c.tls.key;
-    }
-    return opts;
-  }
-
   private connect(): void {
-    const client = mqtt.connect(this.options());
+    const client = mqtt.connect(mqttClientOptions(this.config));
     const gen: Generation = { client, connected: false, pending: new Set() };
     this.current = gen;
     client.on('connect', () => this.onConnected(gen));
@@ -317,7 +295,7 @@ export class ThingsBoardClient {
     if (wasConnected) this.link.since = Date.now();
     this.link.lastFailure = { reason: this.lastError || 'connection closed', at: Date.now() };
     this.attempt++;
-    const delay = this.backoff(this.attempt);
+    const delay = reconnectDelay(this.config, this.attempt);
     this.logger.warn(
       {
         broker: this.endpoint,
@@ -336,15 +314,6 @@ export class ThingsBoardClient {
     }, delay);
   }
 
-  /** Exponential backoff from reconnectMinMs to reconnectMaxMs with ±25 % jitter. */
-  private backoff(attempt: number): number {
-    const base = Math.min(
-      this.config.reconnectMaxMs,
-      this.config.reconnectMinMs * 2 ** Math.min(attempt - 1, 20),
-    );
-    return Math.round(base * (0.75 + Math.random() * 0.5));
-  }
-
   private failPending(gen: Generation): void {
     const err = new LinkLostError();
     for (const fail of [...gen.pending]) fail(err);
@@ -358,95 +327,10 @@ export class ThingsBoardClient {
   private onMessage(topic: string, payload: Buffer): void {
     this.counters.messagesIn++;
     try {
-      this.handleMessage(topic, payload.toString('utf8'));
+      this.downlink.handle(topic, payload.toString('utf8'));
     } catch (err) {
       this.counters.handlerErrors++;
       this.logger.error({ topic, err }, 'handling a message from ThingsBoard failed');
     }
   }
-
-  private handleMessage(topic: string, text: string): void {
-    let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.counters.badDownlinks++;
-      this.warnings.warn(
-        'downlink-not-json',
-        { topic },
-        'ThingsBoard sent a message that is not JSON: ignored',
-      );
-      return;
-    }
-    const maxDepth = this.config.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
-    if (jsonDepthExceeds(text, maxDepth)) {
-      this.counters.badDownlinks++;
-      this.refuseTooDeep(topic, msg, maxDepth);
-      return;
-    }
-    if (this.device.accept(topic, msg, text)) return;
-    if (!isObject(msg) || !this.handlers) return;
-    // A plain broker echoes our own publishes on these shared topics; they are told apart by shape:
-    // ThingsBoard's downlinks are {"device","data"}, with an RPC's id inside data.
-    if (topic === TOPIC.attributes) {
-      if (typeof msg.device === 'string' && isObject(msg.data) && Object.keys(msg).length === 2) {
-        this.handlers.onAttributeUpdate(msg.device, msg.data);
-      } else this.counters.ignoredEchoes++;
-      return;
-    }
-    if (topic === TOPIC.rpc) {
-      const data = msg.data;
-      if (
-        typeof msg.device === 'string' &&
-        msg.id === undefined &&
-        isObject(data) &&
-        typeof data.method === 'string'
-      ) {
-        const id = rpcIdOf(data.id, text);
-        if (id === undefined) {
-          this.counters.badDownlinks++;
-          this.warnings.warn(
-            'rpc-without-id',
-            { device: msg.device, method: data.method },
-            'RPC without an id: ignored',
-          );
-          return;
-        }
-        this.handlers.onRpc(msg.device, id, data.method, data.params);
-      } else this.counters.ignoredEchoes++;
-    }
-  }
-
-  /** A message nested deeper than maxJsonDepth: dropped, and an RPC among them answered with an error. */
-  private refuseTooDeep(topic: string, msg: unknown, maxDepth: number): void {
-    const request = isObject(msg) && isObject(msg.data) ? msg.data : undefined;
-    const device = isObject(msg) && typeof msg.device === 'string' ? msg.device : undefined;
-    const id = request ? rpcIdOf(request.id, undefined) : undefined;
-    this.warnings.warn(
-      'downlink-too-deep',
-      { topic, device, maxJsonDepth: maxDepth },
-      `ThingsBoard sent a message nested deeper than ${maxDepth} levels: ignored`,
-    );
-    if (topic !== TOPIC.rpc || device === undefined || id === undefined || !isObject(msg) || 'id' in msg)
-      return;
-    const error = `the request nests deeper than ${maxDepth} levels (thingsboard.maxJsonDepth)`;
-    this.publishPaced(
-      TOPIC.rpc,
-      rpcReplyPayload(device, id, { error }),
-      'devices',
-      this.costNaming(device),
-    ).catch((err: unknown) =>
-      this.logger.warn({ device, err: String(err) }, 'RPC reply not delivered to ThingsBoard'),
-    );
-  }
-}
-
-/** The id of an RPC request as it must be echoed; undefined when there is none usable. */
-function rpcIdOf(id: unknown, text: string | undefined): RpcId | undefined {
-  if (typeof id === 'string') return id;
-  if (typeof id !== 'number') return undefined;
-  if (Number.isSafeInteger(id) || text === undefined) return Number.isFinite(id) ? id : undefined;
-  // 1e400 parses to Infinity, 2^64 loses digits: answer with the text ThingsBoard sent.
-  const raw = rawNumberAt(text, ['data', 'id']);
-  return raw === undefined ? undefined : new RawJsonNumber(raw);
 }

@@ -14,50 +14,27 @@
  *
  * ThingsBoard never sends a client its own publishes back, but a plain MQTT broker (tests, demos,
  * a bridge) does, and on these topics a request and its echo look alike. So every publish made
- * here is remembered briefly and its echo dropped (counted), whatever the broker.
+ * here is remembered briefly (echo-memory.ts) and its echo dropped (counted), whatever the broker.
+ * The topics and the types handed out are in device-api.ts.
  */
 import type { Logger } from '../log.js';
+import {
+  DEVICE_TOPIC,
+  DeviceRequestError,
+  type GatewayRpcHandler,
+  type SharedAttributesListener,
+  type SharedAttributesUpdate,
+} from './device-api.js';
+import { EchoMemory } from './echo-memory.js';
 
-export const DEVICE_TOPIC = {
-  telemetry: 'v1/devices/me/telemetry',
-  attributes: 'v1/devices/me/attributes',
-  attributesRequest: 'v1/devices/me/attributes/request/',
-  attributesResponse: 'v1/devices/me/attributes/response/',
-  rpcRequest: 'v1/devices/me/rpc/request/',
-  rpcResponse: 'v1/devices/me/rpc/response/',
-  gatewayAttributesRequest: 'v1/gateway/attributes/request',
-  gatewayAttributesResponse: 'v1/gateway/attributes/response',
-} as const;
-
-/** What the client subscribes to for this channel. */
-export const DEVICE_SUBSCRIPTIONS = [
-  DEVICE_TOPIC.attributes,
-  `${DEVICE_TOPIC.attributesResponse}+`,
-  `${DEVICE_TOPIC.rpcRequest}+`,
-  `${DEVICE_TOPIC.rpcResponse}+`,
-  DEVICE_TOPIC.gatewayAttributesResponse,
-] as const;
-
-/** A request the gateway made could not be answered: no link, timed out, or too many waiting. */
-export class DeviceRequestError extends Error {
-  readonly reason: 'timeout' | 'link-lost' | 'overloaded' | 'error';
-  constructor(reason: DeviceRequestError['reason'], message: string) {
-    super(message);
-    this.name = 'DeviceRequestError';
-    this.reason = reason;
-  }
-}
-
-export interface SharedAttributesUpdate {
-  /** Keys set or changed, with their values. */
-  values: Map<string, unknown>;
-  /** Keys deleted in ThingsBoard. */
-  deleted: string[];
-}
-
-export type SharedAttributesListener = (update: SharedAttributesUpdate) => void;
-/** Answers a server-side RPC to the gateway device; what it returns (or resolves to) is the reply. */
-export type GatewayRpcHandler = (params: unknown) => unknown;
+export {
+  DEVICE_SUBSCRIPTIONS,
+  DEVICE_TOPIC,
+  DeviceRequestError,
+  type GatewayRpcHandler,
+  type SharedAttributesListener,
+  type SharedAttributesUpdate,
+} from './device-api.js';
 
 export interface DeviceChannelCounters {
   /** Client-side requests sent / answered / timed out or lost. */
@@ -84,10 +61,6 @@ interface Pending {
   reject(err: Error): void;
   timer: NodeJS.Timeout;
 }
-
-/** How long a publish of ours is remembered to recognise its echo. */
-const ECHO_WINDOW_MS = 30_000;
-const MAX_REMEMBERED_ECHOES = 4096;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -119,8 +92,7 @@ export class GatewayDeviceChannel {
   private readonly rpcHandlers = new Map<string, GatewayRpcHandler>();
   private readonly attributeListeners: SharedAttributesListener[] = [];
   private readonly echoListeners: ((topic: string) => void)[] = [];
-  /** topic + "\n" + payload → [count, expires at] of our own recent publishes. */
-  private readonly echoes = new Map<string, [number, number]>();
+  private readonly echoes = new EchoMemory();
 
   constructor(opts: DeviceChannelOptions) {
     this.opts = opts;
@@ -213,7 +185,7 @@ export class GatewayDeviceChannel {
    */
   accept(topic: string, msg: unknown, text: string): boolean {
     if (!this.isChannelTopic(topic)) return false;
-    if (this.isEcho(topic, text)) {
+    if (this.echoes.isEcho(topic, text)) {
       this.counters.ignoredEchoes++;
       for (const l of this.echoListeners) l(topic);
       return true;
@@ -369,35 +341,7 @@ export class GatewayDeviceChannel {
   }
 
   private publishOwn(topic: string, payload: string): Promise<void> {
-    this.rememberEcho(topic, payload);
+    this.echoes.remember(topic, payload);
     return this.opts.publish(topic, payload);
-  }
-
-  private rememberEcho(topic: string, payload: string): void {
-    const now = Date.now();
-    if (this.echoes.size >= MAX_REMEMBERED_ECHOES) {
-      for (const [key, [, expires]] of this.echoes) {
-        if (expires <= now || this.echoes.size >= MAX_REMEMBERED_ECHOES) this.echoes.delete(key);
-        else break;
-      }
-    }
-    const key = `${topic}\n${payload}`;
-    const seen = this.echoes.get(key);
-    // Re-inserted so the map stays ordered by expiry.
-    this.echoes.delete(key);
-    this.echoes.set(key, [(seen?.[0] ?? 0) + 1, now + ECHO_WINDOW_MS]);
-  }
-
-  private isEcho(topic: string, text: string): boolean {
-    const key = `${topic}\n${text}`;
-    const seen = this.echoes.get(key);
-    if (!seen) return false;
-    if (seen[1] <= Date.now()) {
-      this.echoes.delete(key);
-      return false;
-    }
-    if (seen[0] <= 1) this.echoes.delete(key);
-    else seen[0]--;
-    return true;
   }
 }

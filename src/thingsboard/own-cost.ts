@@ -5,7 +5,7 @@
  * MQTT transport before any limit is checked, so it costs nothing (and must not wait for the
  * limits it asks for).
  */
-import { DEVICE_TOPIC } from './device-channel.js';
+import { DEVICE_TOPIC } from './device-api.js';
 import { REGULAR_MESSAGE, type Cost, type Lane } from './pacer.js';
 
 export const SESSION_LIMITS_METHOD = 'getSessionLimits';

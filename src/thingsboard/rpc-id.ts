@@ -34,6 +34,16 @@ export function rpcReplyPayload(device: string, id: RpcId, data: unknown): strin
   return `{"device":${JSON.stringify(device)},"id":${idText},"data":${dataText}}`;
 }
 
+/** The id of an RPC request as it must be echoed; undefined when there is none usable. */
+export function rpcIdOf(id: unknown, text: string | undefined): RpcId | undefined {
+  if (typeof id === 'string') return id;
+  if (typeof id !== 'number') return undefined;
+  if (Number.isSafeInteger(id) || text === undefined) return Number.isFinite(id) ? id : undefined;
+  // 1e400 parses to Infinity, 2^64 loses digits: answer with the text ThingsBoard sent.
+  const raw = rawNumberAt(text, ['data', 'id']);
+  return raw === undefined ? undefined : new RawJsonNumber(raw);
+}
+
 class NonFiniteNumber extends Error {
   constructor(readonly path: string) {
     super('non-finite number');

@@ -15,7 +15,7 @@ import { parseRateLimitSetting } from '../config/gateway-device.js';
 import type { RateLimitSet } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from './client.js';
-import { DEVICE_TOPIC } from './device-channel.js';
+import { DEVICE_TOPIC } from './device-api.js';
 import { SESSION_LIMITS_METHOD } from './own-cost.js';
 import { describeSet, type SessionLimits, type SessionPacer } from './pacer.js';
 
