@@ -52,6 +52,23 @@ function isStatus(v: unknown): v is RegistrationStatus {
   return typeof v === 'string' && STATUSES.has(v);
 }
 
+/** The RPCs of PENDING_RPCS for OCPP 2.0.1 (B02); OCPP 2.1 uses the same list. */
+const PENDING_RPCS_2: ReadonlySet<string> = new Set([
+  'GetVariables',
+  'SetVariables',
+  'GetBaseReport',
+  'GetReport',
+  'TriggerMessage',
+  'SetNetworkProfile',
+  'Reset',
+  'UpdateFirmware',
+  'GetLog',
+  'InstallCertificate',
+  'GetInstalledCertificateIds',
+  'DeleteCertificate',
+  'CertificateSigned',
+]);
+
 /** RPC actions a Pending station may be sent: reading and changing its configuration, provisioning. */
 const PENDING_RPCS: Readonly<Record<OcppVersion, ReadonlySet<string>>> = {
   'ocpp1.6': new Set([
@@ -69,36 +86,8 @@ const PENDING_RPCS: Readonly<Record<OcppVersion, ReadonlySet<string>>> = {
     'DeleteCertificate',
     'CertificateSigned',
   ]),
-  'ocpp2.0.1': new Set([
-    'GetVariables',
-    'SetVariables',
-    'GetBaseReport',
-    'GetReport',
-    'TriggerMessage',
-    'SetNetworkProfile',
-    'Reset',
-    'UpdateFirmware',
-    'GetLog',
-    'InstallCertificate',
-    'GetInstalledCertificateIds',
-    'DeleteCertificate',
-    'CertificateSigned',
-  ]),
-  'ocpp2.1': new Set([
-    'GetVariables',
-    'SetVariables',
-    'GetBaseReport',
-    'GetReport',
-    'TriggerMessage',
-    'SetNetworkProfile',
-    'Reset',
-    'UpdateFirmware',
-    'GetLog',
-    'InstallCertificate',
-    'GetInstalledCertificateIds',
-    'DeleteCertificate',
-    'CertificateSigned',
-  ]),
+  'ocpp2.0.1': PENDING_RPCS_2,
+  'ocpp2.1': PENDING_RPCS_2,
 };
 
 /**

@@ -82,6 +82,14 @@ export interface Dialect {
   readonly heartbeatSetting: string;
 }
 
+/** A BootNotification response (1.6 and 2.x alike) as a BootAnswer; 300 s when it gives no interval. */
+export function bootAnswer(answer: Record<string, unknown>): BootAnswer {
+  return {
+    status: String(answer.status),
+    interval: typeof answer.interval === 'number' ? answer.interval : 300,
+  };
+}
+
 /** Whether an idTagInfo / idTokenInfo in an answer admits the token (absent: nothing refused). */
 export function admitted(info: unknown): boolean {
   if (typeof info !== 'object' || info === null) return true;

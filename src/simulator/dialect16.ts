@@ -5,7 +5,7 @@
  * ChangeAvailability, UnlockConnector and ClearCache.
  */
 import type { Sample } from './meter.js';
-import { admitted, type ConnectorPhase, type Dialect } from './dialect.js';
+import { admitted, bootAnswer, type ConnectorPhase, type Dialect } from './dialect.js';
 
 const STATUS: Record<ConnectorPhase, string> = {
   available: 'Available',
@@ -73,10 +73,7 @@ export const OCPP16_DIALECT: Dialect = {
       chargePointSerialNumber: `SN-${ctx.id}`.slice(0, 25),
       firmwareVersion: '1.0.0',
     });
-    return {
-      status: String(answer.status),
-      interval: typeof answer.interval === 'number' ? answer.interval : 300,
-    };
+    return bootAnswer(answer);
   },
 
   async heartbeat(ctx) {

@@ -6,7 +6,7 @@
  * UnlockConnector. Settings are "Component.Variable" keys.
  */
 import type { Sample } from './meter.js';
-import { admitted, type ConnectorPhase, type Dialect, type StopReason } from './dialect.js';
+import { admitted, bootAnswer, type ConnectorPhase, type Dialect, type StopReason } from './dialect.js';
 
 const STATUS: Record<ConnectorPhase, string> = {
   available: 'Available',
@@ -76,10 +76,7 @@ export function ocpp2Dialect(model: string): Dialect {
           firmwareVersion: '1.0.0',
         },
       });
-      return {
-        status: String(answer.status),
-        interval: typeof answer.interval === 'number' ? answer.interval : 300,
-      };
+      return bootAnswer(answer);
     },
 
     async heartbeat(ctx) {

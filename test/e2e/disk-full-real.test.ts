@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
 import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
-import { listeningPort } from '../helpers/listening.js';
-import { aBootNotification, RawChargePoint } from '../helpers/ocpp.js';
+import type { RawChargePoint } from '../helpers/ocpp.js';
+import { bootedStation, writeOutboxGatewayConfig } from '../helpers/outbox-gateway.js';
 import { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const MB = 1024 * 1024;
@@ -88,36 +88,19 @@ interface Running {
 /** A gateway with its database on the tmpfs (default storage.min_free_disk_space_mb), ThingsBoard away, a booted station. */
 async function startGateway(dbName: string): Promise<Running> {
   const brokerPort = await freePort();
-  dir.write('ocpp.json', {
-    centralSystem: { port: 0 },
-    chargePoints: [
-      {
-        idRegexpPattern: 'CP_FULL',
-        deviceNameExpression: '${ChargePointId}',
-        timeseries: [{ messageTypeFilter: 'DataTransfer', key: 'blob', value: '${data}' }],
-      },
-    ],
-  });
   const db = join(disk, dbName);
-  const config = dir.write('tb_gateway.json', {
-    thingsboard: {
-      host: '127.0.0.1',
-      port: brokerPort,
-      security: { accessToken: 'GW_DISK_REAL' },
-      reconnectMinMs: 100,
-      reconnectMaxMs: 300,
-    },
-    storage: { type: 'sqlite', data_file_path: db },
-    connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
+  const config = writeOutboxGatewayConfig(dir, {
+    brokerPort,
+    token: 'GW_DISK_REAL',
+    chargePointId: 'CP_FULL',
+    timeseries: [{ messageTypeFilter: 'DataTransfer', key: 'blob', value: '${data}' }],
+    storage: { data_file_path: db },
   });
   const gateway = GatewayProcess.run(config);
   gateways.push(gateway);
   await gateway.started();
-  const port = await listeningPort(gateway, 'OCPP Connector');
-  const cp = await RawChargePoint.open(`ws://127.0.0.1:${port}/CP_FULL`, ['ocpp1.6']);
+  const cp = await bootedStation(gateway, 'CP_FULL');
   stations.push(cp);
-  cp.send(JSON.stringify([2, 'boot', 'BootNotification', aBootNotification()]));
-  expect((await cp.answerTo('boot'))[0]).toBe(3);
   const statusUrl = String(
     (await gateway.waitForLog((l) => l.msg.startsWith('status server listening'))).url,
   );

@@ -9,8 +9,13 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
 import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
-import { listeningPort } from '../helpers/listening.js';
-import { aBootNotification, RawChargePoint } from '../helpers/ocpp.js';
+import type { RawChargePoint } from '../helpers/ocpp.js';
+import {
+  aNumberedMeterValues,
+  bootedStation,
+  SEQ_TIMESERIES,
+  writeOutboxGatewayConfig,
+} from '../helpers/outbox-gateway.js';
 import { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const TOKEN = 'GW_DISK_FULL';
@@ -28,50 +33,21 @@ afterAll(async () => {
   dir.remove();
 });
 
-function meterValues(seq: number): Record<string, unknown> {
-  return {
-    connectorId: 1,
-    meterValue: [
-      {
-        timestamp: new Date(Date.UTC(2026, 10, 23) + seq * 1000).toISOString(),
-        sampledValue: [{ value: String(seq), measurand: 'Energy.Active.Import.Register' }],
-      },
-    ],
-  };
-}
+const meterValues = (seq: number): Record<string, unknown> =>
+  aNumberedMeterValues(seq, Date.UTC(2026, 10, 23));
 
 it('a full database answers what stores nothing, refuses data honestly, and recovers by itself', async () => {
   const brokerPort = await freePort();
-  dir.write('ocpp.json', {
-    centralSystem: { port: 0 },
-    chargePoints: [
-      {
-        idRegexpPattern: 'CP_FULL',
-        deviceNameExpression: '${ChargePointId}',
-        timeseries: [
-          { messageTypeFilter: 'MeterValues', key: 'seq', value: '${meter_value[0].sampled_value[0].value}' },
-        ],
-      },
-    ],
-  });
-  const config = dir.write('tb_gateway.json', {
-    thingsboard: {
-      host: '127.0.0.1',
-      port: brokerPort,
-      security: { accessToken: TOKEN },
-      reconnectMinMs: 100,
-      reconnectMaxMs: 300,
-    },
-    storage: { type: 'sqlite', data_file_path: join(dir.path, 'gateway.db'), max_database_size_mb: 0.0625 },
-    connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
+  const config = writeOutboxGatewayConfig(dir, {
+    brokerPort,
+    token: TOKEN,
+    chargePointId: 'CP_FULL',
+    timeseries: [SEQ_TIMESERIES],
+    storage: { data_file_path: join(dir.path, 'gateway.db'), max_database_size_mb: 0.0625 },
   });
   gateway = GatewayProcess.run(config);
   await gateway.started();
-  cp = await RawChargePoint.open(`ws://127.0.0.1:${await listeningPort(gateway, 'OCPP Connector')}/CP_FULL`, [
-    'ocpp1.6',
-  ]);
-  cp.send(JSON.stringify([2, 'boot', 'BootNotification', aBootNotification()]));
-  expect((await cp.answerTo('boot'))[0]).toBe(3);
+  cp = await bootedStation(gateway, 'CP_FULL');
 
   // The broker is down: readings pile up until the database is full.
   const accepted: number[] = [];

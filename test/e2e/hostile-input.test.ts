@@ -4,13 +4,17 @@
  * case the process must still be alive and answer a Heartbeat on another socket. A flood of
  * refused handshakes is logged as the first few per reason, then a count.
  */
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
 import { GatewayProcess, TempDir, type LogLine } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
-import { aBootNotification, basicAuth, handshakeStatus, RawChargePoint } from '../helpers/ocpp.js';
+import {
+  aBootNotification,
+  basicAuth,
+  handshakeStatus,
+  handshakeWithHeaders,
+  RawChargePoint,
+} from '../helpers/ocpp.js';
 import type { FakeThingsBoard } from '../helpers/thingsboard.js';
 
 const PROTO_PW = 'proto-Secret-1a';
@@ -21,32 +25,6 @@ const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty
 /** `[[[…]]]` nested `depth` levels, as text (JSON.stringify could not write it). */
 const deepArray = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 const deepObject = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
-
-/** The HTTP status of a WebSocket handshake that carries each of `authorizations` as its own header line. */
-function handshakeWithHeaders(url: string, authorizations: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url.replace(/^ws/, 'http'), {
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-        'Sec-WebSocket-Protocol': 'ocpp1.6',
-        Authorization: authorizations,
-      },
-    });
-    req.once('error', reject);
-    req.once('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.once('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.end();
-  });
-}
 
 describe('hostile input end to end', () => {
   let h: Harness;

@@ -10,8 +10,13 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { TestBroker } from '../helpers/broker.js';
 import { freePort, GatewayProcess, TempDir } from '../helpers/gateway-process.js';
-import { listeningPort } from '../helpers/listening.js';
-import { aBootNotification, RawChargePoint } from '../helpers/ocpp.js';
+import type { RawChargePoint } from '../helpers/ocpp.js';
+import {
+  aNumberedMeterValues,
+  bootedStation,
+  SEQ_TIMESERIES,
+  writeOutboxGatewayConfig,
+} from '../helpers/outbox-gateway.js';
 
 const dir = new TempDir();
 let gateway: GatewayProcess | undefined;
@@ -34,42 +39,17 @@ interface Readiness {
   };
 }
 
-function meterValues(seq: number): Record<string, unknown> {
-  return {
-    connectorId: 1,
-    meterValue: [
-      {
-        timestamp: new Date(Date.UTC(2026, 10, 30) + seq * 1000).toISOString(),
-        sampledValue: [{ value: String(seq), measurand: 'Energy.Active.Import.Register' }],
-      },
-    ],
-  };
-}
+const meterValues = (seq: number): Record<string, unknown> =>
+  aNumberedMeterValues(seq, Date.UTC(2026, 10, 30));
 
 it('a full database makes /readyz 503 with the reason; it is 200 again by itself once writes land', async () => {
   const brokerPort = await freePort();
-  dir.write('ocpp.json', {
-    centralSystem: { port: 0 },
-    chargePoints: [
-      {
-        idRegexpPattern: 'CP_READY',
-        deviceNameExpression: '${ChargePointId}',
-        timeseries: [
-          { messageTypeFilter: 'MeterValues', key: 'seq', value: '${meter_value[0].sampled_value[0].value}' },
-        ],
-      },
-    ],
-  });
-  const config = dir.write('tb_gateway.json', {
-    thingsboard: {
-      host: '127.0.0.1',
-      port: brokerPort,
-      security: { accessToken: 'GW_READY' },
-      reconnectMinMs: 100,
-      reconnectMaxMs: 300,
-    },
-    storage: { type: 'sqlite', data_file_path: join(dir.path, 'gateway.db'), max_database_size_mb: 0.0625 },
-    connectors: [{ type: 'ocpp', configuration: 'ocpp.json' }],
+  const config = writeOutboxGatewayConfig(dir, {
+    brokerPort,
+    token: 'GW_READY',
+    chargePointId: 'CP_READY',
+    timeseries: [SEQ_TIMESERIES],
+    storage: { data_file_path: join(dir.path, 'gateway.db'), max_database_size_mb: 0.0625 },
   });
   gateway = GatewayProcess.run(config, { LOG_LEVEL: 'info' });
   await gateway.started();
@@ -85,12 +65,7 @@ it('a full database makes /readyz 503 with the reason; it is 200 again by itself
     body: { ready: true, checks: { storageWritable: true, thingsboardConnected: false } },
   });
 
-  cp = await RawChargePoint.open(
-    `ws://127.0.0.1:${await listeningPort(gateway, 'OCPP Connector')}/CP_READY`,
-    ['ocpp1.6'],
-  );
-  cp.send(JSON.stringify([2, 'boot', 'BootNotification', aBootNotification()]));
-  expect((await cp.answerTo('boot'))[0]).toBe(3);
+  cp = await bootedStation(gateway, 'CP_READY');
   let refused = false;
   for (let seq = 1; seq <= 5000 && !refused; seq++) {
     cp.send(JSON.stringify([2, `mv${seq}`, 'MeterValues', meterValues(seq)]));

@@ -5,10 +5,9 @@
  * which one is Blocked start sessions only with the other, whose open transactions the status API
  * shows with their energy. The simulators log no warning: refusals are part of the protocol.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
+import { runSimulator, type SimulatorRun } from '../helpers/simulator-run.js';
 
 const OCPP = {
   centralSystem: { host: '127.0.0.1', port: 0 },
@@ -40,39 +39,13 @@ const OCPP = {
   },
 };
 
-interface Run {
-  code: number | null;
-  logs: Record<string, unknown>[];
-}
-
-function simulate(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [CLI, 'simulate', ...args, '--progress', '0'], {
-    env: { ...process.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve) =>
-    child.once('exit', (code) =>
-      resolve({
-        code,
-        logs: out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
-      }),
-    ),
-  );
-}
-
-const counters = (run: Run) =>
+const counters = (run: SimulatorRun) =>
   (run.logs.find((l) => l.msg === 'simulation finished')?.counters ?? {}) as Record<string, number>;
 
 describe('simulate against a Central System that refuses', () => {
   let h: Harness;
-  let pending: Run;
-  let authorized: Run;
+  let pending: SimulatorRun;
+  let authorized: SimulatorRun;
   let openTransactions: { id: string; energyWh?: number; idToken?: string }[] = [];
   let telemetryBeforeApproval = -1;
 
@@ -93,7 +66,7 @@ describe('simulate against a Central System that refuses', () => {
       '1',
     ];
     const runs = [
-      simulate([
+      runSimulator([
         '--url',
         `${ws}/pend/CP`,
         '--ocpp',
@@ -104,7 +77,7 @@ describe('simulate against a Central System that refuses', () => {
         'GOOD0001',
         ...common,
       ]),
-      simulate([
+      runSimulator([
         '--url',
         `${ws}/auth/CP`,
         '--ocpp',
@@ -147,8 +120,8 @@ describe('simulate against a Central System that refuses', () => {
       'an open transaction with energy',
     );
     const [p, a] = await Promise.all(runs);
-    pending = p as Run;
-    authorized = a as Run;
+    pending = p as SimulatorRun;
+    authorized = a as SimulatorRun;
   }, 60_000);
 
   afterAll(async () => {

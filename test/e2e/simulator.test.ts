@@ -4,10 +4,9 @@
  * ThingsBoard sends them through the gateway (configuration, variables, triggers, data transfer,
  * remote start/stop, reset).
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/gateway-process.js';
 import { Harness } from '../helpers/harness.js';
+import { runSimulator, type SimulatorRun } from '../helpers/simulator-run.js';
 
 const byMeasurand = (m: string) => `\${meter_value[0].sampled_value[?(@.measurand=='${m}')].value}`;
 const series = (filter: string) =>
@@ -51,48 +50,15 @@ const VERSIONS = [
 ];
 const DURATION_S = 9;
 
-interface Run {
-  code: number | null;
-  logs: Record<string, unknown>[];
-}
-
-function simulate(url: string, ocpp: string): Promise<Run> {
-  const args = ['simulate', '--url', url, '--count', '2', '--ocpp', ocpp, '--duration', String(DURATION_S)];
-  args.push(
-    '--connectors',
-    '2',
-    '--idle',
-    '0.5-1.5',
-    '--session',
-    '2-3',
-    '--meter-interval',
-    '1',
-    '--progress',
-    '0',
-  );
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve) =>
-    child.once('exit', (code) =>
-      resolve({
-        code,
-        logs: out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
-      }),
-    ),
-  );
+function simulate(url: string, ocpp: string): Promise<SimulatorRun> {
+  const stations = ['--url', url, '--count', '2', '--ocpp', ocpp, '--duration', String(DURATION_S)];
+  const pace = ['--connectors', '2', '--idle', '0.5-1.5', '--session', '2-3', '--meter-interval', '1'];
+  return runSimulator([...stations, ...pace]);
 }
 
 describe('simulate', () => {
   let h: Harness;
-  const runs = new Map<string, Run>();
+  const runs = new Map<string, SimulatorRun>();
   const replies = new Map<string, unknown>();
   let rpcId = 1;
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../helpers/harness.js';
 import { aBootNotification, connectChargePoint, type RpcClient } from '../helpers/ocpp.js';
 import { aBootNotification2 } from '../helpers/ocpp2.js';
+import { untilValue } from '../helpers/until.js';
 
 const CARD = 'CARD0001';
 const MASKED = '******01';
@@ -85,15 +86,6 @@ describe('status server: the Central System', () => {
     clients.push(cp);
     return cp;
   }
-  async function until<T>(fn: () => Promise<T | undefined | false>, what: string): Promise<T> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     h = await Harness.start({ connectors: [{ name: 'Site', ocpp: OCPP }], statusServer: {} });
@@ -162,7 +154,7 @@ describe('status server: the Central System', () => {
     const [old] = clients;
     await old?.close({ code: 1000 });
     const cp = await connect('CP_16');
-    const detail = await until(async () => {
+    const detail = await untilValue(async () => {
       const d = await chargePoint('CP_16').catch(() => undefined);
       return (d?.transactions as Json[] | undefined)?.length === 1 ? d : undefined;
     }, 'the open transaction after a reconnect');
@@ -174,7 +166,7 @@ describe('status server: the Central System', () => {
       timestamp: '2026-06-01T12:30:00Z',
       idTag: CARD,
     });
-    await until(
+    await untilValue(
       async () => ((await chargePoint('CP_16')).transactions as Json[]).length === 0,
       'the ended transaction to leave',
     );

@@ -14,6 +14,7 @@ import {
   type RpcClient,
 } from '../helpers/ocpp.js';
 import { aBootNotification2 } from '../helpers/ocpp2.js';
+import { untilValue } from '../helpers/until.js';
 
 const AUTH = { username: 'ops', password: 'st4tus-pass' };
 const CREDENTIALS = 'Basic ' + Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64');
@@ -50,19 +51,6 @@ describe('status server', () => {
   function sample(text: string, series: string): number | undefined {
     const line = text.split('\n').find((l) => l.startsWith(series + ' '));
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
-  }
-  async function until<T>(
-    fn: () => Promise<T | undefined | false>,
-    what: string,
-    timeoutMs = 5000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 
   beforeAll(async () => {
@@ -226,7 +214,7 @@ describe('status server', () => {
     expect(await h.tb.rpc('site/CP_16', 1, 'get', { key: 'HeartbeatInterval' })).toHaveProperty('error');
     expect(await h.tb.rpc('nobody', 2, 'Reset', { type: 'Soft' })).toHaveProperty('error');
     await h.tb.waitFor(() => h.tb.fromGateway('v1/gateway/telemetry').length > 0, 5000, 'telemetry');
-    const text = await until(async () => {
+    const text = await untilValue(async () => {
       const t = await metrics();
       return (sample(t, 'ocpp_gateway_publish_latency_seconds_count') ?? 0) > 0 && t;
     }, 'an acknowledged publish in the latency histogram');
@@ -436,7 +424,7 @@ describe('status server', () => {
 
   it('stays ready through a broker outage (data is kept) and reports the link down', async () => {
     await h.broker.stop();
-    const readiness = await until(async () => {
+    const readiness = await untilValue(async () => {
       const r = await get('readyz', null);
       const body = JSON.parse(r.text) as { checks: { thingsboardConnected: boolean } };
       return !body.checks.thingsboardConnected && r;

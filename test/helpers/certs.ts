@@ -41,25 +41,43 @@ function newKeyArgs(kind: KeyKind): string[] {
     : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
 }
 
-export function makeCa(dir: string, name: string): void {
+/** A self-signed certificate valid for 2 days and its key (unencrypted without `password`), into `dir`. */
+function writeSelfSigned(
+  dir: string,
+  opts: {
+    kind: KeyKind;
+    keyFile: string;
+    certFile: string;
+    subject: string;
+    extensions: string[];
+    password?: string;
+  },
+): void {
   openssl(dir, [
     'req',
     '-x509',
-    ...newKeyArgs('ec'),
-    '-nodes',
+    ...newKeyArgs(opts.kind),
+    ...(opts.password === undefined ? ['-nodes'] : ['-passout', `pass:${opts.password}`]),
     '-keyout',
-    `${name}.key`,
+    opts.keyFile,
     '-out',
-    `${name}.pem`,
+    opts.certFile,
     '-days',
     '2',
     '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
+    opts.subject,
+    ...opts.extensions.flatMap((e) => ['-addext', e]),
   ]);
+}
+
+export function makeCa(dir: string, name: string): void {
+  writeSelfSigned(dir, {
+    kind: 'ec',
+    keyFile: `${name}.key`,
+    certFile: `${name}.pem`,
+    subject: `/CN=${name}`,
+    extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+  });
 }
 
 export function makeLeaf(
@@ -70,18 +88,7 @@ export function makeLeaf(
   kind: KeyKind,
   extensions: string[],
 ): KeyPair {
-  openssl(dir, [
-    'req',
-    '-new',
-    ...newKeyArgs(kind),
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${cn}`,
-  ]);
+  const { key } = makeCsr(dir, name, `/CN=${cn}`, kind);
   writeFileSync(join(dir, `${name}.ext`), ['basicConstraints=CA:FALSE', ...extensions].join('\n') + '\n');
   openssl(dir, [
     'x509',
@@ -106,7 +113,7 @@ export function makeLeaf(
     certFile: `${name}.pem`,
     keyFile: `${name}.key`,
     cert: readFileSync(join(dir, `${name}.pem`)),
-    key: readFileSync(join(dir, `${name}.key`)),
+    key,
   };
 }
 
@@ -137,22 +144,14 @@ export function selfSignedPair(
 ): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tb-ocpp-pair-'));
   try {
-    openssl(dir, [
-      'req',
-      '-x509',
-      ...newKeyArgs(kind),
-      ...(opts.password === undefined ? ['-nodes'] : ['-passout', `pass:${opts.password}`]),
-      '-keyout',
-      'k.pem',
-      '-out',
-      'c.pem',
-      '-days',
-      '2',
-      '-subj',
-      opts.subject ?? '/CN=localhost',
-      '-addext',
-      opts.ca ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=CA:FALSE',
-    ]);
+    writeSelfSigned(dir, {
+      kind,
+      keyFile: 'k.pem',
+      certFile: 'c.pem',
+      subject: opts.subject ?? '/CN=localhost',
+      extensions: [opts.ca ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=CA:FALSE'],
+      password: opts.password,
+    });
     return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -116,6 +116,32 @@ export function handshakeStatus(
   });
 }
 
+/** The HTTP status of a WebSocket handshake that carries each of `authorizations` as its own header line. */
+export function handshakeWithHeaders(url: string, authorizations: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url.replace(/^ws/, 'http'), {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        'Sec-WebSocket-Protocol': 'ocpp1.6',
+        Authorization: authorizations,
+      },
+    });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.end();
+  });
+}
+
 /** A raw OCPP-J client: sends any text, collects every frame received. */
 export class RawChargePoint {
   readonly frames: unknown[] = [];

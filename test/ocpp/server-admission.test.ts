@@ -4,32 +4,10 @@
  * waits costs nothing. Real sockets on 127.0.0.1, a CentralSystemServer with a controllable admit.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CentralSystemConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/log.js';
 import type { AuthResult } from '../../src/ocpp/auth.js';
-import { CentralSystemServer } from '../../src/ocpp/server.js';
-import { newProtocolCounters } from '../../src/ocpp/session.js';
-import { ValidatorSet } from '../../src/ocpp/validator.js';
+import type { CentralSystemServer } from '../../src/ocpp/server.js';
 import { handshakeStatus } from '../helpers/ocpp.js';
-
-const CONFIG: CentralSystemConfig = {
-  name: 'test',
-  host: '127.0.0.1',
-  port: 0,
-  connection: { type: 'insecure' },
-  security: [],
-  ocppVersions: ['ocpp1.6'],
-  heartbeatInterval: 60,
-  pingInterval: 0,
-  maxMessageSize: 65536,
-  compression: false,
-  announceUnbootedAfter: 10,
-  maxJsonDepth: 64,
-  maxSendBufferSize: 1_048_576,
-  sendStallTimeoutMs: 30_000,
-  maxQueuedCalls: 64,
-  maxChargePointIdLength: 255,
-};
+import { aCentralSystemServer } from '../helpers/ocpp-server.js';
 
 describe('asynchronous handshake admission', () => {
   let server: CentralSystemServer<true> | undefined;
@@ -40,14 +18,7 @@ describe('asynchronous handshake admission', () => {
     admissionTimeoutMs?: number;
     admit?: () => AuthResult | Promise<AuthResult>;
   }): Promise<string> {
-    server = new CentralSystemServer<true>({
-      config: CONFIG,
-      logger: silentLogger(),
-      validators: new ValidatorSet(),
-      handler: { handleCall: () => ({}) },
-      protocolCounters: newProtocolCounters(),
-      resolveChargePoint: () => true,
-      onSession: () => undefined,
+    server = aCentralSystemServer({
       admit: () => new Promise<AuthResult>((resolve) => waiting.push(resolve)),
       ...opts,
     });

@@ -4,32 +4,10 @@
  * fails) side by side, on real sockets on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CentralSystemConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/log.js';
 import type { AuthResult } from '../../src/ocpp/auth.js';
-import { CentralSystemServer, HandshakeRefusal, type ServerCounters } from '../../src/ocpp/server.js';
-import { newProtocolCounters } from '../../src/ocpp/session.js';
-import { ValidatorSet } from '../../src/ocpp/validator.js';
+import { HandshakeRefusal, type CentralSystemServer, type ServerCounters } from '../../src/ocpp/server.js';
 import { handshakeStatus, rawUpgrade } from '../helpers/ocpp.js';
-
-const CONFIG: CentralSystemConfig = {
-  name: 'test',
-  host: '127.0.0.1',
-  port: 0,
-  connection: { type: 'insecure' },
-  security: [],
-  ocppVersions: ['ocpp1.6'],
-  heartbeatInterval: 60,
-  pingInterval: 0,
-  maxMessageSize: 65536,
-  compression: false,
-  announceUnbootedAfter: 10,
-  maxJsonDepth: 64,
-  maxSendBufferSize: 1_048_576,
-  sendStallTimeoutMs: 30_000,
-  maxQueuedCalls: 64,
-  maxChargePointIdLength: 32,
-};
+import { aCentralSystemConfig, aCentralSystemServer } from '../helpers/ocpp-server.js';
 
 /** What the admission says for each charge point id (asynchronously, as the store does). */
 const DECISIONS = new Map<string, () => Promise<AuthResult>>([
@@ -52,12 +30,8 @@ describe('handshake refusals are counted once each', () => {
 
   it('one handshake of each kind → one count under its result, and nothing else', async () => {
     let sessions = 0;
-    server = new CentralSystemServer<true>({
-      config: CONFIG,
-      logger: silentLogger(),
-      validators: new ValidatorSet(),
-      handler: { handleCall: () => ({}) },
-      protocolCounters: newProtocolCounters(),
+    server = aCentralSystemServer({
+      config: aCentralSystemConfig({ maxChargePointIdLength: 32 }),
       resolveChargePoint: (id) =>
         id === 'ELSEWHERE'
           ? new HandshakeRefusal('host does not match')

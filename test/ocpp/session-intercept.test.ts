@@ -5,37 +5,16 @@
  * CentralSystemServer on 127.0.0.1 and a raw WebSocket charge point that records every frame.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CentralSystemConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/log.js';
 import { OcppTimeoutError } from '../../src/ocpp/errors.js';
-import { CentralSystemServer } from '../../src/ocpp/server.js';
+import type { CentralSystemServer } from '../../src/ocpp/server.js';
 import {
   newProtocolCounters,
   type CallHandler,
   type ChargePointSession,
   type ProtocolCounters,
 } from '../../src/ocpp/session.js';
-import { ValidatorSet } from '../../src/ocpp/validator.js';
 import { RawChargePoint } from '../helpers/ocpp.js';
-
-const CONFIG: CentralSystemConfig = {
-  name: 'test',
-  host: '127.0.0.1',
-  port: 0,
-  connection: { type: 'insecure' },
-  security: [],
-  ocppVersions: ['ocpp1.6'],
-  heartbeatInterval: 60,
-  pingInterval: 0,
-  maxMessageSize: 65536,
-  compression: false,
-  announceUnbootedAfter: 10,
-  maxJsonDepth: 64,
-  maxSendBufferSize: 1_048_576,
-  sendStallTimeoutMs: 30_000,
-  maxQueuedCalls: 1,
-  maxChargePointIdLength: 255,
-};
+import { aCentralSystemConfig, aCentralSystemServer } from '../helpers/ocpp-server.js';
 
 const SOFT_RESET = { type: 'Soft' };
 
@@ -50,13 +29,10 @@ describe('calls through an interceptor', () => {
     counters = newProtocolCounters();
     let resolveSession: (s: ChargePointSession) => void = () => undefined;
     const session = new Promise<ChargePointSession>((resolve) => (resolveSession = resolve));
-    server = new CentralSystemServer<true>({
-      config: CONFIG,
-      logger: silentLogger(),
-      validators: new ValidatorSet(),
+    server = aCentralSystemServer({
+      config: aCentralSystemConfig({ maxQueuedCalls: 1 }),
       handler: { handleCall: () => ({}), interceptCall },
       protocolCounters: counters,
-      resolveChargePoint: () => true,
       onSession: (s) => resolveSession(s),
     });
     const port = await server.start();

@@ -4,20 +4,17 @@
  * Authorization headers are refused as ambiguous (400), and ids named like members of
  * Object.prototype are ordinary ids.
  */
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CentralSystemConfig, SecurityRule } from '../../src/config/types.js';
+import type { SecurityRule } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log.js';
-import { CentralSystemServer } from '../../src/ocpp/server.js';
-import { newProtocolCounters } from '../../src/ocpp/session.js';
-import { ValidatorSet } from '../../src/ocpp/validator.js';
+import type { CentralSystemServer } from '../../src/ocpp/server.js';
 import { MemoryStateStore } from '../../src/outbox/memory.js';
 import { HandshakeAdmission } from '../../src/security/admission.js';
 import { newSecurityCounters } from '../../src/security/counters.js';
 import { hashGeneratedPassword, hashPassword } from '../../src/security/passwords.js';
 import { SecurityState, type StoredPassword } from '../../src/security/state.js';
-import { basicAuth, handshakeStatus } from '../helpers/ocpp.js';
+import { basicAuth, handshakeStatus, handshakeWithHeaders } from '../helpers/ocpp.js';
+import { aCentralSystemConfig, aCentralSystemServer } from '../helpers/ocpp-server.js';
 
 const BASIC: SecurityRule = {
   type: 'basic',
@@ -30,52 +27,9 @@ const BASIC: SecurityRule = {
   passwordHashes: new Map(),
 };
 
-const CONFIG: CentralSystemConfig = {
-  name: 'test',
-  host: '127.0.0.1',
-  port: 0,
-  connection: { type: 'insecure' },
-  security: [BASIC],
-  ocppVersions: ['ocpp1.6'],
-  heartbeatInterval: 60,
-  pingInterval: 0,
-  maxMessageSize: 65536,
-  compression: false,
-  announceUnbootedAfter: 10,
-  maxJsonDepth: 64,
-  maxSendBufferSize: 1_048_576,
-  sendStallTimeoutMs: 30_000,
-  maxQueuedCalls: 64,
-  maxChargePointIdLength: 255,
-};
+const CONFIG = aCentralSystemConfig({ security: [BASIC] });
 
 const ROTATED = 'rotated-Secret-0123456789';
-
-/** The HTTP status of a handshake carrying each of `authorizations` as its own header line. */
-function handshakeWithHeaders(url: string, authorizations: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url.replace(/^ws/, 'http'), {
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-        'Sec-WebSocket-Protocol': 'ocpp1.6',
-        Authorization: authorizations,
-      },
-    });
-    req.once('error', reject);
-    req.once('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.once('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.end();
-  });
-}
 
 describe('stored-password admission at the handshake', () => {
   let server: CentralSystemServer<true> | undefined;
@@ -87,16 +41,7 @@ describe('stored-password admission at the handshake', () => {
       await state.updatePassword(id, () => ({ current: verifiers, updatedAt: new Date().toISOString() }));
     }
     const admission = new HandshakeAdmission({ rules: CONFIG.security, state, logger: silentLogger() });
-    server = new CentralSystemServer<true>({
-      config: CONFIG,
-      logger: silentLogger(),
-      validators: new ValidatorSet(),
-      handler: { handleCall: () => ({}) },
-      protocolCounters: newProtocolCounters(),
-      resolveChargePoint: () => true,
-      onSession: () => undefined,
-      admit: (request) => admission.admit(request),
-    });
+    server = aCentralSystemServer({ config: CONFIG, admit: (request) => admission.admit(request) });
     return `ws://127.0.0.1:${await server.start()}`;
   }
 
@@ -156,16 +101,7 @@ describe('what a stored-password login costs, and what a record change does to i
       logger: silentLogger(),
       counters,
     });
-    server = new CentralSystemServer<true>({
-      config: CONFIG,
-      logger: silentLogger(),
-      validators: new ValidatorSet(),
-      handler: { handleCall: () => ({}) },
-      protocolCounters: newProtocolCounters(),
-      resolveChargePoint: () => true,
-      onSession: () => undefined,
-      admit: (request) => admission.admit(request),
-    });
+    server = aCentralSystemServer({ config: CONFIG, admit: (request) => admission.admit(request) });
     url = `ws://127.0.0.1:${await server.start()}`;
   }
 
