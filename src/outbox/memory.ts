@@ -42,6 +42,8 @@ export class MemoryOutbox implements Outbox {
   private head = 0;
   private lastId = 0;
   private closed = false;
+  /** Appends taken in this I/O phase, resolved together by `settle` (see append). */
+  private settling: (() => void)[] = [];
 
   constructor(opts: MemoryOutboxOptions) {
     this.maxRecordsCount = opts.maxRecordsCount;
@@ -75,8 +77,21 @@ export class MemoryOutbox implements Outbox {
       this.compactIfWorthIt();
     }
     this.notifyListeners();
-    return Promise.resolve();
+    // The records are held now; the promise resolves with every other append of this I/O phase.
+    // A charge point is answered when its append resolves, so the answers go out in one burst
+    // after the frames were read — as after a SQLite commit — instead of one read, one write, one
+    // read…: on a VM every such write wakes the reader anew. Measured: 10.5k → 16.2k msg/s
+    // (docs/performance.md).
+    return new Promise((resolve) => {
+      if (this.settling.push(resolve) === 1) setImmediate(this.settle);
+    });
   }
+
+  private readonly settle = (): void => {
+    const settled = this.settling;
+    this.settling = [];
+    for (const resolve of settled) resolve();
+  };
 
   readBatch(afterId: number, limit: number): StoredRecord[] {
     if (limit <= 0) return [];
