@@ -1,6 +1,6 @@
 /**
  * A minimal client of the V8 inspector protocol, for the gateway started with --inspect: heap
- * figures after a forced GC (the gateway has no status endpoint) and on-demand CPU profiles of a
+ * figures after a forced GC (the status server reports the heap only as it is) and on-demand CPU profiles of a
  * measured window, without touching the gateway's code.
  */
 import WebSocket from 'ws';
