@@ -16,6 +16,11 @@ import { parseSimulateOptions, type RawSimulateOptions } from './simulator/optio
 import { Simulation } from './simulator/run.js';
 
 const EXIT_RUNTIME = 1;
+/**
+ * A signal within this long of the first is the same stop request delivered twice; a later one
+ * means "stop now".
+ */
+const SAME_SIGNAL_WINDOW_MS = 1000;
 const EXIT_CONFIG = 2;
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -86,13 +91,22 @@ async function run(file: string): Promise<void> {
       },
     );
   }
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
+    const now = Date.now();
+    if (signals > 0 && now - firstSignalAt < SAME_SIGNAL_WINDOW_MS) {
+      // Ctrl-C on `npm start` reaches npm and the gateway (one process group), and npm passes
+      // it on again; `timeout` and a cgroup-wide stop do the same. One request, not two.
+      logger.info({ signal }, 'the same stop request again: still stopping gracefully');
+      return;
+    }
     signals++;
     if (signals > 1) {
       // Second signal: leave now. SQLite's journal keeps the database consistent even mid-commit.
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(EXIT_RUNTIME);
     }
+    firstSignalAt = now;
     stopWith(signal, 0);
   };
   process.on('SIGINT', onSignal);
