@@ -123,6 +123,15 @@ const GATEWAY_KEYS: KeyRules = {
   },
 };
 
+/**
+ * The keys of tb_gateway.json's `thingsboard` or `storage` this gateway reads; any other key there
+ * (a Python-only one, a misspelt one, "__proto__") is kept in the file and has no effect.
+ */
+export function keysRead(section: 'thingsboard' | 'storage'): readonly string[] {
+  const rules = GATEWAY_KEYS.children?.[section];
+  return rules !== undefined && 'known' in rules ? rules.known : [];
+}
+
 /** An OCPP connector entry of tb_gateway.json, its ocpp.json not read yet. */
 export interface ConnectorEntry {
   name: string;

@@ -26,7 +26,7 @@
  */
 import { writeConfigFile } from '../config/config-writer.js';
 import { isRecord } from '../config/keys.js';
-import { PYTHON_GATEWAY_KEYS, PYTHON_STORAGE_KEYS, USED_UNDER_THINGSBOARD } from '../config/gateway-file.js';
+import { keysRead } from '../config/gateway-file.js';
 import { checkConfigDocument } from '../config/load.js';
 import { jsonEqual, redactSecrets, restoreFailure, restoreSecrets } from '../config/secrets.js';
 import type { GatewayConfig, OcppConnectorConfig } from '../config/types.js';
@@ -315,13 +315,11 @@ export class RemoteConfigurator {
     const changed = [...new Set([...Object.keys(next), ...Object.keys(current)])].filter(
       (k) => !jsonEqual(next[k], current[k]),
     );
-    // Keys of the Python gateway this one never reads (remoteShell, deviceFiltering, …): kept in
-    // the file, and said to be unused rather than to apply at a start that will not apply them.
-    const unused: readonly string[] =
-      section === 'storage'
-        ? PYTHON_STORAGE_KEYS
-        : PYTHON_GATEWAY_KEYS.filter((k) => !USED_UNDER_THINGSBOARD.includes(k));
-    const ignored = changed.filter((k) => unused.includes(k));
+    // Keys this gateway never reads — the Python gateway's remoteShell, deviceFiltering, …, or any
+    // other such as "__proto__": kept in the file, and said to be unused rather than to apply at a
+    // start that will not apply them.
+    const read = keysRead(section);
+    const ignored = changed.filter((k) => !read.includes(k));
     const used = changed.filter((k) => !ignored.includes(k));
     const later = section === 'storage' ? used : used.filter((k) => !LIVE_KEYS.has(k));
     this.opts.host.applyLive(check.config);

@@ -345,6 +345,39 @@ describe('remote configuration from ThingsBoard', () => {
     expect(file.thingsboard.security).toEqual({ accessToken: TOKEN });
   });
 
+  it('a "__proto__" key from ThingsBoard stays an ordinary key: nothing read through it, the running configuration unharmed', async () => {
+    await start();
+    const tb = h!.tb;
+    await tb.waitFor(() => tb.clientAttributes.has('general_configuration'), 10_000, 'general configuration');
+    const published = structuredClone(tb.clientAttributes.get('general_configuration')) as Json;
+    const before = readFileSync(h!.configFile, 'utf8');
+    // JSON.parse makes "__proto__" an own key, as ThingsBoard's JSON does; a plain object spread or
+    // assignment of it would replace the prototype and let its keys be read as configuration.
+    const hostile = JSON.parse(
+      JSON.stringify({ ...published, ts: Date.now() }).replace(
+        /^\{/,
+        '{"__proto__":{"host":"evil.example","statistics":{"enable":true,"statsSendPeriodInSeconds":10}},',
+      ),
+    ) as Json;
+    expect(Object.hasOwn(hostile, '__proto__')).toBe(true);
+    tb.setShared({ general_configuration: hostile });
+    await tb.waitFor(() => status('general_configuration') !== undefined, 10_000, 'status');
+    // Nothing it holds was read: an unknown key, said to have no effect, not to apply later.
+    expect(status('general_configuration')).toMatchObject({
+      result: 'ignored',
+      message: expect.stringMatching(/thingsboard\.__proto__ not used by this gateway \(kept in the file\)$/),
+    });
+    const file = JSON.parse(readFileSync(h!.configFile, 'utf8')) as { thingsboard: Json };
+    const previous = JSON.parse(before) as { thingsboard: Json };
+    expect(file.thingsboard.host).toBe(previous.thingsboard.host);
+    expect(file.thingsboard.statistics).toBeUndefined();
+    expect(Object.getPrototypeOf(file.thingsboard)).toBe(Object.prototype);
+    // No statistics started from the hostile object, and the gateway still answers.
+    const { cp } = await chargePoint('CP_42');
+    await expect(cp.call('Heartbeat', {})).resolves.toHaveProperty('currentTime');
+    expect(tb.deviceTelemetry.some((t) => t.key === 'ocppStats')).toBe(false);
+  });
+
   it('ignores a shared attribute older than the file at start', async () => {
     const stale = {
       OCPP: {
