@@ -74,7 +74,6 @@ async function run(file: string): Promise<void> {
     process.stderr.write(`tb-ocpp-gateway: ${message}\n`);
     process.exit(storage ? EXIT_CONFIG : EXIT_RUNTIME);
   }
-  let signals = 0;
   let stopping = false;
   function stopWith(reason: string, exitCode: number): void {
     if (stopping) return;
@@ -91,23 +90,22 @@ async function run(file: string): Promise<void> {
       },
     );
   }
-  let firstSignalAt = 0;
+  /** When the first stop signal came; undefined before it. */
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     const now = Date.now();
-    if (signals > 0 && now - firstSignalAt < SAME_SIGNAL_WINDOW_MS) {
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now;
+      stopWith(signal, 0);
+    } else if (now - firstSignalAt < SAME_SIGNAL_WINDOW_MS) {
       // Ctrl-C on `npm start` reaches npm and the gateway (one process group), and npm passes
       // it on again; `timeout` and a cgroup-wide stop do the same. One request, not two.
       logger.info({ signal }, 'the same stop request again: still stopping gracefully');
-      return;
-    }
-    signals++;
-    if (signals > 1) {
+    } else {
       // Second signal: leave now. SQLite's journal keeps the database consistent even mid-commit.
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(EXIT_RUNTIME);
     }
-    firstSignalAt = now;
-    stopWith(signal, 0);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

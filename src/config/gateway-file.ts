@@ -19,7 +19,7 @@ import { parseSection } from './zod-issues.js';
  * accepts and ignores: remote shell, device filtering, report strategy, gRPC, … (statistics, remote
  * configuration, device renaming and rate limits are read under `thingsboard`: gateway-device.ts).
  */
-export const PYTHON_GATEWAY_KEYS = [
+const PYTHON_GATEWAY_KEYS = [
   'remoteShell',
   'remoteConfiguration',
   'remoteLoggingLevel',
@@ -48,7 +48,7 @@ export const PYTHON_GATEWAY_KEYS = [
 ] as const;
 
 /** The Python file and SQLite storages' own tuning keys. */
-export const PYTHON_STORAGE_KEYS = [
+const PYTHON_STORAGE_KEYS = [
   'read_records_count',
   'max_file_count',
   'max_records_per_file',
@@ -98,7 +98,7 @@ const CONNECTOR_SHAPE = {
   configuration: z.string().min(1).optional(),
 };
 
-export const USED_UNDER_THINGSBOARD: readonly string[] = GATEWAY_DEVICE_KEYS;
+const USED_UNDER_THINGSBOARD: readonly string[] = GATEWAY_DEVICE_KEYS;
 
 const GATEWAY_KEYS: KeyRules = {
   known: ['thingsboard', 'storage', 'connectors', 'statusServer'],
