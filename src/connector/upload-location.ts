@@ -5,6 +5,7 @@
  * location the operator gives is sent as it is; without uploads configured nothing changes (the
  * location is required, and a request without one is refused as invalid).
  */
+import { isRecord } from '../config/keys.js';
 import type { OcppVersion } from '../ocpp/versions.js';
 
 export interface UploadRequest {
@@ -19,8 +20,6 @@ export interface UploadLocations {
   issue(request: UploadRequest): { url: string } | { error: string };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const missing = (v: unknown): boolean => v === undefined || v === '';
 
 /**

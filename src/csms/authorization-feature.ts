@@ -8,6 +8,7 @@
  * the token masked or hashed. The `syncLocalList` RPC installs the list in a station.
  */
 import type { AuthorizationConfig } from '../config/csms-types.js';
+import { isRecord } from '../config/keys.js';
 import {
   RpcRefusedError,
   type CallContext,
@@ -33,10 +34,6 @@ const ATTRIBUTE_REQUEST_TIMEOUT_MS = 10_000;
 interface Token {
   idToken: string;
   type: string;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function intOf(v: unknown): number | undefined {

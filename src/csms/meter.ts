@@ -7,6 +7,7 @@
  * Energy.Active.Import.Register; without unit, energy is Wh and power W. Phase samples are used
  * only when the total is missing (power: summed over L1/L2/L3).
  */
+import { isRecord } from '../config/keys.js';
 
 export interface MeterReading {
   /** Energy.Active.Import.Register, Wh. */
@@ -24,10 +25,6 @@ const MAX_ENTRIES = 64;
 const MAX_SAMPLES = 128;
 
 type Sample = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function numberOf(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;

@@ -10,6 +10,7 @@
  * Tracking runs for entries with `sessions` or a `tariff`; without both it costs nothing.
  */
 import type { TariffConfig } from '../config/csms-types.js';
+import { isRecord } from '../config/keys.js';
 import type { ChargePointConfig } from '../config/types.js';
 import type {
   CallContext,
@@ -43,10 +44,6 @@ const TRANSACTIONS_FACT = 'openTransactions';
  * hostile one (starts on ever new connector or transaction ids) reaches it; the store stays bounded.
  */
 export const MAX_OPEN_TRANSACTIONS = 64;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A meter register in Wh. The 1.6 schema's `integer` admits 1e309 (JSON.parse makes it Infinity),

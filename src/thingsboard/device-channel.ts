@@ -17,6 +17,7 @@
  * here is remembered briefly (echo-memory.ts) and its echo dropped (counted), whatever the broker.
  * The topics and the types handed out are in device-api.ts.
  */
+import { isRecord } from '../config/keys.js';
 import type { Logger } from '../log.js';
 import {
   DEVICE_TOPIC,
@@ -62,13 +63,9 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function entriesOf(v: unknown): Map<string, unknown> {
   // Keys come from ThingsBoard: a Map, never a plain object lookup.
-  return new Map(isObject(v) ? Object.entries(v) : []);
+  return new Map(isRecord(v) ? Object.entries(v) : []);
 }
 
 export class GatewayDeviceChannel {
@@ -138,7 +135,7 @@ export class GatewayDeviceChannel {
       topic: DEVICE_TOPIC.attributesRequest + id,
       payload: JSON.stringify(body),
     }));
-    const a = isObject(answer) ? answer : {};
+    const a = isRecord(answer) ? answer : {};
     return { client: entriesOf(a.client), shared: entriesOf(a.shared) };
   }
 
@@ -161,8 +158,8 @@ export class GatewayDeviceChannel {
         payload: JSON.stringify({ id: Number(id), device, client: scope === 'client', keys }),
       }),
     );
-    const a = isObject(answer) ? answer : {};
-    if (isObject(a.values)) return entriesOf(a.values);
+    const a = isRecord(answer) ? answer : {};
+    if (isRecord(a.values)) return entriesOf(a.values);
     const [only] = keys;
     if (Object.hasOwn(a, 'value') && only !== undefined && keys.length === 1)
       return new Map([[only, a.value]]);
@@ -198,7 +195,7 @@ export class GatewayDeviceChannel {
     } else if (topic.startsWith(DEVICE_TOPIC.attributesResponse)) {
       this.settle(this.attributeRequests, topic.slice(DEVICE_TOPIC.attributesResponse.length), msg);
     } else if (topic === DEVICE_TOPIC.gatewayAttributesResponse) {
-      const id = isObject(msg) ? msg.id : undefined;
+      const id = isRecord(msg) ? msg.id : undefined;
       if (typeof id === 'number' || typeof id === 'string') {
         this.settle(this.deviceAttributeRequests, String(id), msg);
       }
@@ -288,7 +285,7 @@ export class GatewayDeviceChannel {
   }
 
   private onSharedAttributesPushed(msg: unknown): void {
-    if (!isObject(msg)) return;
+    if (!isRecord(msg)) return;
     this.counters.sharedAttributeUpdates++;
     const values = entriesOf(msg);
     // ThingsBoard announces deletions as {"deleted": ["key", …]}.
@@ -308,7 +305,7 @@ export class GatewayDeviceChannel {
   }
 
   private onServerRpc(id: string, msg: unknown): void {
-    if (!isObject(msg) || typeof msg.method !== 'string') return;
+    if (!isRecord(msg) || typeof msg.method !== 'string') return;
     this.counters.rpcsReceived++;
     const { method, params } = msg;
     const handler = this.rpcHandlers.get(method);

@@ -4,6 +4,7 @@
  * or dispatched to the handlers of attribute updates and RPCs for the devices behind the gateway.
  * Echoes of our own publishes on the gateway API's shared topics are told apart and counted.
  */
+import { isRecord } from '../config/keys.js';
 import type { ThingsBoardConfig } from '../config/types.js';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from '../json-depth.js';
 import type { LogSummary } from '../log-summary.js';
@@ -27,10 +28,6 @@ export interface DownlinkRouterOptions {
   logger: Logger;
   /** Publishes an RPC reply to `device` on the gateway API (paced, devices lane). */
   publishRpcReply(device: string, payload: string): Promise<void>;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export class DownlinkRouter {
@@ -62,11 +59,11 @@ export class DownlinkRouter {
       return;
     }
     if (this.opts.device.accept(topic, msg, text)) return;
-    if (!isObject(msg) || !this.handlers) return;
+    if (!isRecord(msg) || !this.handlers) return;
     // A plain broker echoes our own publishes on these shared topics; they are told apart by shape:
     // ThingsBoard's downlinks are {"device","data"}, with an RPC's id inside data.
     if (topic === TOPIC.attributes) {
-      if (typeof msg.device === 'string' && isObject(msg.data) && Object.keys(msg).length === 2) {
+      if (typeof msg.device === 'string' && isRecord(msg.data) && Object.keys(msg).length === 2) {
         this.handlers.onAttributeUpdate(msg.device, msg.data);
       } else counters.ignoredEchoes++;
       return;
@@ -76,7 +73,7 @@ export class DownlinkRouter {
       if (
         typeof msg.device === 'string' &&
         msg.id === undefined &&
-        isObject(data) &&
+        isRecord(data) &&
         typeof data.method === 'string'
       ) {
         const id = rpcIdOf(data.id, text);
@@ -96,15 +93,15 @@ export class DownlinkRouter {
 
   /** A message nested deeper than maxJsonDepth: dropped, and an RPC among them answered with an error. */
   private refuseTooDeep(topic: string, msg: unknown, maxDepth: number): void {
-    const request = isObject(msg) && isObject(msg.data) ? msg.data : undefined;
-    const device = isObject(msg) && typeof msg.device === 'string' ? msg.device : undefined;
+    const request = isRecord(msg) && isRecord(msg.data) ? msg.data : undefined;
+    const device = isRecord(msg) && typeof msg.device === 'string' ? msg.device : undefined;
     const id = request ? rpcIdOf(request.id, undefined) : undefined;
     this.opts.warnings.warn(
       'downlink-too-deep',
       { topic, device, maxJsonDepth: maxDepth },
       `ThingsBoard sent a message nested deeper than ${maxDepth} levels: ignored`,
     );
-    if (topic !== TOPIC.rpc || device === undefined || id === undefined || !isObject(msg) || 'id' in msg)
+    if (topic !== TOPIC.rpc || device === undefined || id === undefined || !isRecord(msg) || 'id' in msg)
       return;
     const error = `the request nests deeper than ${maxDepth} levels (thingsboard.maxJsonDepth)`;
     this.opts

@@ -12,6 +12,7 @@
  * does; then an answer is awaited only briefly (a test may still play ThingsBoard on it).
  */
 import { parseRateLimitSetting } from '../config/gateway-device.js';
+import { isRecord } from '../config/keys.js';
 import type { RateLimitSet } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ThingsBoardClient } from './client.js';
@@ -131,17 +132,13 @@ export class SessionLimitsNegotiator {
 
 const NAMES = ['messages', 'telemetryMessages', 'telemetryDataPoints'] as const;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
 }
 
 /** ThingsBoard's answer → limits; anything else (an error, a rule chain's reply) → not an answer. */
 export function parseSessionLimits(answer: unknown, logger: Logger): Answer {
-  if (!isObject(answer)) return { ok: false, reason: 'the answer is not an object' };
+  if (!isRecord(answer)) return { ok: false, reason: 'the answer is not an object' };
   if (Object.hasOwn(answer, 'error')) return { ok: false, reason: `ThingsBoard answered with an error` };
   const known = ['maxPayloadSize', 'maxInflightMessages', 'rateLimits', 'gatewayRateLimits'];
   if (!known.some((k) => Object.hasOwn(answer, k))) {
@@ -152,7 +149,7 @@ export function parseSessionLimits(answer: unknown, logger: Logger): Answer {
   }
   const set = (raw: unknown, where: string): RateLimitSet => {
     const out: RateLimitSet = {};
-    if (!isObject(raw)) return out;
+    if (!isRecord(raw)) return out;
     for (const name of NAMES) {
       const value = raw[name];
       if (value === null || value === undefined || value === '') continue;
